@@ -1,0 +1,1 @@
+"""Studies, pixels, results and metrics. Pure Python + numpy + pydicom + Pillow: no Qt, no torch."""

@@ -1,0 +1,27 @@
+"""Typed errors for files the engine cannot use. Each names the file and the reason."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+class ImageLoadError(Exception):
+    """A file could not be turned into pixels."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class UnsupportedImageError(ImageLoadError):
+    """The file is not an image format the engine reads (or a DICOM without usable pixels)."""
+
+
+class CorruptImageError(ImageLoadError):
+    """The file claims a supported format but its content is damaged or truncated."""
+
+
+class ImageTooLargeError(ImageLoadError):
+    """The image exceeds the decompression-bomb limit."""

@@ -1,0 +1,170 @@
+"""Scores as plain data: per-view and per-study results with JSON and CSV round-trips."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from mura_desktop.core.verdict import VerdictRule
+
+RESULTS_FORMAT = "mura-desktop-results"
+RESULTS_VERSION = 1
+
+
+@dataclass
+class ViewResult:
+    """One view's outcome: a probability, or the reason it could not be scored."""
+
+    path: str
+    probability: float | None = None
+    error: str | None = None
+    predicted_body_part: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.probability is not None
+
+
+@dataclass
+class StudyResult:
+    """One study's outcome. ``probability``/``verdict`` are None when no view could be scored."""
+
+    uid: str
+    name: str
+    views: list[ViewResult] = field(default_factory=list)
+    body_part: str | None = None
+    label: int | None = None
+    patient_id: str | None = None
+    split: str | None = None
+    probability: float | None = None
+    verdict: str | None = None
+    rule: VerdictRule = field(default_factory=VerdictRule)
+    predicted_body_part: str | None = None
+
+    @property
+    def n_failed(self) -> int:
+        return sum(not v.ok for v in self.views)
+
+    @property
+    def rule_text(self) -> str:
+        return self.rule.describe(sum(v.ok for v in self.views))
+
+    @property
+    def predicted_label(self) -> int | None:
+        if self.probability is None:
+            return None
+        return int(self.rule.decide(self.probability))
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["rule"] = self.rule.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> StudyResult:
+        data = dict(data)
+        views = [ViewResult(**v) for v in data.pop("views", [])]
+        rule = VerdictRule.from_dict(data.pop("rule", {}) or {})
+        return cls(views=views, rule=rule, **data)
+
+
+@dataclass
+class ResultSet:
+    """Results of one scoring run plus what produced them."""
+
+    studies: list[StudyResult] = field(default_factory=list)
+    model: dict = field(default_factory=dict)
+    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+
+    def to_json(self, path: str | os.PathLike[str]) -> None:
+        payload = {
+            "format": RESULTS_FORMAT,
+            "version": RESULTS_VERSION,
+            "created": self.created,
+            "model": self.model,
+            "studies": [s.to_dict() for s in self.studies],
+        }
+        _write_atomically(Path(path), json.dumps(payload, indent=1, ensure_ascii=False))
+
+    @classmethod
+    def from_json(cls, path: str | os.PathLike[str]) -> ResultSet:
+        path = Path(path)
+        try:
+            payload = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path}: cannot read results file: {exc}") from exc
+        if not isinstance(payload, dict) or payload.get("format") != RESULTS_FORMAT:
+            raise ValueError(f"{path}: not a MURA Desktop results file")
+        if payload.get("version", 0) > RESULTS_VERSION:
+            raise ValueError(
+                f"{path}: results format version {payload['version']} is newer than this "
+                f"program understands ({RESULTS_VERSION}); update MURA Desktop"
+            )
+        return cls(
+            studies=[StudyResult.from_dict(s) for s in payload.get("studies", [])],
+            model=payload.get("model", {}),
+            created=payload.get("created", ""),
+        )
+
+    CSV_FIELDS = (
+        "study_uid", "study_name", "body_part", "patient_id", "split", "label",
+        "study_probability", "verdict", "rule", "view_path", "view_probability", "view_error",
+    )  # fmt: skip
+
+    def to_csv(self, path: str | os.PathLike[str]) -> None:
+        """One row per view; the study's fields repeat on each of its rows."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".part")
+        with tmp.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(self.CSV_FIELDS)
+            for s in self.studies:
+                for v in s.views:
+                    writer.writerow([
+                        s.uid, s.name, s.body_part or "", s.patient_id or "", s.split or "",
+                        "" if s.label is None else s.label,
+                        "" if s.probability is None else f"{s.probability:.6f}",
+                        s.verdict or "", s.rule_text, v.path,
+                        "" if v.probability is None else f"{v.probability:.6f}",
+                        v.error or "",
+                    ])  # fmt: skip
+        os.replace(tmp, path)
+
+    @classmethod
+    def from_csv(cls, path: str | os.PathLike[str], rule: VerdictRule | None = None) -> ResultSet:
+        """Rebuild studies from a CSV written by ``to_csv``; the rule is not in the CSV."""
+        rule = rule or VerdictRule()
+        studies: dict[str, StudyResult] = {}
+        with Path(path).open(newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                uid = row["study_uid"]
+                if uid not in studies:
+                    studies[uid] = StudyResult(
+                        uid=uid,
+                        name=row["study_name"],
+                        body_part=row["body_part"] or None,
+                        patient_id=row["patient_id"] or None,
+                        split=row["split"] or None,
+                        label=int(row["label"]) if row["label"] else None,
+                        probability=float(row["study_probability"]) if row["study_probability"] else None,
+                        verdict=row["verdict"] or None,
+                        rule=rule,
+                    )
+                studies[uid].views.append(
+                    ViewResult(
+                        path=row["view_path"],
+                        probability=float(row["view_probability"]) if row["view_probability"] else None,
+                        error=row["view_error"] or None,
+                    )
+                )
+        return cls(studies=list(studies.values()))
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,66 @@
+"""What the engine knows about a study before any pixel is decoded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BODY_PARTS: tuple[str, ...] = ("ELBOW", "FINGER", "FOREARM", "HAND", "HUMERUS", "SHOULDER", "WRIST")
+
+NORMAL = 0
+ABNORMAL = 1
+
+
+@dataclass(frozen=True)
+class View:
+    """One image of a study: a file on disk (a PNG/JPEG/... or a DICOM instance)."""
+
+    path: Path
+    is_dicom: bool = False
+
+
+@dataclass
+class Study:
+    """A set of views of one body part of one patient, read together.
+
+    ``uid`` is a stable key: the study folder's resolved path, ``dicom:<StudyInstanceUID>``
+    for DICOM studies, or the file's resolved path for a loose image.
+    ``label`` is ``ABNORMAL``/``NORMAL`` when known, else ``None``.
+    """
+
+    uid: str
+    name: str
+    views: list[View] = field(default_factory=list)
+    body_part: str | None = None
+    label: int | None = None
+    patient_id: str | None = None
+    split: str | None = None
+    folder: Path | None = None
+
+
+@dataclass(frozen=True)
+class ScanProblem:
+    """A path discovery skipped, and why (unreadable, zero bytes, not an image, ...)."""
+
+    path: Path
+    reason: str
+
+
+@dataclass
+class Scan:
+    """What discovery found under the paths it was given."""
+
+    studies: list[Study] = field(default_factory=list)
+    problems: list[ScanProblem] = field(default_factory=list)
+
+    @property
+    def n_views(self) -> int:
+        return sum(len(s.views) for s in self.studies)
+
+
+def body_part_from_name(name: str) -> str | None:
+    """``XR_WRIST`` -> ``WRIST``; a bare known part name (any case) is accepted too."""
+    upper = name.upper()
+    if upper.startswith("XR_"):
+        upper = upper[3:]
+    return upper if upper in BODY_PARTS else None

@@ -1,0 +1,1 @@
+"""Model bundles, networks, class activation maps and the predictor. torch, never Qt."""
