@@ -78,7 +78,9 @@ class ResultSet:
 
     studies: list[StudyResult] = field(default_factory=list)
     model: dict = field(default_factory=dict)
-    created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    created: str = field(
+        default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
+    )
 
     def to_json(self, path: str | os.PathLike[str]) -> None:
         payload = {
@@ -150,14 +152,18 @@ class ResultSet:
                         patient_id=row["patient_id"] or None,
                         split=row["split"] or None,
                         label=int(row["label"]) if row["label"] else None,
-                        probability=float(row["study_probability"]) if row["study_probability"] else None,
+                        probability=float(row["study_probability"])
+                        if row["study_probability"]
+                        else None,
                         verdict=row["verdict"] or None,
                         rule=rule,
                     )
                 studies[uid].views.append(
                     ViewResult(
                         path=row["view_path"],
-                        probability=float(row["view_probability"]) if row["view_probability"] else None,
+                        probability=float(row["view_probability"])
+                        if row["view_probability"]
+                        else None,
                         error=row["view_error"] or None,
                     )
                 )

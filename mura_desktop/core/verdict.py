@@ -33,13 +33,17 @@ class VerdictRule:
 
     def __post_init__(self) -> None:
         if self.aggregation not in AGGREGATIONS:
-            raise ValueError(f"unknown aggregation {self.aggregation!r}; expected one of {AGGREGATIONS}")
+            raise ValueError(
+                f"unknown aggregation {self.aggregation!r}; expected one of {AGGREGATIONS}"
+            )
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError(f"threshold {self.threshold} is outside [0, 1]")
         if self.band is not None:
             low, high = self.band
             if not 0.0 <= low <= high <= 1.0:
-                raise ValueError(f"indeterminate band {self.band} must satisfy 0 <= low <= high <= 1")
+                raise ValueError(
+                    f"indeterminate band {self.band} must satisfy 0 <= low <= high <= 1"
+                )
 
     def aggregate(self, probabilities: Sequence[float]) -> float:
         values = np.asarray(probabilities, dtype=np.float64)
