@@ -1,0 +1,1 @@
+"""Headless command-line front ends (no Qt): predict, import-weights, model-info."""
