@@ -25,3 +25,12 @@ class CorruptImageError(ImageLoadError):
 
 class ImageTooLargeError(ImageLoadError):
     """The image exceeds the decompression-bomb limit."""
+
+
+class UnreadableFileError(ImageLoadError):
+    """The file cannot be opened at all: missing, a folder, or permission denied."""
+
+
+def reason_from(exc: BaseException) -> str:
+    """A library exception's message on one line (its type name when it has no message)."""
+    return " ".join(str(exc).split()) or type(exc).__name__

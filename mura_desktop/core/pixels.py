@@ -5,11 +5,39 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
-from mura_desktop.core.errors import CorruptImageError, UnsupportedImageError
+from mura_desktop.core.dicom_pixels import display_pixels, read_dataset
+from mura_desktop.core.dicom_tags import describe, reader_tags
+from mura_desktop.core.errors import (
+    CorruptImageError,
+    ImageLoadError,
+    ImageTooLargeError,
+    UnreadableFileError,
+    UnsupportedImageError,
+    reason_from,
+)
+from mura_desktop.core.formats import SNIFF_BYTES, format_of_header
+
+_PILLOW_FORMATS = ("PNG", "JPEG", "TIFF", "BMP")
+_SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N"})
+_MODE_NAMES = {
+    "1": "1-bit",
+    "L": "8-bit gray",
+    "LA": "8-bit gray + alpha",
+    "P": "palette",
+    "PA": "palette + alpha",
+    "RGB": "RGB",
+    "RGBA": "RGBA",
+    "CMYK": "CMYK",
+    "YCbCr": "YCbCr",
+    "I": "32-bit integer",
+    "F": "32-bit float",
+}
+_EXIF_ORIENTATION = 0x0112
 
 
 @dataclass
@@ -30,14 +58,127 @@ class LoadedImage:
 
 
 def load_image(path: str | os.PathLike[str]) -> LoadedImage:
-    """Decode ``path`` read-only. Raises a subclass of ``ImageLoadError`` naming the file."""
+    """Decode ``path`` read-only, recognising DICOM and PNG/JPEG/TIFF/BMP by content.
+
+    DICOM: first frame, rescale or Modality LUT, VOI LUT or window (the full value range when
+    the file has neither), MONOCHROME1 inverted last. Images: 16-bit data scaled by 65535,
+    colour and palette converted to gray, EXIF orientation applied.
+
+    Raises a subclass of ``ImageLoadError`` naming the file and the reason:
+    ``UnreadableFileError``, ``UnsupportedImageError``, ``CorruptImageError`` or
+    ``ImageTooLargeError``.
+    """
     path = Path(path)
+    with _open_read_only(path) as fh:
+        head = fh.read(SNIFF_BYTES)
+        if not head:
+            raise CorruptImageError(path, "empty file (0 bytes)")
+        kind = format_of_header(head)
+        if kind is None:
+            raise UnsupportedImageError(path, _unknown_content_reason(path, head))
+        fh.seek(0)
+        if kind == "dicom":
+            return _load_dicom(path, fh)
+        return _load_raster(path, fh)
+
+
+def _open_read_only(path: Path) -> BinaryIO:
     try:
-        with Image.open(path) as img:
-            img.load()
-            gray = np.asarray(img.convert("L"), dtype=np.float32) / 255.0
-    except UnidentifiedImageError as exc:
-        raise UnsupportedImageError(path, "not an image format MURA Desktop reads") from exc
+        return path.open("rb")
+    except FileNotFoundError as exc:
+        raise UnreadableFileError(path, "file not found") from exc
+    except IsADirectoryError as exc:
+        raise UnreadableFileError(path, "is a folder, not a file") from exc
+    except PermissionError as exc:
+        reason = "is a folder, not a file" if path.is_dir() else "permission denied"
+        raise UnreadableFileError(path, reason) from exc
     except OSError as exc:
-        raise CorruptImageError(path, str(exc)) from exc
-    return LoadedImage(path=path, pixels=gray, description="image")
+        raise UnreadableFileError(path, exc.strerror or reason_from(exc)) from exc
+
+
+def _unknown_content_reason(path: Path, head: bytes) -> str:
+    named = f" despite its {path.suffix} name" if path.suffix else ""
+    content = "text" if all(byte >= 0x20 or byte in b"\t\n\r\f" for byte in head) else "content"
+    return f"{content} is neither DICOM nor a PNG, JPEG, TIFF or BMP image{named}"
+
+
+def _load_dicom(path: Path, fh: BinaryIO) -> LoadedImage:
+    ds = read_dataset(fh, path)
+    pixels = display_pixels(ds, path)
+    return LoadedImage(path=path, pixels=pixels, description=describe(ds), tags=reader_tags(ds))
+
+
+def _load_raster(path: Path, fh: BinaryIO) -> LoadedImage:
+    try:
+        with Image.open(fh, formats=_PILLOW_FORMATS) as img:
+            _refuse_bomb(path, img)
+            parts = [img.format or "image", _MODE_NAMES.get(img.mode, img.mode)]
+            if img.mode in _SIXTEEN_BIT_MODES:
+                parts[1] = "16-bit gray"
+            if img.getexif().get(_EXIF_ORIENTATION, 1) != 1:
+                parts.append("EXIF-rotated")
+            frames = getattr(img, "n_frames", 1)
+            if frames > 1:
+                parts.append(f"first of {frames} frames")
+            ImageOps.exif_transpose(img, in_place=True)
+            pixels, window = _gray_pixels(img)
+    except ImageLoadError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLargeError(path, reason_from(exc)) from exc
+    except UnidentifiedImageError as exc:
+        raise CorruptImageError(path, "image header is damaged") from exc
+    except MemoryError as exc:
+        raise ImageTooLargeError(path, "not enough memory to decode the image") from exc
+    except Exception as exc:
+        raise CorruptImageError(path, reason_from(exc)) from exc
+    center, width = window
+    return LoadedImage(
+        path=path,
+        pixels=pixels,
+        window_center=center,
+        window_width=width,
+        description=" · ".join(parts),
+    )
+
+
+def _refuse_bomb(path: Path, img: Image.Image) -> None:
+    # Pillow only warns between MAX_IMAGE_PIXELS and twice that; the warning counts as refusal.
+    # Checking here, rather than turning warnings into errors, keeps this safe across threads.
+    limit = Image.MAX_IMAGE_PIXELS
+    width, height = img.size
+    if limit and width * height > limit:
+        raise ImageTooLargeError(
+            path, f"{width} × {height} pixels exceeds the limit of {limit} pixels"
+        )
+
+
+def _gray_pixels(img: Image.Image) -> tuple[np.ndarray, tuple[float, float]]:
+    """Float32 gray pixels in [0, 1] and the default (center, width) window for them."""
+    if img.mode in _SIXTEEN_BIT_MODES:
+        pixels = np.asarray(img).astype(np.float32)
+        pixels /= 65535.0
+        return pixels, _data_window(pixels)
+    if img.mode in ("I", "F"):
+        pixels = np.asarray(img).astype(np.float32)
+        low, high = float(pixels.min()), float(pixels.max())
+        if img.mode == "I" and low >= 0 and high <= 65535:
+            pixels /= 65535.0
+            return pixels, _data_window(pixels)
+        pixels -= low
+        if high > low:
+            pixels /= high - low
+        return pixels, (0.5, 1.0)
+    if img.mode != "L":
+        img = img.convert("L")
+    pixels = np.asarray(img).astype(np.float32)
+    pixels /= 255.0
+    return pixels, (0.5, 1.0)
+
+
+def _data_window(pixels: np.ndarray) -> tuple[float, float]:
+    """Window spanning the data, so 12-bit values stored in 16 bits are not shown near black."""
+    low, high = float(pixels.min()), float(pixels.max())
+    if high <= low:
+        return 0.5, 1.0
+    return (low + high) / 2.0, high - low
