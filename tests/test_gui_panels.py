@@ -1,0 +1,450 @@
+"""Metrics panel, PDF study report and model dialog, on the offscreen platform."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QPushButton
+
+from mura_desktop.core.metrics import roc_curve, study_metrics
+from mura_desktop.core.pixels import LoadedImage
+from mura_desktop.core.results import StudyResult, ViewResult
+from mura_desktop.core.study import BODY_PARTS
+from mura_desktop.core.verdict import VerdictRule
+from mura_desktop.gui.metrics_panel import DASH, MetricsPanel, format_metric
+from mura_desktop.gui.model_dialog import ModelDialog
+from mura_desktop.gui.report import DISCLAIMER, write_study_report
+
+RULE = VerdictRule(threshold=0.5, band=(0.3, 0.7))
+
+
+def make_results(
+    n: int, seed: int = 0, parts: tuple[str, ...] = BODY_PARTS, labelled: bool = True
+) -> list[StudyResult]:
+    """Scored studies whose probabilities separate the classes imperfectly."""
+    rng = np.random.default_rng(seed)
+    results = []
+    for i in range(n):
+        label = int(rng.random() < 0.4)
+        logits = rng.normal(1.0 if label else -1.0, 1.2, size=int(rng.integers(1, 5)))
+        probs = 1.0 / (1.0 + np.exp(-logits))
+        p = RULE.aggregate(probs)
+        results.append(
+            StudyResult(
+                uid=f"s{i}",
+                name=f"patient{i:05d}/study1",
+                views=[ViewResult(f"/data/image{j}.png", float(q)) for j, q in enumerate(probs)],
+                body_part=parts[i % len(parts)],
+                label=label if labelled else None,
+                probability=p,
+                verdict=RULE.verdict(p),
+                rule=RULE,
+            )
+        )
+    return results
+
+
+# --- metrics panel ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def panel(qtbot):
+    widget = MetricsPanel()
+    qtbot.addWidget(widget)
+    widget.resize(900, 700)
+    return widget
+
+
+def test_metrics_panel_shows_the_core_metrics(panel):
+    results = make_results(400)
+    panel.set_results(results)
+    expected = study_metrics(results)
+    assert list(panel.metrics()) == list(expected)
+    for group in ("ALL", "WRIST"):
+        m = expected[group]
+        assert panel.table_text(group, "n") == f"{m.n:,}"
+        assert panel.table_text(group, "κ") == format_metric(m.kappa)
+        assert panel.table_text(group, "AUROC") == format_metric(m.auroc)
+        assert panel.table_text(group, "Sensitivity") == format_metric(m.sensitivity)
+        assert panel.table_text(group, "F1") == format_metric(m.f1)
+    np.testing.assert_array_equal(panel.confusion_counts(), expected["ALL"].confusion)
+    labels = [r.label for r in results]
+    scores = [r.probability for r in results]
+    fpr, tpr, _ = roc_curve(labels, scores)
+    x, y = panel._roc_curve.getData()
+    np.testing.assert_allclose(x, fpr)
+    np.testing.assert_allclose(y, tpr)
+    px, py = panel._roc_point.getData()
+    assert (px[0], py[0]) == pytest.approx(
+        (1 - expected["ALL"].specificity, expected["ALL"].sensitivity)
+    )
+    assert panel.message() == ""
+
+
+def test_metrics_panel_group_selection_and_threshold(panel):
+    results = make_results(300)
+    panel.set_results(results)
+    panel.select_group("HAND")
+    assert panel.selected_group() == "HAND"
+    hand = study_metrics(results, 0.8)["HAND"]
+    panel.set_results(results, threshold=0.8)
+    assert panel.selected_group() == "HAND", "the selected group survives an update"
+    np.testing.assert_array_equal(panel.confusion_counts(), hand.confusion)
+    with pytest.raises(KeyError):
+        panel.select_group("KNEE")
+
+
+def test_metrics_panel_without_labels_says_why(panel):
+    panel.set_results([])
+    assert "No scored studies" in panel.message()
+    unscored = make_results(5)
+    for r in unscored:
+        r.probability = None
+    panel.set_results(unscored)
+    assert "Scoring 5 studies" in panel.message()
+    panel.set_results(make_results(20, labelled=False))
+    assert "need ground truth labels" in panel.message()
+    assert panel.metrics() == {}
+
+
+def test_metrics_panel_one_class_shows_dash_for_auroc(panel):
+    results = make_results(30, parts=("FINGER",))
+    for r in results:
+        r.label = 1
+    panel.set_results(results)
+    assert panel.table_text("ALL", "AUROC") == DASH
+    assert panel.table_text("FINGER", "Specificity") == DASH
+    x, _ = panel._roc_curve.getData()
+    assert x is None or len(x) == 0
+    assert "both normal and" in panel._roc_note.toPlainText()
+
+
+def test_metrics_panel_follows_streaming_results_quickly(panel):
+    results = make_results(3000, seed=3)
+    for r in results[2000:]:
+        r.probability = None
+    for r in results[1500:1700]:
+        r.label = None
+    panel.set_results(results[:10])
+    assert panel.metrics()["ALL"].n == 10
+    start = time.perf_counter()
+    for end in range(500, 3001, 500):
+        panel.set_results(results[:end])
+    per_call = (time.perf_counter() - start) / 6
+    assert panel.metrics()["ALL"].n == 2000 - 200
+    assert "1,000 not scored yet" in panel._summary.text()
+    assert "200 without a label" in panel._summary.text()
+    assert per_call < 0.25, f"set_results took {per_call * 1000:.0f} ms"
+
+
+# --- PDF report ---------------------------------------------------------------------------
+
+
+def _radiograph(h: int, w: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = np.linspace(-1, 1, w)[None, :]
+    return np.clip(0.2 + 0.6 * np.exp(-((x / 0.25) ** 2)) + 0.05 * rng.random((h, w)), 0, 1).astype(
+        np.float32
+    )
+
+
+def _blob(h: int, w: int) -> np.ndarray:
+    y, x = np.mgrid[0:h, 0:w]
+    return np.exp(-(((y - h / 2) / (h / 5)) ** 2 + ((x - w / 3) / (w / 5)) ** 2)).astype(np.float32)
+
+
+@pytest.fixture
+def report_study():
+    paths = [Path(f"/data/XR_WRIST/patient11185/study1_positive/image{i}.png") for i in (1, 2, 3)]
+    views = [
+        ViewResult(str(paths[0]), 0.91),
+        ViewResult(str(paths[1]), 0.62),
+        ViewResult(str(paths[2]), error="image3.png: truncated PNG file"),
+    ]
+    result = StudyResult(
+        uid="u1",
+        name="XR_WRIST/patient11185/study1_positive",
+        views=views,
+        body_part="WRIST",
+        label=1,
+        patient_id="patient11185",
+        probability=0.765,
+        verdict="abnormal",
+        rule=RULE,
+    )
+    images = {
+        paths[0]: LoadedImage(paths[0], _radiograph(512, 400, 1)),
+        paths[1]: LoadedImage(paths[1], _radiograph(300, 420, 2)),
+    }
+    heatmaps = {paths[0]: _blob(10, 10), paths[1]: _blob(300, 420)}
+    return result, images, heatmaps
+
+
+def _pdf_text(path: Path) -> str:
+    """The PDF's text with ligatures (ﬁ) unfolded."""
+    run = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    return unicodedata.normalize("NFKC", run.stdout)
+
+
+MODEL = {
+    "name": "phantom-densenet121",
+    "architecture": "densenet121",
+    "content_hash": "0123456789abcdef0123",
+    "demo": True,
+}
+
+
+def test_report_is_a_one_page_pdf_with_everything_on_it(qapp, tmp_path, report_study):
+    result, images, heatmaps = report_study
+    out = tmp_path / "report.pdf"
+    write_study_report(out, result, images, heatmaps, MODEL)
+    data = out.read_bytes()
+    assert data.startswith(b"%PDF-")
+    assert len(data) > 20_000, "the two views should be embedded as images"
+    assert list(tmp_path.iterdir()) == [out], "no temporary file left behind"
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) not installed: text and raster checks skipped")
+    text = _pdf_text(out)
+    flat = " ".join(text.split())
+    for expected in (
+        DISCLAIMER,
+        "XR_WRIST/patient11185/study1_positive",
+        "Wrist",
+        "patient11185",
+        "phantom-densenet121",
+        "densenet121",
+        "0123456789ab",
+        "DEMO MODEL",
+        "ABNORMAL",
+        "0.765",
+        "mean of 2 views ≥ 0.50",
+        "agrees with",
+        "p = 0.910",
+        "p = 0.620",
+        "truncated PNG file",
+    ):
+        assert expected in flat, f"{expected!r} missing from the report"
+    assert "0123456789abc" not in flat, "the hash is shown to 12 characters"
+    assert text.count("\f") <= 1, "one page"
+    png = tmp_path / "page"
+    subprocess.run(["pdftoppm", "-r", "40", "-png", str(out), str(png)], check=True)
+    from PIL import Image
+
+    page = np.asarray(Image.open(tmp_path / "page-1.png").convert("RGB")).astype(int)
+    assert page.shape[0] / page.shape[1] == pytest.approx(297 / 210, rel=0.02)
+    colourful = (page.max(axis=2) - page.min(axis=2)) > 80
+    assert colourful.mean() > 0.005, "the heatmap overlays should be visible"
+
+
+def test_report_without_demo_or_labels(qapp, tmp_path, report_study):
+    result, images, _ = report_study
+    result.label = None
+    out = tmp_path / "plain.pdf"
+    write_study_report(out, result, images, {}, {"name": "m", "hash": "feedbeef" * 4})
+    assert out.read_bytes().startswith(b"%PDF-")
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) not installed")
+    flat = " ".join(_pdf_text(out).split())
+    assert "DEMO" not in flat
+    assert "Ground truth: unknown" in flat
+    assert "feedbeeffeed" in flat
+
+
+def test_report_to_an_unwritable_place_raises_and_leaves_nothing(qapp, tmp_path, report_study):
+    result, images, heatmaps = report_study
+    with pytest.raises(OSError):
+        write_study_report(tmp_path / "missing" / "r.pdf", result, images, heatmaps, MODEL)
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- model dialog -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_bundle(tmp_path_factory):
+    """A real (random, densenet121) demo bundle saved to disk, plus its plain checkpoint."""
+    torch = pytest.importorskip("torch")
+    from mura_desktop.inference.bundle import ModelBundle, save_bundle
+    from mura_desktop.inference.network import build_network
+
+    state = build_network("densenet121").state_dict()
+    bundle = ModelBundle(
+        architecture="densenet121",
+        members=[state],
+        input_size=224,
+        operating_points={"default": 0.47, "high_sensitivity": 0.21, "high_specificity": 0.78},
+        provenance={
+            "name": "phantom-densenet121",
+            "data": "synthetic phantoms",
+            "split": "patient-grouped 80/20",
+            "metrics": {"ALL": {"kappa": 0.81, "auroc": 0.97}},
+            "created": "2026-01-01T00:00:00+00:00",
+            "trainer_version": "0.1.0",
+            "demo": True,
+        },
+    )
+    folder = tmp_path_factory.mktemp("models")
+    path = folder / "phantom.mura"
+    save_bundle(bundle, path)
+    checkpoint = folder / "plain.pth"
+    torch.save(state, checkpoint)
+    return bundle, path, checkpoint
+
+
+def _ok_button(dialog: ModelDialog) -> QPushButton:
+    return dialog._buttons.button(QDialogButtonBox.StandardButton.Ok)
+
+
+def test_model_dialog_without_a_model_explains_how_to_get_one(qtbot, tmp_path):
+    dialog = ModelDialog(cuda_available=False, models_dir=tmp_path)
+    qtbot.addWidget(dialog)
+    assert dialog._no_model.isVisibleTo(dialog)
+    assert "mura-train fit" in dialog._no_model.text()
+    assert "Import checkpoint" in dialog._no_model.text()
+    assert not dialog._demo.isVisibleTo(dialog)
+    with qtbot.waitSignal(dialog.settingsChosen) as signal:
+        qtbot.mouseClick(_ok_button(dialog), Qt.MouseButton.LeftButton)
+    assert signal.args == ["", "auto", 0.5]
+
+
+def test_model_dialog_shows_provenance_demo_warning_and_operating_points(
+    qtbot, tmp_path, tiny_bundle
+):
+    bundle, path, _ = tiny_bundle
+    dialog = ModelDialog(bundle, path, "cpu", None, cuda_available=False, models_dir=tmp_path)
+    qtbot.addWidget(dialog)
+    assert dialog._demo.isVisibleTo(dialog)
+    assert "DEMO MODEL" in dialog._demo.text()
+    shown = " ".join(
+        dialog._facts.itemAt(i).widget().text()
+        for i in range(dialog._facts.count())
+        if hasattr(dialog._facts.itemAt(i).widget(), "text")
+    )
+    for expected in (
+        "densenet121, input 224×224",
+        "abnormality",
+        "synthetic phantoms",
+        "patient-grouped",
+        "κ 0.810",
+        "AUROC 0.970",
+        "0.1.0",
+        bundle.content_hash[:12],
+        str(path),
+        "indeterminate in [0.210, 0.780)",
+    ):
+        assert expected in shown, expected
+    assert dialog.threshold() == pytest.approx(0.47)
+    sensitive = next(
+        b for b in dialog.findChildren(QPushButton) if b.text().startswith("high sensitivity")
+    )
+    qtbot.mouseClick(sensitive, Qt.MouseButton.LeftButton)
+    assert dialog.threshold() == pytest.approx(0.21)
+    assert dialog.device() == "cpu"
+    with qtbot.waitSignal(dialog.settingsChosen) as signal:
+        qtbot.mouseClick(_ok_button(dialog), Qt.MouseButton.LeftButton)
+    assert signal.args == [str(path), "cpu", pytest.approx(0.21)]
+
+
+def test_model_dialog_cuda_choice_follows_availability(qtbot, tmp_path):
+    off = ModelDialog(device="cuda", cuda_available=False, models_dir=tmp_path)
+    qtbot.addWidget(off)
+    row = off._device.findData("cuda")
+    assert not off._device.model().item(row).isEnabled()
+    assert "No CUDA" in off._device.itemData(row, Qt.ItemDataRole.ToolTipRole)
+    assert off.device() == "auto"
+    on = ModelDialog(device="cuda:1", cuda_available=True, models_dir=tmp_path)
+    qtbot.addWidget(on)
+    assert on.device() == "cuda"
+    asked = ModelDialog(device="cpu", models_dir=tmp_path)  # asks torch
+    qtbot.addWidget(asked)
+    assert asked.device() == "cpu"
+
+
+def test_model_dialog_loads_a_bundle_in_the_background(qtbot, tmp_path, tiny_bundle):
+    bundle, path, _ = tiny_bundle
+    dialog = ModelDialog(cuda_available=False, models_dir=tmp_path)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.bundleChanged, timeout=20_000) as signal:
+        dialog.load_bundle_file(path)
+        assert dialog.is_busy()
+        assert not _ok_button(dialog).isEnabled()
+    assert signal.args == [str(path)]
+    qtbot.waitUntil(lambda: not dialog.is_busy())
+    assert dialog.bundle().content_hash == bundle.content_hash
+    assert dialog.model_path() == str(path)
+    assert dialog._demo.isVisibleTo(dialog)
+    assert dialog.threshold() == pytest.approx(0.47)
+    assert _ok_button(dialog).isEnabled()
+
+
+def test_model_dialog_reports_a_bad_file_and_stays_usable(qtbot, tmp_path):
+    junk = tmp_path / "notes.mura"
+    junk.write_text("not a model")
+    dialog = ModelDialog(cuda_available=False, models_dir=tmp_path)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.errorShown, timeout=20_000) as signal:
+        dialog.load_bundle_file(junk)
+    assert "notes.mura" in signal.args[0]
+    qtbot.waitUntil(lambda: not dialog.is_busy())
+    assert "not a PyTorch file" in dialog.status_text()
+    assert dialog.bundle() is None
+    assert dialog._load_button.isEnabled()
+
+
+def test_model_dialog_imports_a_checkpoint_and_asks_where_to_save(
+    qtbot, tmp_path, tiny_bundle, monkeypatch
+):
+    from mura_desktop.inference.bundle import load_bundle
+
+    _, _, checkpoint = tiny_bundle
+    models = tmp_path / "models"
+    offered = []
+
+    def save_as(parent, caption, suggested, filter_):
+        offered.append(Path(suggested))
+        return str(tmp_path / "chosen"), filter_
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(save_as))
+    dialog = ModelDialog(cuda_available=False, models_dir=models)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.bundleChanged, timeout=20_000) as signal:
+        dialog.import_checkpoint_file(checkpoint)
+    target = tmp_path / "chosen.mura"
+    assert signal.args == [str(target)]
+    assert offered == [models / "plain.mura"], "offered in the models folder, not the checkpoint's"
+    assert load_bundle(target).architecture == "densenet121"
+    assert not (checkpoint.parent / "plain.mura").exists()
+    qtbot.waitUntil(lambda: not dialog.is_busy())
+    assert "Imported plain.pth" in dialog.status_text()
+    assert dialog.bundle().architecture == "densenet121"
+
+
+def test_model_dialog_import_cancelled_saves_nothing(qtbot, tmp_path, tiny_bundle, monkeypatch):
+    _, _, checkpoint = tiny_bundle
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a: ("", "")))
+    dialog = ModelDialog(cuda_available=False, models_dir=tmp_path / "models")
+    qtbot.addWidget(dialog)
+    dialog.import_checkpoint_file(checkpoint)
+    qtbot.waitUntil(lambda: not dialog.is_busy(), timeout=20_000)
+    assert "cancelled" in dialog.status_text()
+    assert list((tmp_path / "models").iterdir()) == []
+    assert dialog.bundle() is None
+
+
+def test_model_dialog_import_to_a_given_destination(qtbot, tmp_path, tiny_bundle):
+    _, _, checkpoint = tiny_bundle
+    dialog = ModelDialog(cuda_available=False, models_dir=tmp_path)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.bundleChanged, timeout=20_000):
+        dialog.import_checkpoint_file(checkpoint, tmp_path / "given.mura")
+    assert (tmp_path / "given.mura").is_file()
+    dialog.reject()
+    assert not dialog.is_busy()
