@@ -26,7 +26,6 @@ from mura_desktop.core.dicom_index import (
 from mura_desktop.core.errors import ImageLoadError
 from mura_desktop.core.mura_layout import (
     CSV_NAMES,
-    FolderFacts,
     MuraCsvs,
     folder_facts,
     read_mura_csvs,
@@ -50,8 +49,9 @@ _FolderChain = tuple[tuple[int, int], "_FolderChain | None"]
 
 def natural_sort_key(text: str) -> tuple[tuple[str | int, ...], str]:
     """Sort key that orders digit runs by value: ``image2`` before ``image10``."""
-    parts = _DIGITS.split(text)
-    return tuple(int(p) if i % 2 else p.casefold() for i, p in enumerate(parts)), text
+    parts: list[str | int] = [*_DIGITS.split(text.casefold())]
+    parts[1::2] = [int(p) for p in parts[1::2]]
+    return tuple(parts), text
 
 
 def discover(paths: Iterable[str | os.PathLike[str]]) -> Scan:
@@ -88,6 +88,7 @@ class _Discovery:
         self.dirs_seen: set[tuple[int, int]] = set()
         self.csvs: dict[str, MuraCsvs | None] = {}
         self.dicomdirs: dict[str, bool] = {}
+        self.walked: set[str] = set()  # folders whose files were all looked at
 
     def add(self, path: str) -> None:
         try:
@@ -109,7 +110,7 @@ class _Discovery:
             if not self._take_dicomdir(os.path.join(folder, name)):
                 self.add(folder)
         else:
-            view = self._take_file(folder, name, st)
+            view = self._take_file(os.path.join(folder, name), st)
             if view is not None:
                 self._folder_study(folder).study.views.append(view)
 
@@ -145,13 +146,12 @@ class _Discovery:
                     continue
                 if entry.name in CSV_NAMES or entry is dicomdir:
                     continue
-                view = self._take_file(folder, entry.name, entry)
+                view = self._take_file(entry.path, entry)
                 if view is not None:
                     views.append(view)
-            facts = folder_facts(folder)
-            self._check_csv_listing(folder, facts, {e.name for e in entries})
+            self.walked.add(folder)
             if views:
-                self._folder_study(folder, facts).study.views.extend(views)
+                self._folder_study(folder).study.views.extend(views)
             stack.extend(reversed(subfolders))
 
     def _subfolder(
@@ -175,11 +175,10 @@ class _Discovery:
         return real, (key, chain)
 
     def _take_file(
-        self, folder: str, name: str, entry_or_stat: os.DirEntry[str] | os.stat_result
+        self, path: str, entry_or_stat: os.DirEntry[str] | os.stat_result
     ) -> View | None:
-        """Classify one file. Returns a view for the folder's study, or ``None`` if the file
+        """Classify one file. Returns a view for its folder's study, or ``None`` if the file
         was a duplicate, a problem, or a DICOM instance filed under its own study."""
-        path = os.path.join(folder, name)
         if isinstance(entry_or_stat, os.stat_result):
             st = entry_or_stat
         else:
@@ -198,7 +197,7 @@ class _Discovery:
         if st.st_size == 0:
             self._problem(path, "empty file (0 bytes)")
             return None
-        lower = name.lower()
+        lower = os.path.basename(path).lower()
         if lower.startswith("._") or lower in _SYSTEM_FILES:
             self._problem(path, "not an image: operating-system metadata file")
             return None
@@ -282,17 +281,17 @@ class _Discovery:
             real = real_folders.get(folder) or real_folders.setdefault(
                 folder, os.path.realpath(folder)
             )
-            view = self._take_file(real, name, st)
+            view = self._take_file(os.path.join(real, name), st)
             if view is not None:
                 self._folder_study(real).study.views.append(view)
         self.dicomdirs[path] = True
         return True
 
-    def _folder_study(self, folder: str, facts: FolderFacts | None = None) -> _Pending:
+    def _folder_study(self, folder: str) -> _Pending:
         pending = self.pending.get(folder)
         if pending is not None:
             return pending
-        facts = facts or folder_facts(folder)
+        facts = folder_facts(folder)
         label = facts.label
         csvs = self._csvs_for(facts.dataset_root)
         if csvs is not None and facts.key in csvs.labels:
@@ -316,15 +315,19 @@ class _Discovery:
         pending = self.pending[folder] = _Pending(study)
         return pending
 
-    def _check_csv_listing(self, folder: str, facts: FolderFacts, names: set[str]) -> None:
-        csvs = self._csvs_for(facts.dataset_root)
-        if csvs is None or facts.key not in csvs.images:
-            return
-        for name in csvs.images[facts.key]:
-            if name not in names:
-                self._problem(
-                    os.path.join(folder, name), "listed in the MURA image-path CSV but missing"
-                )
+    def _check_csv_listings(self) -> None:
+        """Report images the image-path CSVs list in walked folders but the disk lacks."""
+        for csvs in self.csvs.values():
+            for key, listed in [] if csvs is None else csvs.images.items():
+                folder = os.path.join(csvs.root, *key)
+                if folder not in self.walked:
+                    continue
+                pending = self.pending.get(folder)
+                have = {v.path.name for v in pending.study.views} if pending else set()
+                for name in listed:
+                    path = os.path.join(folder, name)
+                    if name not in have and not os.path.lexists(path):
+                        self._problem(path, "listed in the MURA image-path CSV but missing")
 
     def _csvs_for(self, root: str | None) -> MuraCsvs | None:
         if root is None:
@@ -339,6 +342,7 @@ class _Discovery:
         self.problems.append(ScanProblem(Path(path), reason))
 
     def finish(self) -> Scan:
+        self._check_csv_listings()
         for pending in self.pending.values():
             if pending.instances is not None:
                 _finish_dicom_study(pending.study, pending.instances)

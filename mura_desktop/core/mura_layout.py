@@ -49,13 +49,13 @@ def folder_facts(folder: str) -> FolderFacts:
     """Read body part, label, patient and split from an absolute folder path.
 
     The nearest ancestor wins for each: ``XR_<PART>`` (or a bare part name) for the body
-    part, ``patientNNNNN`` for the patient, ``train``/``valid`` for the split. The label
-    comes from the folder's own ``_positive``/``_negative`` suffix. The name runs from the
-    body-part or patient folder down, at most three folders (``XR_WRIST/patient1/study1_positive``).
+    part, ``patientNNNNN`` for the patient, ``train``/``valid`` for the split. The label comes
+    from the folder's own ``_positive``/``_negative`` suffix. The name runs from the body-part
+    or patient folder down, three folders at most (``XR_WRIST/patient1/study1_positive``).
     """
-    parts = Path(folder).parts
+    parts = folder.split(os.sep)
     body_at = patient_at = split_at = None
-    for i in range(len(parts) - 1, -1, -1):
+    for i in range(len(parts) - 1, 0, -1):
         part = parts[i]
         if body_at is None and body_part_from_name(part) is not None:
             body_at = i
@@ -63,6 +63,8 @@ def folder_facts(folder: str) -> FolderFacts:
             patient_at = i
         elif split_at is None and part.lower() in SPLITS:
             split_at = i
+        if body_at is not None and patient_at is not None and split_at is not None:
+            break
     suffix = _LABEL_SUFFIX.fullmatch(parts[-1])
     label = None
     if suffix is not None:
@@ -75,8 +77,10 @@ def folder_facts(folder: str) -> FolderFacts:
         label=label,
         patient_id=parts[patient_at] if patient_at is not None else None,
         split=parts[split_at].lower() if split_at is not None else None,
-        dataset_root=str(Path(*parts[:split_at])) if split_at is not None else None,
-        key=parts[split_at:] if split_at is not None else None,
+        dataset_root=(
+            os.path.join(parts[0] + os.sep, *parts[1:split_at]) if split_at is not None else None
+        ),
+        key=tuple(parts[split_at:]) if split_at is not None else None,
     )
 
 
