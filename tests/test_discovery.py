@@ -12,8 +12,6 @@ from PIL import Image
 from mura_desktop.core.discovery import discover, natural_sort_key
 from mura_desktop.core.study import ABNORMAL, NORMAL, Scan, Study
 
-IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-
 
 def write_png(path: Path, value: int = 128) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -321,9 +319,25 @@ def test_missing_paths_are_problems_and_the_rest_still_scans(tmp_path: Path) -> 
     }
 
 
+def modes_are_enforced(tmp_path: Path) -> bool:
+    """False where file modes do not block reads: root (os.geteuid() == 0) with its usual
+    capabilities. Probed rather than assumed, so root without CAP_DAC_* tests the real thing."""
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    probe.chmod(0)
+    try:
+        os.listdir(probe)
+    except PermissionError:
+        return True
+    finally:
+        probe.chmod(0o755)
+    return False
+
+
 def _deny(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
-    """Make ``folder`` unreadable: for real with chmod, or (root ignores modes) at os.scandir."""
-    if not IS_ROOT:
+    """Make ``folder`` unreadable: for real with chmod, or, where modes do not bind (root),
+    by making os.scandir refuse that one folder as the kernel would."""
+    if modes_are_enforced(folder.parent):
         folder.chmod(0)
         return
     real_scandir = os.scandir
@@ -351,10 +365,15 @@ def test_unreadable_folder_is_a_problem(tmp_path: Path, monkeypatch: pytest.Monk
     ]
 
 
-@pytest.mark.skipif(IS_ROOT, reason="root reads files whatever their mode")
 def test_unreadable_file_needing_a_sniff_is_a_problem(tmp_path: Path) -> None:
+    if not modes_are_enforced(tmp_path):
+        pytest.skip("running as root with CAP_DAC_OVERRIDE: file modes do not block reads")
     folder = write_study(tmp_path / "s", 1)
-    locked = write_png(folder / "noext")
+    locked = folder / "noext"
+    locked.write_bytes((folder / "image1.png").read_bytes())
     locked.chmod(0)
-    scan = discover([folder])
+    try:
+        scan = discover([folder])
+    finally:
+        locked.chmod(0o644)
     assert reasons(scan) == {"noext": "cannot read file: permission denied"}
