@@ -223,6 +223,7 @@ def test_load_never_modifies_or_writes_beside_the_file(tmp_path: Path) -> None:
     assert after == before
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "BMP", "TIFF"])
 def test_damaged_bytes_never_escape_as_raw_exceptions(tmp_path: Path, fmt: str) -> None:
     buffer = io.BytesIO()
