@@ -13,6 +13,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.uid import MediaStorageDirectoryStorage
 
 from mura_desktop.core.errors import CorruptImageError, UnsupportedImageError
+from mura_desktop.core.formats import SNIFF_BYTES, format_of_header
 from mura_desktop.core.study import BODY_PARTS
 
 _HEADER_TAGS = [
@@ -65,17 +66,6 @@ class DicomHeader:
     has_image: bool
 
 
-def looks_like_dicom(head: bytes) -> bool:
-    """True for the first bytes of a DICOM file: ``DICM`` at 128, or a bare dataset.
-
-    A file without the 128-byte preamble starts with a little-endian group 0002 (file
-    meta) or 0008 (identifying) element tag.
-    """
-    if head[128:132] == b"DICM":
-        return True
-    return len(head) >= 8 and head[:2] in (b"\x02\x00", b"\x08\x00") and head[3] == 0
-
-
 def read_dicom_header(path: str | os.PathLike[str]) -> DicomHeader:
     """Read the grouping tags of one DICOM file, stopping before the pixel data.
 
@@ -84,7 +74,7 @@ def read_dicom_header(path: str | os.PathLike[str]) -> DicomHeader:
     """
     path = Path(path)
     with open(path, "rb") as fp:
-        if not looks_like_dicom(fp.read(132)):
+        if format_of_header(fp.read(SNIFF_BYTES)) != "dicom":
             raise UnsupportedImageError(path, "not a DICOM file (no DICM marker)")
         fp.seek(0)
         try:

@@ -20,10 +20,10 @@ from mura_desktop.core.dicom_index import (
     DicomdirError,
     DicomHeader,
     dicomdir_instances,
-    looks_like_dicom,
     read_dicom_header,
 )
 from mura_desktop.core.errors import ImageLoadError
+from mura_desktop.core.formats import sniff_format
 from mura_desktop.core.mura_layout import (
     CSV_NAMES,
     MuraCsvs,
@@ -41,7 +41,6 @@ _NOT_IMAGE_EXTENSIONS = frozenset(
     | {".py", ".doc", ".docx", ".xls", ".xlsx", ".pt", ".pth", ".pkl", ".npy", ".npz"}
 )
 _SYSTEM_FILES = frozenset({".ds_store", "thumbs.db", "desktop.ini"})
-_RASTER_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
 _DIGITS = re.compile(r"(\d+)")
 
 _FolderChain = tuple[tuple[int, int], "_FolderChain | None"]
@@ -219,16 +218,10 @@ class _Discovery:
     def _sniff(self, path: str) -> str | None:
         """``'dicom'``, ``'image'``, ``None`` for neither, or ``''`` if unreadable (reported)."""
         try:
-            with open(path, "rb") as f:
-                head = f.read(132)
+            return sniff_format(path)
         except OSError as exc:
             self._problem(path, f"cannot read file: {_failure(exc)}")
             return ""
-        if head[128:132] == b"DICM":
-            return "dicom"
-        if head.startswith(_RASTER_MAGIC) or (head[:2] == b"BM" and head[6:10] == bytes(4)):
-            return "image"
-        return "dicom" if looks_like_dicom(head) else None
 
     def _take_dicom(self, path: str) -> View | None:
         try:
