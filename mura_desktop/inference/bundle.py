@@ -1,0 +1,622 @@
+"""Model bundles: one file with the weights and everything needed to use them.
+
+A bundle file is ``torch.save`` of plain containers and tensors only, read back with
+``torch.load(..., weights_only=True)``: a user-supplied file is never unpickled into
+arbitrary objects. Layout (format ``mura-desktop-bundle``, version 1)::
+
+    {"format", "format_version", "architecture", "input_size", "mean", "std",
+     "heads": {"abnormality": {"outputs": 1}, "body_part": {"classes": [...]}},
+     "operating_points", "aggregation", "provenance", "storage", "content_hash",
+     "members": [state_dict, ...]}
+
+The content hash is SHA-256 over the metadata (canonical JSON) and every member tensor
+(name, shape, bytes; floating tensors as float32), so it survives save/load and float16
+storage of already-rounded weights, and changes with any weight or setting.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mura_desktop.core.study import BODY_PARTS
+from mura_desktop.core.verdict import AGGREGATIONS, VerdictRule
+from mura_desktop.inference.network import ARCHITECTURES, expected_shapes
+from mura_desktop.inference.preprocess import IMAGENET_MEAN, IMAGENET_STD
+
+BUNDLE_FORMAT = "mura-desktop-bundle"
+BUNDLE_VERSION = 1
+OPERATING_POINTS = ("default", "high_sensitivity", "high_specificity")
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_LEGACY_TORCH_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19"
+_PLAIN_TYPES = (str, int, float, bool, type(None))
+
+
+class BundleError(Exception):
+    """A model file that cannot be used, with the file and the reason."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+@dataclass
+class ModelBundle:
+    """Weights of one or more ensemble members plus how to use them.
+
+    Construction validates everything (architecture, tensor names and shapes, operating
+    points, provenance made of plain values) and raises ``ValueError`` on a problem.
+    ``content_hash`` is computed once at construction: treat a bundle as immutable.
+    """
+
+    architecture: str
+    members: list[dict[str, torch.Tensor]]
+    input_size: int = 320
+    mean: tuple[float, float, float] = IMAGENET_MEAN
+    std: tuple[float, float, float] = IMAGENET_STD
+    body_parts: tuple[str, ...] | None = None
+    operating_points: dict[str, float] = field(default_factory=lambda: {"default": 0.5})
+    aggregation: str = "mean"
+    provenance: dict[str, Any] = field(default_factory=dict)
+    content_hash: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        self.mean = _triple(self.mean, "mean")
+        self.std = _triple(self.std, "std")
+        if any(s <= 0 for s in self.std):
+            raise ValueError(f"std {self.std} must be positive")
+        if self.body_parts is not None:
+            self.body_parts = tuple(self.body_parts)
+            if self.body_parts != BODY_PARTS:
+                raise ValueError(f"body-part head classes {self.body_parts} are not {BODY_PARTS}")
+        self.operating_points = {str(k): float(v) for k, v in self.operating_points.items()}
+        self.members = [dict(m) for m in self.members]
+        _validate(self)
+        self.content_hash = _content_hash(_metadata(self), self.members)
+
+    @property
+    def heads(self) -> dict[str, dict[str, Any]]:
+        heads: dict[str, dict[str, Any]] = {"abnormality": {"outputs": 1}}
+        if self.body_parts is not None:
+            heads["body_part"] = {"classes": list(self.body_parts)}
+        return heads
+
+    @property
+    def name(self) -> str:
+        return str(self.provenance.get("name") or f"{self.architecture} bundle")
+
+    @property
+    def is_demo(self) -> bool:
+        return bool(self.provenance.get("demo", False))
+
+    def verdict_rule(self, threshold: float | None = None) -> VerdictRule:
+        """The study rule: this bundle's aggregation, ``threshold`` or its default operating
+        point, and an indeterminate band between the high-sensitivity and high-specificity
+        points when both exist."""
+        points = self.operating_points
+        band = None
+        if "high_sensitivity" in points and "high_specificity" in points:
+            band = (points["high_sensitivity"], points["high_specificity"])
+        return VerdictRule(
+            aggregation=self.aggregation,
+            threshold=points["default"] if threshold is None else float(threshold),
+            band=band,
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """Plain-data identity of the model, e.g. for ``ResultSet.model``."""
+        return {
+            "name": self.name,
+            "architecture": self.architecture,
+            "input_size": self.input_size,
+            "members": len(self.members),
+            "heads": list(self.heads),
+            "operating_points": dict(self.operating_points),
+            "aggregation": self.aggregation,
+            "demo": self.is_demo,
+            "content_hash": self.content_hash,
+        }
+
+    def describe(self) -> str:
+        """Multi-line text for the CLI and the GUI's model panel."""
+        prov = self.provenance
+        lines = [
+            f"{self.name}" + ("  [DEMO model: not trained for real use]" if self.is_demo else "")
+        ]
+        lines.append(
+            f"  architecture      {self.architecture}, input {self.input_size}×{self.input_size}"
+        )
+        norm = "ImageNet" if (self.mean, self.std) == (IMAGENET_MEAN, IMAGENET_STD) else "custom"
+        lines.append(f"  normalisation     {norm} mean {_fmt(self.mean)} std {_fmt(self.std)}")
+        heads = "abnormality" + (
+            f"; body part ({len(self.body_parts)} classes)" if self.body_parts else ""
+        )
+        lines.append(f"  heads             {heads}")
+        n = len(self.members)
+        lines.append(
+            f"  members           {n}" + (" (ensemble: mean of probabilities)" if n > 1 else "")
+        )
+        points = ", ".join(
+            f"{k.replace('_', ' ')} {v:.3f}" for k, v in self.operating_points.items()
+        )
+        lines.append(f"  operating points  {points}")
+        rule = self.verdict_rule()
+        text = f"{rule.aggregation} of the views' probabilities ≥ {rule.threshold:.3f}"
+        if rule.band is not None:
+            text += f"; indeterminate in [{rule.band[0]:.3f}, {rule.band[1]:.3f})"
+        lines.append(f"  study rule        {text}")
+        for key, label in (
+            ("data", "trained on"),
+            ("split", "split"),
+            ("created", "created"),
+            ("trainer_version", "trainer version"),
+            ("notes", "notes"),
+        ):
+            if prov.get(key):
+                lines.append(f"  {label:<17} {prov[key]}")
+        metrics = prov.get("metrics")
+        if isinstance(metrics, Mapping) and metrics:
+            shown = ", ".join(f"{k} {_fmt_value(v)}" for k, v in metrics.items() if _is_scalar(v))
+            if shown:
+                lines.append(f"  metrics           {shown}")
+        lines.append(f"  content hash      {self.content_hash[:12]}")
+        return "\n".join(lines)
+
+
+def save_bundle(bundle: ModelBundle, path: str | os.PathLike[str], *, half: bool = False) -> str:
+    """Write ``bundle`` to ``path`` atomically and return the content hash written.
+
+    With ``half=True`` floating tensors are stored as float16 (half the size); they load back
+    as float32, and the written hash is that of the rounded weights.
+    """
+    path = Path(path)
+    members = [_for_storage(m, half) for m in bundle.members]
+    metadata = _metadata(bundle)
+    content_hash = _content_hash(metadata, members) if half else bundle.content_hash
+    payload = {
+        "format": BUNDLE_FORMAT,
+        "format_version": BUNDLE_VERSION,
+        **metadata,
+        "storage": "float16" if half else "float32",
+        "content_hash": content_hash,
+        "members": members,
+    }
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return content_hash
+
+
+def load_bundle(path: str | os.PathLike[str]) -> ModelBundle:
+    """Read a bundle written by ``save_bundle``; any problem raises ``BundleError``."""
+    path = Path(path)
+    payload = _read_torch_file(path)
+    if not isinstance(payload, dict) or "format" not in payload:
+        if _find_state_dict(payload) is not None:
+            raise BundleError(
+                path,
+                "this is a plain checkpoint; use `mura-desktop import-weights` to make a bundle",
+            )
+        raise BundleError(path, "not a MURA Desktop model bundle (no format marker)")
+    if payload["format"] != BUNDLE_FORMAT:
+        raise BundleError(path, f"not a MURA Desktop model bundle (format {payload['format']!r})")
+    version = payload.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise BundleError(path, f"invalid bundle format version {version!r}")
+    if version > BUNDLE_VERSION:
+        raise BundleError(
+            path,
+            f"bundle format version {version} is newer than this program understands "
+            f"({BUNDLE_VERSION}); update MURA Desktop",
+        )
+    try:
+        heads = payload["heads"]
+        body_part = heads.get("body_part")
+        members = payload["members"]
+        if not isinstance(members, list):
+            raise ValueError("'members' is not a list of state_dicts")
+        bundle = ModelBundle(
+            architecture=payload["architecture"],
+            members=[_from_storage(m) for m in members],
+            input_size=payload["input_size"],
+            mean=payload["mean"],
+            std=payload["std"],
+            body_parts=tuple(body_part["classes"]) if body_part else None,
+            operating_points=payload["operating_points"],
+            aggregation=payload["aggregation"],
+            provenance=payload.get("provenance") or {},
+        )
+    except KeyError as exc:
+        raise BundleError(path, f"bundle is missing the field {exc.args[0]!r}") from exc
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise BundleError(path, str(exc)) from exc
+    if payload.get("content_hash") != bundle.content_hash:
+        raise BundleError(
+            path, "content hash mismatch: the file was modified or damaged after it was written"
+        )
+    return bundle
+
+
+def import_state_dict(
+    path: str | os.PathLike[str],
+    *,
+    architecture: str | None = None,
+    input_size: int = 320,
+    name: str | None = None,
+) -> ModelBundle:
+    """Make a one-member bundle from a plain torchvision-style checkpoint.
+
+    Accepts a DenseNet (or ResNet-50) ``state_dict`` with a one-output classifier, possibly
+    nested under ``state_dict``/``model``/``model_state_dict`` and with ``module.``/``model.``
+    key prefixes; old-style DenseNet names (``norm.1``) and a classifier wrapped in a
+    ``Sequential`` (``classifier.0.*``) are renamed. The architecture is recognised from the
+    tensor names when ``architecture`` is None; when given, it must agree with them.
+    Operating points are the uncalibrated default 0.5.
+    """
+    path = Path(path)
+    payload = _read_torch_file(path)
+    if isinstance(payload, dict) and payload.get("format") == BUNDLE_FORMAT:
+        raise BundleError(path, "this is already a MURA Desktop model bundle; open it directly")
+    state_dict = _find_state_dict(payload)
+    if state_dict is None:
+        raise BundleError(path, "no state_dict (name -> tensor mapping) found in the file")
+    state_dict = _canonical_keys(state_dict)
+    found = _sniff_architecture(state_dict)
+    if found is not None and found not in ARCHITECTURES:
+        raise BundleError(
+            path, f"the weights are a {found}, which is not supported ({', '.join(ARCHITECTURES)})"
+        )
+    if architecture is None:
+        if found is None:
+            raise BundleError(
+                path,
+                "could not recognise the architecture from the tensor names (first: "
+                f"{', '.join(list(state_dict)[:3])}); pass the architecture explicitly",
+            )
+        architecture = found
+    elif architecture not in ARCHITECTURES:
+        raise BundleError(
+            path, f"unknown architecture {architecture!r}; supported: {', '.join(ARCHITECTURES)}"
+        )
+    elif found is not None and found != architecture:
+        raise BundleError(path, f"the weights are a {found}, not a {architecture}")
+    if architecture == "resnet50":
+        state_dict = _resnet_to_muranet(state_dict)
+    _check_classifier(path, state_dict)
+    body_part_head = "body_part.weight" in state_dict
+    provenance = {
+        "name": name or path.stem,
+        "data": None,
+        "split": None,
+        "metrics": {},
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "trainer_version": None,
+        "config": {},
+        "demo": False,
+        "notes": f"imported from the plain checkpoint {path.name}; operating point not calibrated",
+    }
+    try:
+        return ModelBundle(
+            architecture=architecture,
+            members=[state_dict],
+            input_size=input_size,
+            body_parts=BODY_PARTS if body_part_head else None,
+            provenance=provenance,
+        )
+    except ValueError as exc:
+        raise BundleError(path, str(exc)) from exc
+
+
+# --- validation and hashing -------------------------------------------------------------
+
+
+def _validate(bundle: ModelBundle) -> None:
+    if bundle.architecture not in ARCHITECTURES:
+        raise ValueError(
+            f"unknown architecture {bundle.architecture!r}; supported: {', '.join(ARCHITECTURES)}"
+        )
+    if not isinstance(bundle.input_size, int) or isinstance(bundle.input_size, bool):
+        raise ValueError(f"input size {bundle.input_size!r} is not an integer")
+    if not 32 <= bundle.input_size <= 4096:
+        raise ValueError(f"input size {bundle.input_size} is outside 32..4096")
+    if bundle.aggregation not in AGGREGATIONS:
+        raise ValueError(
+            f"unknown aggregation {bundle.aggregation!r}; expected one of {AGGREGATIONS}"
+        )
+    points = bundle.operating_points
+    if "default" not in points:
+        raise ValueError("operating points lack 'default'")
+    for key, value in points.items():
+        if key not in OPERATING_POINTS:
+            raise ValueError(f"unknown operating point {key!r}; expected {OPERATING_POINTS}")
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"operating point {key}={value} is outside [0, 1]")
+    if points.get("high_sensitivity", 0.0) > points.get("high_specificity", 1.0):
+        raise ValueError(
+            f"high-sensitivity threshold {points['high_sensitivity']} is above the "
+            f"high-specificity threshold {points['high_specificity']}"
+        )
+    _check_plain(bundle.provenance, "provenance")
+    if not bundle.members:
+        raise ValueError("a bundle needs at least one member state_dict")
+    expected = expected_shapes(bundle.architecture, bundle.body_parts is not None)
+    problems = [
+        f"member {i}: {problem}"
+        for i, member in enumerate(bundle.members)
+        if (problem := _compare_shapes(member, expected))
+    ]
+    if problems:
+        raise ValueError(f"weights do not fit {bundle.architecture}: " + "; ".join(problems))
+
+
+def _compare_shapes(member: Mapping[str, Any], expected: Mapping[str, tuple[int, ...]]) -> str:
+    """'' when ``member`` has exactly the expected tensors, else a short summary."""
+    not_tensors = [k for k, v in member.items() if not isinstance(v, torch.Tensor)]
+    if not_tensors:
+        return f"{len(not_tensors)} entries are not tensors ({_names(not_tensors)})"
+    missing = [k for k in expected if k not in member]
+    unexpected = [k for k in member if k not in expected]
+    wrong = [
+        f"{k} {tuple(member[k].shape)} instead of {expected[k]}"
+        for k in expected
+        if k in member and tuple(member[k].shape) != expected[k]
+    ]
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} missing tensors ({_names(missing)})")
+    if unexpected:
+        parts.append(f"{len(unexpected)} unexpected tensors ({_names(unexpected)})")
+    if wrong:
+        parts.append(f"{len(wrong)} with wrong shapes ({_names(wrong)})")
+    return ", ".join(parts)
+
+
+def _names(items: list[str], limit: int = 3) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f", … {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _check_plain(value: Any, where: str) -> None:
+    """Provenance must be plain data: it is hashed as JSON and loaded with weights_only."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"{where} has a non-string key {key!r}")
+            _check_plain(item, f"{where}.{key}")
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check_plain(item, f"{where}[{i}]")
+    elif not isinstance(value, _PLAIN_TYPES):
+        raise ValueError(f"{where} is a {type(value).__name__}; only plain values are stored")
+
+
+def _metadata(bundle: ModelBundle) -> dict[str, Any]:
+    return {
+        "architecture": bundle.architecture,
+        "input_size": bundle.input_size,
+        "mean": list(bundle.mean),
+        "std": list(bundle.std),
+        "heads": bundle.heads,
+        "operating_points": dict(bundle.operating_points),
+        "aggregation": bundle.aggregation,
+        "provenance": bundle.provenance,
+    }
+
+
+def _content_hash(metadata: dict[str, Any], members: list[dict[str, torch.Tensor]]) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps(metadata, sort_keys=True, separators=(",", ":")).encode())
+    for member in members:
+        digest.update(b"\x00member")
+        for key in sorted(member):
+            tensor = member[key].detach().cpu()
+            if tensor.is_floating_point():
+                tensor = tensor.float()
+            array = tensor.contiguous().numpy()
+            digest.update(f"\x00{key}:{array.dtype.str}:{array.shape}".encode())
+            digest.update(np.ascontiguousarray(array).reshape(-1).view(np.uint8).data)
+    return digest.hexdigest()
+
+
+def _triple(values: Any, what: str) -> tuple[float, float, float]:
+    try:
+        triple = tuple(float(v) for v in values)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} {values!r} is not three numbers") from exc
+    if len(triple) != 3:
+        raise ValueError(f"{what} {values!r} is not three numbers")
+    return triple  # type: ignore[return-value]
+
+
+# --- reading and writing ----------------------------------------------------------------
+
+
+def _read_torch_file(path: Path) -> Any:
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(_LEGACY_TORCH_MAGIC))
+    except FileNotFoundError as exc:
+        raise BundleError(path, "file not found") from exc
+    except IsADirectoryError as exc:
+        raise BundleError(path, "is a folder, not a model file") from exc
+    except OSError as exc:
+        raise BundleError(path, f"cannot read the file: {exc.strerror or exc}") from exc
+    if not head:
+        raise BundleError(path, "empty file")
+    if not (head.startswith(_ZIP_MAGIC) or head == _LEGACY_TORCH_MAGIC):
+        raise BundleError(path, "not a PyTorch file")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "global" in str(exc).lower():
+            raise BundleError(
+                path,
+                "contains executable pickled objects; refusing to load (a whole pickled model "
+                "or custom classes: save its state_dict instead)",
+            ) from exc
+        raise BundleError(path, "damaged or not a PyTorch file (unreadable pickle)") from exc
+    except (RuntimeError, EOFError, KeyError, ValueError, OSError) as exc:
+        detail = str(exc).split(".")[0][:160]
+        raise BundleError(path, f"truncated or damaged file ({detail})") from exc
+
+
+def _for_storage(member: Mapping[str, torch.Tensor], half: bool) -> dict[str, torch.Tensor]:
+    stored = {}
+    for key, tensor in member.items():
+        tensor = tensor.detach().cpu().contiguous()
+        if half and tensor.is_floating_point():
+            halved = tensor.half()
+            if not torch.isfinite(halved).all() and torch.isfinite(tensor).all():
+                raise ValueError(f"{key} has values beyond float16 range; save with half=False")
+            tensor = halved
+        stored[key] = tensor
+    return stored
+
+
+def _from_storage(member: Any) -> dict[str, torch.Tensor]:
+    if not isinstance(member, Mapping):
+        raise ValueError("a member is not a state_dict")
+    return {
+        key: t.float() if isinstance(t, torch.Tensor) and t.dtype == torch.float16 else t
+        for key, t in member.items()
+    }
+
+
+# --- importing plain checkpoints --------------------------------------------------------
+
+_NESTING_KEYS = ("state_dict", "model_state_dict", "model", "net", "network")
+_PREFIXES = ("module.", "model.")
+_OLD_DENSENET_KEY = re.compile(
+    r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$"
+)
+_DENSENET_BLOCKS = {
+    (6, 12, 24, 16): "densenet121",
+    (6, 12, 32, 32): "densenet169",
+    (6, 12, 48, 32): "densenet201",
+}
+_RESNET_BLOCKS = {(3, 4, 6, 3): "resnet50"}
+
+
+def _is_state_dict(obj: Any) -> bool:
+    return (
+        isinstance(obj, Mapping)
+        and bool(obj)
+        and all(isinstance(k, str) for k in obj)
+        and all(isinstance(v, torch.Tensor) for v in obj.values())
+    )
+
+
+def _find_state_dict(obj: Any, depth: int = 0) -> dict[str, torch.Tensor] | None:
+    if _is_state_dict(obj):
+        return dict(obj)
+    if not isinstance(obj, Mapping) or depth > 2:
+        return None
+    for key in _NESTING_KEYS:
+        if key in obj and (found := _find_state_dict(obj[key], depth + 1)) is not None:
+            return found
+    return None
+
+
+def _canonical_keys(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    changed = True
+    while changed:
+        changed = False
+        for prefix in _PREFIXES:
+            if all(k.startswith(prefix) for k in state_dict):
+                state_dict = {k[len(prefix) :]: v for k, v in state_dict.items()}
+                changed = True
+    renamed = {}
+    for key, value in state_dict.items():
+        match = _OLD_DENSENET_KEY.match(key)
+        renamed[match.group(1) + match.group(2) if match else key] = value
+    if "classifier.0.weight" in renamed and not any(
+        k.startswith("classifier.") and not k.startswith("classifier.0.") for k in renamed
+    ):
+        renamed = {k.replace("classifier.0.", "classifier.", 1): v for k, v in renamed.items()}
+    # Checkpoints from before PyTorch 0.4.1 lack BatchNorm's step counter.
+    for key in [k for k in renamed if k.endswith(".running_mean")]:
+        counter = key[: -len("running_mean")] + "num_batches_tracked"
+        renamed.setdefault(counter, torch.tensor(0, dtype=torch.long))
+    return renamed
+
+
+def _blocks_per_stage(keys: list[str], pattern: str, first_index: int) -> tuple[int, ...]:
+    """Highest block index per stage (``pattern`` captures stage and index), as counts."""
+    regex = re.compile(pattern)
+    counts = [0, 0, 0, 0]
+    for key in keys:
+        if (m := regex.match(key)) and 1 <= int(m.group(1)) <= 4:
+            stage = int(m.group(1)) - 1
+            counts[stage] = max(counts[stage], int(m.group(2)) + 1 - first_index)
+    return tuple(counts)
+
+
+def _sniff_architecture(state_dict: Mapping[str, torch.Tensor]) -> str | None:
+    """A name from ``ARCHITECTURES``, a description of an unsupported network, or None."""
+    keys = list(state_dict)
+    if any(k.startswith("features.denseblock") for k in keys):
+        counts = _blocks_per_stage(keys, r"^features\.denseblock(\d)\.denselayer(\d+)\.", 1)
+        return _DENSENET_BLOCKS.get(counts, f"DenseNet with {counts} layers per block")
+    if any(re.match(r"^(features\.)?layer4\.", k) for k in keys):
+        counts = _blocks_per_stage(keys, r"^(?:features\.)?layer(\d)\.(\d+)\.", 0)
+        if any(".conv3." in k for k in keys) and counts in _RESNET_BLOCKS:
+            return _RESNET_BLOCKS[counts]
+        return f"ResNet with {counts} blocks per stage"
+    return None
+
+
+def _resnet_to_muranet(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    converted = {}
+    for key, value in state_dict.items():
+        if key.startswith("fc."):
+            key = "classifier." + key[3:]
+        elif not key.startswith(("features.", "classifier.", "body_part.")):
+            key = "features." + key
+        converted[key] = value
+    return converted
+
+
+def _check_classifier(path: Path, state_dict: Mapping[str, torch.Tensor]) -> None:
+    weight = state_dict.get("classifier.weight")
+    if weight is None:
+        raise BundleError(path, "no classifier tensors (classifier.weight / fc.weight) found")
+    outputs = weight.shape[0] if weight.ndim == 2 else None
+    if outputs == 1:
+        return
+    if outputs == 1000:
+        hint = "this looks like an ImageNet classifier, not a MURA model"
+    elif outputs == 2:
+        hint = "a two-output (softmax) head is not supported; export a single-logit model"
+    else:
+        hint = f"classifier.weight has shape {tuple(weight.shape)}"
+    raise BundleError(
+        path, f"the classifier has {outputs} outputs, a MURA model has 1 abnormality logit: {hint}"
+    )
+
+
+def _fmt(values: tuple[float, ...]) -> str:
+    return "(" + ", ".join(f"{v:.3f}" for v in values) + ")"
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, (int, float, str)) and not isinstance(value, bool)
+
+
+def _fmt_value(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
