@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -334,6 +335,19 @@ def test_truncated_pixel_data_is_corrupt(tmp_path: Path) -> None:
     with pytest.raises(CorruptImageError) as info:
         load_image(path)
     assert info.value.path == path
+
+
+def test_rle_stream_that_makes_the_rust_decoder_panic_is_corrupt(tmp_path: Path) -> None:
+    # Each segment of a 4x4 16-bit frame may hold 16 bytes; these runs replicate a byte 128 times.
+    # pylibjpeg-rle reports that with pyo3's PanicException, a BaseException.
+    header = struct.pack("<16I", 2, 64, 66, *([0] * 13))
+    ds = _dataset(np.zeros((4, 4), dtype=np.uint16), bits=16)
+    ds.PixelData = encapsulate([header + bytes([0x81, 0]) + bytes([0x81, 0])])
+    ds["PixelData"].VR = "OB"
+    ds["PixelData"].is_undefined_length = True
+    ds.file_meta.TransferSyntaxUID = uid.RLELossless
+    with pytest.raises(CorruptImageError, match="cannot decode RLE Lossless pixel data"):
+        _load(ds, tmp_path / "bad_rle.dcm")
 
 
 def test_header_claiming_a_huge_image_is_refused(tmp_path: Path) -> None:

@@ -94,7 +94,11 @@ def display_pixels(ds: Dataset, path: Path) -> np.ndarray:
         stored = pixel_array(ds, index=0)
     except MemoryError as exc:
         raise ImageTooLargeError(path, "not enough memory to decode the pixel data") from exc
-    except Exception as exc:
+    except BaseException as exc:
+        # Rust decoders (pylibjpeg-rle) report damaged data with pyo3's PanicException, which
+        # derives from BaseException; anything else that is not an Exception goes on up.
+        if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+            raise
         label = transfer_syntax_label(transfer_syntax)
         raise CorruptImageError(
             path, f"cannot decode {label} pixel data: {reason_from(exc)}"

@@ -103,9 +103,15 @@ def _unknown_content_reason(path: Path, head: bytes) -> str:
 
 
 def _load_dicom(path: Path, fh: BinaryIO) -> LoadedImage:
-    ds = read_dataset(fh, path)
-    pixels = display_pixels(ds, path)
-    return LoadedImage(path=path, pixels=pixels, description=describe(ds), tags=reader_tags(ds))
+    try:
+        ds = read_dataset(fh, path)
+        pixels = display_pixels(ds, path)
+        description = describe(ds)
+    except ImageLoadError:
+        raise
+    except Exception as exc:  # pydicom parses element values lazily, on first access
+        raise CorruptImageError(path, f"malformed DICOM header ({reason_from(exc)})") from exc
+    return LoadedImage(path=path, pixels=pixels, description=description, tags=reader_tags(ds))
 
 
 def _load_raster(path: Path, fh: BinaryIO) -> LoadedImage:
