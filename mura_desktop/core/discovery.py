@@ -9,6 +9,7 @@ becomes a ``ScanProblem``; discovery itself does not raise for bad input.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import re
 import stat
@@ -46,6 +47,7 @@ _DIGITS = re.compile(r"(\d+)")
 _FolderChain = tuple[tuple[int, int], "_FolderChain | None"]
 
 
+@functools.lru_cache(maxsize=1 << 16)  # names repeat across folders: image1.png, study1_...
 def natural_sort_key(text: str) -> tuple[tuple[str | int, ...], str]:
     """Sort key that orders digit runs by value: ``image2`` before ``image10``."""
     parts: list[str | int] = [*_DIGITS.split(text.casefold())]
@@ -132,14 +134,16 @@ class _Discovery:
             except OSError as exc:
                 self._problem(folder, f"cannot read folder: {_failure(exc)}")
                 continue
-            dicomdir = next((e for e in entries if e.name.upper() == "DICOMDIR"), None)
+            dicomdir = next(
+                (e for e in entries if e.name.upper() == "DICOMDIR" and not _is_dir(e)), None
+            )
             if dicomdir is not None and self._take_dicomdir(dicomdir.path):
                 continue
             views: list[View] = []
             subfolders: list[tuple[str, _FolderChain]] = []
             for entry in entries:
                 if _is_dir(entry):
-                    sub = self._subfolder(folder, entry, chain)
+                    sub = self._subfolder(entry, chain)
                     if sub is not None:
                         subfolders.append(sub)
                     continue
@@ -154,7 +158,7 @@ class _Discovery:
             stack.extend(reversed(subfolders))
 
     def _subfolder(
-        self, folder: str, entry: os.DirEntry[str], chain: _FolderChain
+        self, entry: os.DirEntry[str], chain: _FolderChain
     ) -> tuple[str, _FolderChain] | None:
         if entry.name.startswith(".") or entry.name == "__MACOSX":
             self._problem(entry.path, "hidden or system folder, not scanned")
@@ -271,9 +275,9 @@ class _Discovery:
                 self._problem(instance, f"listed in DICOMDIR but {_failure(exc, str(instance))}")
                 continue
             folder, name = os.path.split(instance)
-            real = real_folders.get(folder) or real_folders.setdefault(
-                folder, os.path.realpath(folder)
-            )
+            if folder not in real_folders:
+                real_folders[folder] = os.path.realpath(folder)
+            real = real_folders[folder]
             view = self._take_file(os.path.join(real, name), st)
             if view is not None:
                 self._folder_study(real).study.views.append(view)
