@@ -131,9 +131,8 @@ def plan_studies(
     """Decide every study's part, patient, split, label and view count.
 
     Studies are shared out evenly over ``parts``; patients have one or two studies of
-    one part; the split is drawn by patient within each part, and the labels within
-    each split and part, so both splits see every part and (given two studies or more)
-    both labels.
+    one part; the split is drawn by patient within each part, and the abnormal studies
+    are shared out over splits and parts in proportion to their sizes.
     """
     parts = _check_options(n_studies, parts, abnormal_fraction, valid_fraction)
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,)))
@@ -156,35 +155,48 @@ def plan_studies(
         for i, size in enumerate(sizes):
             patients["valid" if i in valid else "train"][part].append(size)
 
+    groups = [(split, part) for split in SPLITS for part in parts]
+    quotas = _share(
+        round(abnormal_fraction * n_studies),
+        [sum(patients[s][p]) for s, p in groups],
+        rng,
+    )
     plans: list[StudyPlan] = []
     patient_no = 0
-    for split in SPLITS:
-        for part in parts:
-            sizes = patients[split][part]
-            m = sum(sizes)
-            n_abnormal = round(abnormal_fraction * m)
-            if m >= 2 and 0 < abnormal_fraction < 1:
-                n_abnormal = min(max(n_abnormal, 1), m - 1)
-            abnormal = np.zeros(m, bool)
-            abnormal[rng.choice(m, n_abnormal, replace=False)] = True
-            views = rng.choice(_VIEW_COUNTS, size=m, p=_VIEW_COUNT_P)
-            k = 0
-            for size in sizes:
-                patient_no += 1
-                for number in range(1, size + 1):
-                    plans.append(
-                        StudyPlan(
-                            index=len(plans),
-                            split=split,
-                            part=part,
-                            patient=f"patient{patient_no:05d}",
-                            number=number,
-                            abnormal=bool(abnormal[k]),
-                            n_views=int(views[k]),
-                        )
+    for (split, part), n_abnormal in zip(groups, quotas, strict=True):
+        sizes = patients[split][part]
+        m = sum(sizes)
+        abnormal = np.zeros(m, bool)
+        abnormal[rng.choice(m, n_abnormal, replace=False)] = True
+        views = rng.choice(_VIEW_COUNTS, size=m, p=_VIEW_COUNT_P)
+        k = 0
+        for size in sizes:
+            patient_no += 1
+            for number in range(1, size + 1):
+                plans.append(
+                    StudyPlan(
+                        index=len(plans),
+                        split=split,
+                        part=part,
+                        patient=f"patient{patient_no:05d}",
+                        number=number,
+                        abnormal=bool(abnormal[k]),
+                        n_views=int(views[k]),
                     )
-                    k += 1
+                )
+                k += 1
     return plans
+
+
+def _share(total: int, sizes: list[int], rng: np.random.Generator) -> list[int]:
+    """Split ``total`` over groups in proportion to ``sizes`` (largest remainders, random ties)."""
+    n = sum(sizes)
+    exact = np.array([total * m / n for m in sizes]) if n else np.zeros(len(sizes))
+    out = np.floor(exact).astype(int)
+    order = sorted(range(len(sizes)), key=lambda i: (-(exact[i] - out[i]), rng.random()))
+    for i in order[: total - int(out.sum())]:
+        out[i] += 1
+    return [int(min(q, m)) for q, m in zip(out, sizes, strict=True)]
 
 
 def make_study(plan: StudyPlan, seed: int, size: int) -> list[PhantomView]:
