@@ -1,0 +1,107 @@
+"""Start the viewer: QApplication, log file, exception hooks, the main window.
+
+Nothing here imports torch: the window is shown first and the model is loaded by the
+inference worker afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+import threading
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QApplication
+
+from mura_desktop import __version__
+from mura_desktop.gui.messages import log_file, show_unexpected
+from mura_desktop.gui.settings import APPLICATION, ORGANIZATION
+
+log = logging.getLogger(__name__)
+
+LOG_BYTES = 2 * 2**20
+LOG_BACKUPS = 3
+
+
+def configure_logging(level: int = logging.INFO) -> Path:
+    """Rotating log file in the platform's log folder, plus warnings on stderr."""
+    path = log_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=LOG_BYTES, backupCount=LOG_BACKUPS, encoding="utf-8"
+    )
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
+    )
+    console = logging.StreamHandler()
+    console.setLevel(logging.WARNING)
+    root = logging.getLogger()
+    root.setLevel(level)
+    root.addHandler(handler)
+    root.addHandler(console)
+    return path
+
+
+class _ErrorRelay(QObject):
+    """Carries unexpected errors from any thread to a dialog in the GUI thread."""
+
+    raised = Signal(str, str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.raised.connect(self._show, Qt.ConnectionType.QueuedConnection)
+
+    def _show(self, summary: str, details: str) -> None:
+        show_unexpected(QApplication.activeWindow(), summary, details)
+
+
+def install_exception_hooks() -> None:
+    """Log every uncaught exception (GUI thread or other threads) and show it."""
+    relay = _ErrorRelay()
+
+    def report(exc_type, exc, tb, thread_name: str) -> None:
+        details = "".join(traceback.format_exception(exc_type, exc, tb))
+        log.error("uncaught exception in %s\n%s", thread_name, details)
+        relay.raised.emit(f"{exc_type.__name__}: {exc}", details)
+
+    def excepthook(exc_type, exc, tb) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):
+            sys.__excepthook__(exc_type, exc, tb)
+            return
+        report(exc_type, exc, tb, "the GUI thread")
+
+    def thread_hook(args: threading.ExceptHookArgs) -> None:
+        name = args.thread.name if args.thread is not None else "a thread"
+        report(args.exc_type, args.exc_value, args.exc_traceback, name)
+
+    sys.excepthook = excepthook
+    threading.excepthook = thread_hook
+    install_exception_hooks.relay = relay  # kept alive for the life of the process
+
+
+def create_application(argv: Sequence[str] | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication(list(argv or sys.argv[:1]))
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName("MURA Desktop")
+    app.setApplicationVersion(__version__)
+    return app
+
+
+def run_viewer(paths: Sequence[str], model: str | None = None) -> int:
+    """The ``mura-desktop [PATH ...]`` entry point: show the window, then open and load."""
+    app = create_application()
+    configure_logging()
+    install_exception_hooks()
+    log.info("MURA Desktop %s starting; paths %s", __version__, list(paths))
+    from mura_desktop.gui.main_window import MainWindow
+    from mura_desktop.gui.settings import Settings
+
+    window = MainWindow(Settings())
+    window.show()
+    QTimer.singleShot(0, lambda: window.start([Path(p) for p in paths], model))
+    return app.exec()

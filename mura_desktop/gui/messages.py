@@ -1,0 +1,49 @@
+"""How the viewer tells the user something went wrong.
+
+Known problems get two parts: what happened and what to do. Unexpected exceptions are
+logged with their traceback and shown with the log file's location, never swallowed.
+Boxes are non-modal (``open``), so background work and tests keep running.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import platformdirs
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from mura_desktop.gui.settings import APPLICATION, ORGANIZATION
+
+log = logging.getLogger(__name__)
+
+
+def log_dir() -> Path:
+    return Path(platformdirs.user_log_dir(APPLICATION, ORGANIZATION))
+
+
+def log_file() -> Path:
+    return log_dir() / f"{APPLICATION}.log"
+
+
+def show_problem(parent: QWidget | None, what: str, todo: str) -> QMessageBox:
+    """A known problem: ``what`` happened; ``todo`` says how to go on."""
+    log.warning("%s — %s", what, todo)
+    box = QMessageBox(QMessageBox.Icon.Warning, "MURA Desktop", what, parent=parent)
+    box.setInformativeText(todo)
+    box.open()
+    return box
+
+
+def show_unexpected(parent: QWidget | None, summary: str, details: str) -> QMessageBox:
+    """An error nobody planned for: already logged by the caller, shown with its details."""
+    box = QMessageBox(
+        QMessageBox.Icon.Critical, "MURA Desktop — unexpected error", summary, parent=parent
+    )
+    box.setInformativeText(
+        f"This is a bug. The details were written to {log_file()}; please include them "
+        "when you report it. You can keep working, but save your results."
+    )
+    box.setDetailedText(details)
+    box.open()
+    return box

@@ -1,0 +1,156 @@
+"""What the viewer has open: studies, their scores, the model that made them, heatmaps.
+
+Plain Python (no widgets), used from the GUI thread only. One session holds scores of one
+model: ``model_hash`` names it, and scores from another model are never mixed in.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from mura_desktop.core.results import ResultSet, StudyResult
+from mura_desktop.core.study import Scan, ScanProblem, Study, View
+from mura_desktop.core.verdict import VerdictRule
+
+HEATMAP_STUDIES = 16
+DICOM_SUFFIXES = frozenset({".dcm", ".dicom", ""})
+
+
+@dataclass
+class Session:
+    """Open studies grouped under the inputs they came from, plus their results."""
+
+    groups: list[tuple[str, list[Study]]] = field(default_factory=list)
+    results: dict[str, StudyResult] = field(default_factory=dict)
+    model: dict = field(default_factory=dict)
+    problems: list[ScanProblem] = field(default_factory=list)
+    sources: list[Path] = field(default_factory=list)
+    results_file: Path | None = None
+    _by_uid: dict[str, Study] = field(default_factory=dict, repr=False)
+    _heatmaps: OrderedDict[str, dict[Path, np.ndarray]] = field(
+        default_factory=OrderedDict, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        self._by_uid = {s.uid: s for _, studies in self.groups for s in studies}
+
+    # --- construction -------------------------------------------------------------------
+
+    @classmethod
+    def from_scan(cls, scan: Scan, inputs: Sequence[str | os.PathLike[str]]) -> Session:
+        """Group the scan's studies under the input path that holds each (first match)."""
+        roots = [Path(os.path.abspath(p)) for p in inputs]
+        buckets: dict[int, list[Study]] = {i: [] for i in range(len(roots))}
+        for study in scan.studies:
+            buckets[_owner(study, roots)].append(study)
+        groups = [(_label(roots[i]), studies) for i, studies in buckets.items() if studies]
+        return cls(groups=groups, problems=list(scan.problems), sources=roots)
+
+    @classmethod
+    def from_results(cls, results: ResultSet, path: Path) -> Session:
+        """Studies rebuilt from a results file; views point at the files that were scored."""
+        studies = [_study_from_result(r) for r in results.studies]
+        return cls(
+            groups=[(f"{path.name} (results)", studies)] if studies else [],
+            results={r.uid: r for r in results.studies},
+            model=dict(results.model),
+            results_file=path,
+        )
+
+    # --- lookups ------------------------------------------------------------------------
+
+    @property
+    def studies(self) -> list[Study]:
+        return [s for _, studies in self.groups for s in studies]
+
+    def study(self, uid: str) -> Study | None:
+        return self._by_uid.get(uid)
+
+    @property
+    def model_hash(self) -> str:
+        return str(self.model.get("hash") or self.model.get("content_hash") or "")
+
+    @property
+    def n_scored(self) -> int:
+        return sum(1 for r in self.results.values() if r.probability is not None)
+
+    @property
+    def has_labels(self) -> bool:
+        return any(r.label is not None and r.probability is not None for r in self.results.values())
+
+    # --- scores -------------------------------------------------------------------------
+
+    def adopt_model(self, record: dict) -> bool:
+        """Make ``record`` the session's model. Scores of a different model are dropped;
+        returns True when some were."""
+        dropped = bool(self.results) and self.model_hash != str(record.get("hash", ""))
+        if dropped:
+            self.results.clear()
+            self._heatmaps.clear()
+        self.model = dict(record)
+        return dropped
+
+    def put_result(self, result: StudyResult) -> None:
+        self.results[result.uid] = result
+
+    def put_heatmaps(self, uid: str, heatmaps: dict[Path, np.ndarray]) -> None:
+        self._heatmaps[uid] = heatmaps
+        self._heatmaps.move_to_end(uid)
+        while len(self._heatmaps) > HEATMAP_STUDIES:
+            self._heatmaps.popitem(last=False)
+
+    def heatmaps(self, uid: str) -> dict[Path, np.ndarray] | None:
+        return self._heatmaps.get(uid)
+
+    def apply_rule(self, rule: VerdictRule) -> None:
+        """Re-decide every stored study with ``rule`` (a new threshold): no recomputation."""
+        for result in self.results.values():
+            result.rule = rule
+            result.verdict = (
+                None if result.probability is None else rule.verdict(result.probability)
+            )
+
+    def result_set(self) -> ResultSet:
+        order = [s.uid for s in self.studies]
+        return ResultSet(
+            studies=[self.results[uid] for uid in order if uid in self.results],
+            model=dict(self.model),
+        )
+
+
+def _owner(study: Study, roots: list[Path]) -> int:
+    first = study.views[0].path if study.views else study.folder
+    if first is not None:
+        resolved = Path(os.path.abspath(first))
+        for i, root in enumerate(roots):
+            if resolved == root or root in resolved.parents:
+                return i
+    return 0
+
+
+def _label(root: Path) -> str:
+    return root.name or str(root)
+
+
+def _study_from_result(result: StudyResult) -> Study:
+    views = [
+        View(Path(v.path), is_dicom=Path(v.path).suffix.lower() in DICOM_SUFFIXES)
+        for v in result.views
+    ]
+    folder = views[0].path.parent if views and not views[0].is_dicom else None
+    return Study(
+        uid=result.uid,
+        name=result.name,
+        views=views,
+        body_part=result.body_part,
+        label=result.label,
+        patient_id=result.patient_id,
+        split=result.split,
+        folder=folder,
+    )

@@ -1,0 +1,180 @@
+"""The one accessor over the viewer's persistent settings (QSettings).
+
+Every key the viewer stores is a typed property here, so the rest of the GUI never spells a
+QSettings key or converts a QVariant. Tests pass their own file: ``Settings(tmp_path / "s.ini")``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+ORGANIZATION = "MURA Desktop"
+APPLICATION = "mura-desktop"
+MAX_RECENT = 10
+DEVICES = ("auto", "cpu", "cuda")
+
+
+class Settings:
+    """Typed view of the viewer's QSettings.
+
+    Parameters
+    ----------
+    path
+        An INI file to use instead of the user's settings (tests, portable installs).
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        if path is None:
+            self._q = QSettings(
+                QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION
+            )
+        else:
+            self._q = QSettings(str(path), QSettings.Format.IniFormat)
+
+    @property
+    def file_name(self) -> str:
+        return self._q.fileName()
+
+    def sync(self) -> None:
+        self._q.sync()
+
+    # --- window -------------------------------------------------------------------------
+
+    @property
+    def geometry(self) -> QByteArray | None:
+        return self._bytes("window/geometry")
+
+    @geometry.setter
+    def geometry(self, value: QByteArray) -> None:
+        self._q.setValue("window/geometry", value)
+
+    @property
+    def window_state(self) -> QByteArray | None:
+        return self._bytes("window/state")
+
+    @window_state.setter
+    def window_state(self, value: QByteArray) -> None:
+        self._q.setValue("window/state", value)
+
+    # --- files --------------------------------------------------------------------------
+
+    @property
+    def recent_items(self) -> list[str]:
+        return self._strings("files/recent")
+
+    def add_recent(self, path: str | os.PathLike[str]) -> list[str]:
+        """Put ``path`` first in the recent list (no duplicates, at most ``MAX_RECENT``)."""
+        item = str(Path(path).resolve())
+        items = [item] + [p for p in self.recent_items if p != item]
+        self._q.setValue("files/recent", items[:MAX_RECENT])
+        return items[:MAX_RECENT]
+
+    def remove_recent(self, path: str) -> None:
+        self._q.setValue("files/recent", [p for p in self.recent_items if p != path])
+
+    def clear_recent(self) -> None:
+        self._q.setValue("files/recent", [])
+
+    @property
+    def last_open_dir(self) -> str:
+        return str(self._q.value("files/last_open_dir", "", type=str))
+
+    @last_open_dir.setter
+    def last_open_dir(self, value: str | os.PathLike[str]) -> None:
+        self._q.setValue("files/last_open_dir", str(value))
+
+    @property
+    def last_save_dir(self) -> str:
+        return str(self._q.value("files/last_save_dir", "", type=str))
+
+    @last_save_dir.setter
+    def last_save_dir(self, value: str | os.PathLike[str]) -> None:
+        self._q.setValue("files/last_save_dir", str(value))
+
+    # --- display ------------------------------------------------------------------------
+
+    @property
+    def heatmap_visible(self) -> bool:
+        return self._bool("display/heatmap_visible", True)
+
+    @heatmap_visible.setter
+    def heatmap_visible(self, value: bool) -> None:
+        self._q.setValue("display/heatmap_visible", bool(value))
+
+    @property
+    def heatmap_opacity(self) -> float:
+        value = self._float("display/heatmap_opacity", 0.5)
+        return min(max(value, 0.0), 1.0)
+
+    @heatmap_opacity.setter
+    def heatmap_opacity(self, value: float) -> None:
+        self._q.setValue("display/heatmap_opacity", float(value))
+
+    @property
+    def group_studies(self) -> bool:
+        """Study list as a dataset → body part → patient → study tree (else a flat list)."""
+        return self._bool("display/group_studies", True)
+
+    @group_studies.setter
+    def group_studies(self, value: bool) -> None:
+        self._q.setValue("display/group_studies", bool(value))
+
+    # --- model --------------------------------------------------------------------------
+
+    @property
+    def model_path(self) -> str:
+        return str(self._q.value("model/path", "", type=str))
+
+    @model_path.setter
+    def model_path(self, value: str | os.PathLike[str]) -> None:
+        self._q.setValue("model/path", str(value))
+
+    @property
+    def device(self) -> str:
+        value = str(self._q.value("model/device", "auto", type=str))
+        return value if value in DEVICES or value.startswith("cuda:") else "auto"
+
+    @device.setter
+    def device(self, value: str) -> None:
+        self._q.setValue("model/device", value)
+
+    @property
+    def threshold(self) -> float | None:
+        """The user's decision threshold, or None to use the bundle's."""
+        raw = self._q.value("model/threshold", "", type=str)
+        try:
+            value = float(raw)
+        except ValueError:
+            return None
+        return value if 0.0 <= value <= 1.0 else None
+
+    @threshold.setter
+    def threshold(self, value: float | None) -> None:
+        self._q.setValue("model/threshold", "" if value is None else f"{value:.6g}")
+
+    # --- conversions --------------------------------------------------------------------
+
+    def _bytes(self, key: str) -> QByteArray | None:
+        value = self._q.value(key)
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def _strings(self, key: str) -> list[str]:
+        value = self._q.value(key, [])
+        if isinstance(value, str):  # QSettings returns a 1-item list as a plain string
+            return [value] if value else []
+        return [str(v) for v in value or []]
+
+    def _bool(self, key: str, default: bool) -> bool:
+        value = self._q.value(key, default)
+        if isinstance(value, str):
+            return value.lower() in ("true", "1", "yes")
+        return bool(value)
+
+    def _float(self, key: str, default: float) -> float:
+        try:
+            return float(self._q.value(key, default))
+        except (TypeError, ValueError):
+            return default

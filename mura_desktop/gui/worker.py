@@ -1,0 +1,470 @@
+"""Model work off the GUI thread: loading bundles, scoring one study, scoring a dataset.
+
+``InferenceWorker`` is a QObject moved to its own QThread; ``InferenceService`` lives in the
+GUI thread, owns that thread, hands out request ids and talks to the worker only through
+queued signals. Each request also carries a ``threading.Event`` the GUI sets to cancel it:
+the predictor polls it between views, so an abandoned study stops within one batch.
+
+The worker does one unit of work per turn of its event loop (load a model, score the
+interactive study, or score the next study of a dataset) so a study the user opens while a
+dataset is being scored is served after at most one dataset study.
+
+torch is imported here only inside ``BundleLoader.__call__``, which runs in the worker thread.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+
+from mura_desktop.core.results import StudyResult
+from mura_desktop.core.study import Study
+from mura_desktop.core.verdict import VerdictRule
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_TIMEOUT_MS = 60_000
+
+
+class PredictorLike(Protocol):
+    """What the worker needs of ``mura_desktop.inference.predictor.Predictor``."""
+
+    device: Any
+    notes: list[str]
+    rule: VerdictRule
+
+    def predict_study(
+        self,
+        study: Study,
+        *,
+        heatmaps: bool = True,
+        progress: Callable[[int, int], None] | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class ModelInfo:
+    """What the GUI shows about the loaded model. ``bundle`` is the ModelBundle itself
+    (immutable after construction), for the model dialog."""
+
+    path: Path
+    name: str
+    architecture: str
+    input_size: int
+    content_hash: str
+    demo: bool
+    device: str
+    rule: VerdictRule
+    description: str = ""
+    notes: list[str] = field(default_factory=list)
+    has_body_part_head: bool = False
+    summary: dict = field(default_factory=dict)
+    bundle: Any = None
+
+    @property
+    def record(self) -> dict:
+        """Identity of the model for ``ResultSet.model``."""
+        return {
+            **self.summary,
+            "path": str(self.path),
+            "name": self.name,
+            "architecture": self.architecture,
+            "input_size": self.input_size,
+            "hash": self.content_hash,
+            "demo": self.demo,
+            "device": self.device,
+        }
+
+
+@dataclass
+class LoadedModel:
+    info: ModelInfo
+    predictor: PredictorLike
+
+
+ModelFactory = Callable[[Path, str, "float | None"], LoadedModel]
+
+
+class ModelLoadError(Exception):
+    """A model file or setting the user can fix; the message says what and how."""
+
+
+class BundleLoader:
+    """The real ``ModelFactory``: a bundle file → ``Predictor``. Imports torch on first call.
+
+    The last bundle read is kept, so changing only device or threshold does not re-read it.
+    """
+
+    def __init__(self) -> None:
+        self._cached: tuple[tuple[str, int, int], Any] | None = None
+
+    def __call__(self, path: Path, device: str, threshold: float | None) -> LoadedModel:
+        from mura_desktop.inference.bundle import BundleError, load_bundle
+        from mura_desktop.inference.predictor import Predictor
+
+        try:
+            stat = path.stat()
+        except OSError as exc:
+            raise ModelLoadError(f"{path}: cannot open the model file ({exc.strerror})") from exc
+        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        if self._cached is not None and self._cached[0] == key:
+            bundle = self._cached[1]
+        else:
+            try:
+                bundle = load_bundle(path)
+            except BundleError as exc:
+                raise ModelLoadError(str(exc)) from exc
+            self._cached = (key, bundle)
+        try:
+            predictor = Predictor(bundle, device=device, threshold=threshold)
+        except ValueError as exc:
+            raise ModelLoadError(f"{path}: {exc}") from exc
+        info = ModelInfo(
+            path=path,
+            name=bundle.name,
+            architecture=bundle.architecture,
+            input_size=bundle.input_size,
+            content_hash=bundle.content_hash,
+            demo=bundle.is_demo,
+            device=str(predictor.device),
+            rule=predictor.rule,
+            description=bundle.describe(),
+            notes=list(predictor.notes),
+            has_body_part_head=bundle.body_parts is not None,
+            summary=bundle.summary(),
+            bundle=bundle,
+        )
+        return LoadedModel(info, predictor)
+
+
+# --- jobs -------------------------------------------------------------------------------
+
+
+@dataclass
+class Job:
+    id: int
+    cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel.is_set()
+
+
+@dataclass
+class ModelJob(Job):
+    path: Path = Path()
+    device: str = "auto"
+    threshold: float | None = None
+
+
+@dataclass
+class StudyJob(Job):
+    study: Study | None = None
+    heatmaps: bool = True
+
+
+@dataclass
+class DatasetJob(Job):
+    studies: list[Study] = field(default_factory=list)
+    next_index: int = 0
+    paused: bool = False
+
+
+# --- the worker (lives in the worker thread) ---------------------------------------------
+
+
+class InferenceWorker(QObject):
+    """Runs jobs in its thread; every outgoing signal starts with the request id."""
+
+    modelLoaded = Signal(int, object)  # id, ModelInfo
+    modelFailed = Signal(int, str)
+    studyProgress = Signal(int, int, int)  # id, views done, views total
+    studyScored = Signal(int, object)  # id, StudyPrediction
+    studyFailed = Signal(int, str)
+    studyCancelled = Signal(int)
+    datasetProgress = Signal(int, int, int)  # id, studies done, studies total
+    datasetStudyScored = Signal(int, object)  # id, StudyResult
+    datasetFinished = Signal(int, bool)  # id, cancelled
+    crashed = Signal(int, str)  # id, traceback of an unexpected exception
+
+    def __init__(self, factory: ModelFactory) -> None:
+        super().__init__()
+        self._factory = factory
+        self._model: LoadedModel | None = None
+        self._model_job: ModelJob | None = None
+        self._study_job: StudyJob | None = None
+        self._dataset: DatasetJob | None = None
+        self._scheduled = False
+        self._stopped = False
+
+    @Slot(object)
+    def submit(self, job: Job) -> None:
+        if isinstance(job, ModelJob):
+            if self._model_job is not None:
+                self.modelFailed.emit(self._model_job.id, "superseded by a newer model request")
+            self._model_job = job
+        elif isinstance(job, StudyJob):
+            if self._study_job is not None:
+                self.studyCancelled.emit(self._study_job.id)
+            self._study_job = job
+        elif isinstance(job, DatasetJob):
+            if self._dataset is not None:
+                self.datasetFinished.emit(self._dataset.id, True)
+            self._dataset = job
+        self._schedule()
+
+    @Slot(int, bool)
+    def set_paused(self, job_id: int, paused: bool) -> None:
+        if self._dataset is not None and self._dataset.id == job_id:
+            self._dataset.paused = paused
+            self._schedule()
+
+    @Slot(int)
+    def drop(self, job_id: int) -> None:
+        """Forget a cancelled job that has not started (a running one stops by its Event)."""
+        if self._study_job is not None and self._study_job.id == job_id:
+            self._study_job = None
+            self.studyCancelled.emit(job_id)
+        if self._dataset is not None and self._dataset.id == job_id:
+            self._dataset = None
+            self.datasetFinished.emit(job_id, True)
+
+    @Slot()
+    def stop(self) -> None:
+        """Release the model and end the thread's event loop (queued after any running job)."""
+        self._stopped = True
+        self._release_model()
+        QThread.currentThread().quit()
+
+    def _schedule(self) -> None:
+        if not self._scheduled and not self._stopped:
+            self._scheduled = True
+            QTimer.singleShot(0, self._pump)
+
+    def _pump(self) -> None:
+        self._scheduled = False
+        if self._stopped:
+            return
+        if self._model_job is not None:
+            job, self._model_job = self._model_job, None
+            self._guarded(job, self._load_model)
+        elif self._study_job is not None:
+            job, self._study_job = self._study_job, None
+            self._guarded(job, self._score_study)
+        elif self._dataset is not None and not self._dataset.paused:
+            self._guarded(self._dataset, self._score_next_in_dataset)
+        else:
+            return
+        if self._model_job or self._study_job or (self._dataset and not self._dataset.paused):
+            self._schedule()
+
+    def _guarded(self, job: Job, step: Callable[[Any], None]) -> None:
+        try:
+            step(job)
+        except Exception:
+            log.exception("unexpected error in the inference worker (request %d)", job.id)
+            if job is self._dataset:
+                self._dataset = None
+            self.crashed.emit(job.id, traceback.format_exc())
+
+    def _load_model(self, job: ModelJob) -> None:
+        try:
+            loaded = self._factory(job.path, job.device, job.threshold)
+        except ModelLoadError as exc:
+            self.modelFailed.emit(job.id, str(exc))
+            return
+        self._release_model()
+        self._model = loaded
+        self.modelLoaded.emit(job.id, loaded.info)
+
+    def _score_study(self, job: StudyJob) -> None:
+        if job.cancelled:
+            self.studyCancelled.emit(job.id)
+            return
+        if self._model is None:
+            self.studyFailed.emit(job.id, "no model is loaded")
+            return
+        try:
+            prediction = self._model.predictor.predict_study(
+                job.study,
+                heatmaps=job.heatmaps,
+                progress=lambda done, total: self.studyProgress.emit(job.id, done, total),
+                should_cancel=job.cancel.is_set,
+            )
+        except Exception:
+            if job.cancelled:  # the predictor raises PredictionCancelled, or anything, once told
+                self.studyCancelled.emit(job.id)
+                return
+            raise
+        self.studyScored.emit(job.id, prediction)
+
+    def _score_next_in_dataset(self, job: DatasetJob) -> None:
+        total = len(job.studies)
+        if job.cancelled or self._model is None or job.next_index >= total:
+            self._dataset = None
+            self.datasetFinished.emit(job.id, job.cancelled or self._model is None)
+            return
+        study = job.studies[job.next_index]
+        try:
+            prediction = self._model.predictor.predict_study(
+                study, heatmaps=False, should_cancel=job.cancel.is_set
+            )
+            result: StudyResult = prediction.result
+        except Exception as exc:
+            if job.cancelled:
+                self._dataset = None
+                self.datasetFinished.emit(job.id, True)
+                return
+            log.exception("scoring %s failed", study.uid)
+            result = _failed_result(study, f"{type(exc).__name__}: {exc}", self._model.info.rule)
+        job.next_index += 1
+        self.datasetStudyScored.emit(job.id, result)
+        self.datasetProgress.emit(job.id, job.next_index, total)
+        if job.next_index >= total:
+            self._dataset = None
+            self.datasetFinished.emit(job.id, False)
+
+    def _release_model(self) -> None:
+        if self._model is not None:
+            self._model.predictor.close()
+            self._model = None
+
+
+def _failed_result(study: Study, reason: str, rule: VerdictRule) -> StudyResult:
+    from mura_desktop.core.results import ViewResult
+
+    return StudyResult(
+        uid=study.uid,
+        name=study.name,
+        body_part=study.body_part,
+        label=study.label,
+        patient_id=study.patient_id,
+        split=study.split,
+        rule=rule,
+        views=[ViewResult(path=str(v.path), error=reason) for v in study.views],
+    )
+
+
+# --- the GUI-side service ----------------------------------------------------------------
+
+
+class InferenceService(QObject):
+    """Owns the worker thread; hands out request ids; cancels, pauses and shuts down.
+
+    Outgoing signals are the worker's, re-emitted in the GUI thread. Which results still
+    matter is the caller's business: it compares the id it kept with the one it receives.
+    """
+
+    _submit = Signal(object)
+    _pause = Signal(int, bool)
+    _drop = Signal(int)
+    _stop = Signal()
+
+    modelLoaded = Signal(int, object)
+    modelFailed = Signal(int, str)
+    studyProgress = Signal(int, int, int)
+    studyScored = Signal(int, object)
+    studyFailed = Signal(int, str)
+    studyCancelled = Signal(int)
+    datasetProgress = Signal(int, int, int)
+    datasetStudyScored = Signal(int, object)
+    datasetFinished = Signal(int, bool)
+    crashed = Signal(int, str)
+
+    _ids = itertools.count(1)
+
+    def __init__(self, factory: ModelFactory | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thread = QThread()
+        self._thread.setObjectName("mura-inference")
+        self._worker = InferenceWorker(factory or BundleLoader())
+        self._worker.moveToThread(self._thread)
+        self._thread.finished.connect(self._worker.deleteLater)
+        self._submit.connect(self._worker.submit)
+        self._pause.connect(self._worker.set_paused)
+        self._drop.connect(self._worker.drop)
+        self._stop.connect(self._worker.stop)
+        for name in (
+            "modelLoaded",
+            "modelFailed",
+            "studyProgress",
+            "studyScored",
+            "studyFailed",
+            "studyCancelled",
+            "datasetProgress",
+            "datasetStudyScored",
+            "datasetFinished",
+            "crashed",
+        ):
+            getattr(self._worker, name).connect(getattr(self, name))
+        self._jobs: dict[int, Job] = {}
+        for name in ("modelLoaded", "modelFailed", "studyScored", "studyFailed", "studyCancelled"):
+            getattr(self, name).connect(self._forget)
+        self.datasetFinished.connect(self._forget)
+        self.crashed.connect(self._forget)
+        self._thread.start()
+
+    @property
+    def thread(self) -> QThread:
+        return self._thread
+
+    @property
+    def active_jobs(self) -> int:
+        return len(self._jobs)
+
+    def load_model(self, path: Path, device: str = "auto", threshold: float | None = None) -> int:
+        return self._start(
+            ModelJob(next(self._ids), path=Path(path), device=device, threshold=threshold)
+        )
+
+    def score_study(self, study: Study, heatmaps: bool = True) -> int:
+        return self._start(StudyJob(next(self._ids), study=study, heatmaps=heatmaps))
+
+    def score_dataset(self, studies: list[Study]) -> int:
+        return self._start(DatasetJob(next(self._ids), studies=list(studies)))
+
+    def pause(self, job_id: int, paused: bool) -> None:
+        self._pause.emit(job_id, paused)
+
+    def cancel(self, job_id: int) -> None:
+        job = self._jobs.get(job_id)
+        if job is not None:
+            job.cancel.set()
+            self._drop.emit(job_id)
+
+    def cancel_all(self) -> None:
+        for job_id in list(self._jobs):
+            self.cancel(job_id)
+
+    def shutdown(self) -> bool:
+        """Cancel everything, stop the worker and join its thread. True if it ended."""
+        if not self._thread.isRunning():
+            return True
+        for job in self._jobs.values():
+            job.cancel.set()
+        self._stop.emit()
+        finished = self._thread.wait(SHUTDOWN_TIMEOUT_MS)
+        if not finished:
+            log.error("the inference thread did not stop within %d ms", SHUTDOWN_TIMEOUT_MS)
+        self._jobs.clear()
+        return finished
+
+    def _start(self, job: Job) -> int:
+        self._jobs[job.id] = job
+        self._submit.emit(job)
+        return job.id
+
+    @Slot(int)
+    def _forget(self, job_id: int, *_: object) -> None:
+        self._jobs.pop(job_id, None)

@@ -1,0 +1,523 @@
+"""Viewer flows on the offscreen platform, with a fast fake predictor in the real worker.
+
+The fake has the ``Predictor`` interface and really decodes the files (so a corrupt view
+fails for real); a ``gate`` Event holds it mid-study so tests can change study, load another
+model or close the window while inference is running.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from mura_desktop.core.errors import ImageLoadError
+from mura_desktop.core.pixels import load_image
+from mura_desktop.core.results import ResultSet, StudyResult, ViewResult
+from mura_desktop.core.verdict import VerdictRule
+from mura_desktop.gui.main_window import MainWindow
+from mura_desktop.gui.settings import Settings
+from mura_desktop.gui.worker import LoadedModel, ModelInfo, ModelLoadError
+
+WAIT_MS = 10_000
+
+
+class FakeCancelled(Exception):
+    pass
+
+
+class FakePredictor:
+    """``Predictor``'s interface; probability = mean pixel value of each view."""
+
+    def __init__(self, rule: VerdictRule, gate: threading.Event | None) -> None:
+        self.device = "cpu"
+        self.notes: list[str] = []
+        self.rule = rule
+        self.gate = gate
+        self.started = threading.Event()
+        self.calls: list[str] = []
+        self.closed = False
+
+    def predict_study(self, study, *, heatmaps=True, progress=None, should_cancel=None):
+        self.calls.append(study.uid)
+        self.started.set()
+        cancelled = should_cancel or (lambda: False)
+        while self.gate is not None and not self.gate.wait(0.002):
+            if cancelled():
+                raise FakeCancelled
+        views, maps, images = [], {}, {}
+        for i, view in enumerate(study.views):
+            if cancelled():
+                raise FakeCancelled
+            try:
+                image = load_image(view.path)
+            except ImageLoadError as exc:
+                views.append(ViewResult(str(view.path), error=str(exc)))
+                continue
+            views.append(ViewResult(str(view.path), probability=float(image.pixels.mean())))
+            if heatmaps:
+                h, w = image.pixels.shape
+                maps[view.path] = np.tile(np.linspace(0, 1, w, dtype=np.float32), (h, 1))
+            images[view.path] = image
+            if progress:
+                progress(i + 1, len(study.views))
+        ok = [v.probability for v in views if v.ok]
+        p = self.rule.aggregate(ok) if ok else None
+        result = StudyResult(
+            uid=study.uid, name=study.name, views=views, body_part=study.body_part,
+            label=study.label, patient_id=study.patient_id, split=study.split, probability=p,
+            verdict=None if p is None else self.rule.verdict(p), rule=self.rule,
+        )  # fmt: skip
+        return SimpleNamespace(result=result, heatmaps=maps, images=images)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeFactory:
+    """Model "files" are any paths: ``demo`` in the name makes a demo model, ``broken`` fails.
+    ``gate`` (when set) holds every prediction until released."""
+
+    def __init__(self) -> None:
+        self.gate: threading.Event | None = None
+        self.threshold_default = 0.5
+        self.predictors: list[FakePredictor] = []
+
+    def __call__(self, path: Path, device: str, threshold: float | None) -> LoadedModel:
+        if "broken" in path.name:
+            raise ModelLoadError(f"{path}: not a MURA Desktop model bundle")
+        rule = VerdictRule(threshold=self.threshold_default if threshold is None else threshold)
+        predictor = FakePredictor(rule, self.gate)
+        self.predictors.append(predictor)
+        info = ModelInfo(
+            path=path, name=path.stem, architecture="fake", input_size=64,
+            content_hash=hashlib.sha256(path.name.encode()).hexdigest(),
+            demo="demo" in path.name, device=device, rule=rule,
+        )  # fmt: skip
+        return LoadedModel(info, predictor)
+
+
+# --- data -------------------------------------------------------------------------------
+
+
+def write_png(path: Path, value: float, size: tuple[int, int] = (48, 40)) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    h, w = size
+    ramp = np.linspace(0, 1, w)[None, :] * np.ones((h, 1))
+    pixels = np.clip(value + 0.1 * (ramp - 0.5), 0, 1)
+    Image.fromarray((pixels * 255).astype(np.uint8)).save(path)
+    return path
+
+
+def make_study(folder: Path, values: list[float], corrupt: int | None = None) -> Path:
+    for i, value in enumerate(values, 1):
+        path = folder / f"image{i}.png"
+        if i - 1 == corrupt:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"\x89PNG\r\n\x1a\nthis is not a png body")
+        else:
+            write_png(path, value)
+    return folder
+
+
+@pytest.fixture
+def dataset(tmp_path) -> Path:
+    """A small MURA-style tree: 2 body parts, 3 patients, 4 labelled studies."""
+    root = tmp_path / "data" / "MURA-v1.1" / "valid"
+    make_study(root / "XR_WRIST/patient00001/study1_positive", [0.8, 0.7, 0.9])
+    make_study(root / "XR_WRIST/patient00001/study2_negative", [0.2, 0.3])
+    make_study(root / "XR_WRIST/patient00002/study1_negative", [0.7, 0.6])  # model disagrees
+    make_study(root / "XR_HAND/patient00003/study1_positive", [0.9, 0.8, 0.85, 0.6])
+    return tmp_path / "data"
+
+
+def tree_snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+    }
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    return Settings(tmp_path / "settings" / "viewer.ini")
+
+
+@pytest.fixture
+def factory() -> FakeFactory:
+    return FakeFactory()
+
+
+@pytest.fixture
+def window(qtbot, settings, factory):
+    win = MainWindow(settings, model_factory=factory)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    if factory.gate is not None:
+        factory.gate.set()
+    win.close()
+    assert win.service.thread.isFinished()
+    assert win.loader.active_threads == 0
+
+
+def load_model(qtbot, window: MainWindow, name: str = "model.mura") -> None:
+    with qtbot.waitSignal(window.modelChanged, timeout=WAIT_MS):
+        window.load_model(Path("/models") / name)
+
+
+def open_and_wait(qtbot, window: MainWindow, paths: list[Path]) -> None:
+    with qtbot.waitSignal(window.scanFinished, timeout=WAIT_MS):
+        window.open_paths(paths)
+
+
+def wait_image(qtbot, window: MainWindow) -> None:
+    qtbot.waitUntil(lambda: window.image_view.image is not None, timeout=WAIT_MS)
+
+
+def key(qtbot, window: MainWindow, k: Qt.Key, text: str = "") -> None:
+    qtbot.keyClick(window, k)
+
+
+# --- opening ----------------------------------------------------------------------------
+
+
+def test_opening_a_study_folder_shows_images_before_any_model(qtbot, window, dataset):
+    study = dataset / "MURA-v1.1/valid/XR_WRIST/patient00001/study1_positive"
+    open_and_wait(qtbot, window, [study])
+    wait_image(qtbot, window)
+    assert window.model is None
+    assert window.no_model_banner.isVisible()
+    assert "NO MODEL" in window.verdict.verdict_text
+    tiles = window.thumbnails.tiles
+    assert len(tiles) == 3
+    qtbot.waitUntil(
+        lambda: all(
+            t._picture.pixmap() is not None and not t._picture.pixmap().isNull() for t in tiles
+        )
+    )
+    assert window.image_view.image.path.name == "image1.png"
+    assert "Ground truth: <b>abnormal</b>" in window.verdict.details_text
+    assert "WRIST" in window.verdict.details_text
+
+
+def test_dataset_tree_groups_filters_and_navigates(qtbot, window, dataset):
+    open_and_wait(qtbot, window, [dataset])
+    browser = window.browser
+    assert browser.model.n_studies == 4
+    uids = browser.visible_uids()
+    assert len(uids) == 4
+    wait_image(qtbot, window)
+    first = window._current.study.uid
+    assert first == uids[0]
+    with qtbot.waitSignal(window.studyShown, timeout=WAIT_MS):
+        qtbot.keyClick(window, Qt.Key.Key_PageDown)
+    assert window._current.study.uid == uids[1]
+    with qtbot.waitSignal(window.studyShown, timeout=WAIT_MS):
+        qtbot.keyClick(window, Qt.Key.Key_PageUp)
+    assert window._current.study.uid == first
+    browser.set_filter(body_part="HAND")
+    assert len(browser.visible_uids()) == 1
+    browser.set_filter(body_part="Any", truth="normal")
+    assert len(browser.visible_uids()) == 2
+    browser.set_filter(truth="Any", text="study2")
+    assert len(browser.visible_uids()) == 1
+
+
+def test_open_loose_files_and_dicom(qtbot, window, tmp_path, shared_dicom_dir):
+    a = write_png(tmp_path / "loose" / "a.png", 0.4)
+    dcm = shared_dicom_dir / "RG2_JLSL.dcm"
+    open_and_wait(qtbot, window, [a, dcm])
+    uids = window.browser.visible_uids()
+    assert len(uids) == 2
+    dicom_uid = next(u for u in uids if u.startswith("dicom:"))
+    with qtbot.waitSignal(window.imageShown, timeout=WAIT_MS):
+        window.browser.select(dicom_uid)
+    assert window.tags.row_count > 0
+    assert window.image_view.image.pixels.ndim == 2
+
+
+def test_command_line_style_start_and_drag_and_drop(qtbot, window, dataset):
+    study = dataset / "MURA-v1.1/valid/XR_HAND/patient00003/study1_positive"
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(study))])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)  # fmt: skip
+    with qtbot.waitSignal(window.scanFinished, timeout=WAIT_MS):
+        window.dropEvent(event)
+    wait_image(qtbot, window)
+    assert len(window.thumbnails.tiles) == 4
+    assert str(study.resolve()) in window.settings.recent_items
+
+
+# --- looking ----------------------------------------------------------------------------
+
+
+def test_keys_change_view_window_and_orientation(qtbot, window, dataset):
+    study = dataset / "MURA-v1.1/valid/XR_WRIST/patient00001/study1_positive"
+    open_and_wait(qtbot, window, [study])
+    wait_image(qtbot, window)
+    view = window.image_view
+    h, w = view.image.pixels.shape
+    with qtbot.waitSignal(window.imageShown, timeout=WAIT_MS):
+        qtbot.keyClick(window, Qt.Key.Key_Down)
+    assert window._current.view == 1
+    qtbot.keyClick(window, Qt.Key.Key_Up)
+    assert window._current.view == 0
+    qtbot.keyClick(window, Qt.Key.Key_I)
+    assert view.inverted
+    qtbot.keyClick(window, Qt.Key.Key_R)
+    assert view.rendered_rgb().shape[:2] == (w, h)
+    qtbot.keyClick(window, Qt.Key.Key_H)
+    qtbot.keyClick(window, Qt.Key.Key_V)
+    qtbot.keyClick(window, Qt.Key.Key_L)
+    assert np.array_equal(view.orientation, -np.eye(2, dtype=int))  # h+v = 180°
+    view.set_window(0.3, 0.2)
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert not view.inverted
+    assert np.array_equal(view.orientation, np.eye(2, dtype=int))
+    assert view.window.width == pytest.approx(view.image.window_width)
+    qtbot.keyClick(window, Qt.Key.Key_3)
+    assert view.window.center == pytest.approx(0.5)
+
+
+# --- scoring ----------------------------------------------------------------------------
+
+
+def test_scores_follow_images_with_heatmap_toggle(qtbot, window, dataset):
+    load_model(qtbot, window)
+    assert not window.no_model_banner.isVisible()
+    study = dataset / "MURA-v1.1/valid/XR_WRIST/patient00001/study1_positive"
+    with qtbot.waitSignal(window.resultShown, timeout=WAIT_MS):
+        window.open_paths([study])
+    wait_image(qtbot, window)
+    assert window.verdict.verdict_text == "ABNORMAL"
+    assert "mean of 3 views ≥ 0.50" in window.verdict.details_text
+    assert "model agrees" in window.verdict.details_text
+    assert all(t.badge_text.startswith("p = ") for t in window.thumbnails.tiles)
+    assert window.image_view.heatmap is not None
+    assert window.image_view.caption("top_right").startswith("p(abnormal) = ")
+    qtbot.keyClick(window, Qt.Key.Key_M)
+    assert not window.image_view.heatmap_visible
+    gray = window.image_view.rendered_rgb()
+    assert np.all(gray[..., 0] == gray[..., 1])
+    qtbot.keyClick(window, Qt.Key.Key_M)
+    colored = window.image_view.rendered_rgb()
+    assert not np.all(colored[..., 0] == colored[..., 1])
+
+
+def test_corrupt_view_fails_alone_and_the_rest_scores(qtbot, window, tmp_path):
+    study = make_study(tmp_path / "XR_ELBOW/patient1/study1_negative", [0.3, 0.3, 0.3], corrupt=1)
+    load_model(qtbot, window)
+    with qtbot.waitSignal(window.resultShown, timeout=WAIT_MS):
+        window.open_paths([study])
+    tile = window.thumbnails.tiles[1]
+    qtbot.waitUntil(lambda: tile.failure is not None, timeout=WAIT_MS)
+    assert "image2.png" in tile.toolTip()
+    assert window.thumbnails.tiles[0].badge_text.startswith("p = ")
+    assert window.verdict.verdict_text == "NORMAL"
+    assert "1 could not be read" in window.verdict.details_text
+    assert "mean of 2 views" in window.verdict.details_text
+    with qtbot.waitSignal(window.imageShown, timeout=WAIT_MS):
+        qtbot.keyClick(window, Qt.Key.Key_Down)  # the failed view shows its reason, not an image
+        qtbot.keyClick(window, Qt.Key.Key_Down)
+    window.show_view(1)
+    assert window.image_view.image is None
+    assert "Cannot show this view" in window.image_view.message
+
+
+def test_results_for_a_study_left_behind_never_appear(qtbot, window, factory, dataset):
+    factory.gate = threading.Event()
+    load_model(qtbot, window)
+    open_and_wait(qtbot, window, [dataset])
+    first = window._current.study.uid
+    qtbot.waitUntil(lambda: factory.predictors[-1].started.is_set(), timeout=WAIT_MS)
+    shown: list[str] = []
+    window.resultShown.connect(shown.append)
+    with qtbot.waitSignal(window.studyShown, timeout=WAIT_MS):
+        window.browser.step(1)
+    second = window._current.study.uid
+    with qtbot.waitSignal(window.resultShown, timeout=WAIT_MS):
+        factory.gate.set()
+    assert shown == [second]
+    assert first not in window.session.results
+    assert window.session.results[second].uid == second
+
+
+def test_load_new_model_during_inference(qtbot, window, factory, dataset):
+    factory.gate = threading.Event()
+    load_model(qtbot, window, "first.mura")
+    open_and_wait(qtbot, window, [dataset])
+    old = factory.predictors[-1]
+    qtbot.waitUntil(old.started.is_set, timeout=WAIT_MS)
+    factory.gate = None  # the new model runs at once
+    with qtbot.waitSignal(window.resultShown, timeout=WAIT_MS):
+        window.load_model(Path("/models/second.mura"))
+    assert window.model.name == "second"
+    assert old.closed
+    assert window.session.model["name"] == "second"
+    old.gate.set()
+
+
+def test_close_during_inference_joins_every_thread(qtbot, settings, factory, dataset):
+    before = threading.active_count()
+    factory.gate = threading.Event()
+    win = MainWindow(settings, model_factory=factory)
+    qtbot.addWidget(win)
+    win.show()
+    load_model(qtbot, win)
+    open_and_wait(qtbot, win, [dataset])
+    qtbot.waitUntil(factory.predictors[-1].started.is_set, timeout=WAIT_MS)
+    win.close()
+    assert win.service.thread.isFinished()
+    assert win.loader.active_threads == 0
+    assert factory.predictors[-1].closed
+    assert threading.active_count() <= before + 1  # Qt's pool threads may linger idle
+
+
+def test_broken_model_reports_what_to_do(qtbot, window):
+    with qtbot.waitSignal(window.messageShown, timeout=WAIT_MS) as blocker:
+        window.load_model(Path("/models/broken.mura"))
+    assert "Could not load the model" in blocker.args[0]
+    assert "Load bundle" in blocker.args[0]
+    assert window.model is None
+
+
+def test_demo_model_shows_a_permanent_warning(qtbot, window, dataset):
+    load_model(qtbot, window, "tiny-demo.mura")
+    assert window.demo_banner.isVisible()
+    assert "DEMO MODEL" in window.demo_banner.text()
+    open_and_wait(qtbot, window, [dataset])
+    qtbot.waitUntil(lambda: bool(window.session.results), timeout=WAIT_MS)
+    assert window.demo_banner.isVisible()
+
+
+def test_dataset_scoring_pause_resume(qtbot, window, factory, dataset):
+    load_model(qtbot, window)
+    open_and_wait(qtbot, window, [dataset])
+    qtbot.waitUntil(lambda: len(window.session.results) == 1, timeout=WAIT_MS)
+    predictor = factory.predictors[-1]
+    predictor.gate = gate = threading.Event()
+    window.score_all()
+    assert window.progress.isVisible()
+    qtbot.waitUntil(lambda: len(predictor.calls) == 2, timeout=WAIT_MS)
+    window.progress.pause_button.setChecked(True)
+    gate.set()
+    # The worker handles requests in order: once this study's result is back, the pause has
+    # been seen, and only the study that was already running has been scored.
+    window.session.results.pop(window._current.study.uid)
+    with qtbot.waitSignal(window.resultShown, timeout=WAIT_MS):
+        window.score_current_study()
+    assert window.progress.clock.done == 1
+    assert len(predictor.calls) == 3
+    assert "paused" in window.progress.label.text()
+    with qtbot.waitSignal(window.datasetFinished, timeout=WAIT_MS) as blocker:
+        window.progress.pause_button.setChecked(False)
+    assert blocker.args == [False]
+    assert len(window.session.results) == 4
+    assert not window.progress.isVisible()
+    assert window.metrics_dock.isVisible()
+    window.browser.set_filter(disagreement_only=True)
+    assert len(window.browser.visible_uids()) == 1
+
+
+def test_dataset_scoring_cancel_stops_early(qtbot, window, factory, dataset):
+    load_model(qtbot, window)
+    open_and_wait(qtbot, window, [dataset])
+    qtbot.waitUntil(lambda: len(window.session.results) == 1, timeout=WAIT_MS)
+    factory.predictors[-1].gate = gate = threading.Event()
+    window.score_all()
+    qtbot.waitUntil(lambda: len(factory.predictors[-1].calls) >= 2, timeout=WAIT_MS)
+    with qtbot.waitSignal(window.datasetFinished, timeout=WAIT_MS) as blocker:
+        window.cancel_scoring()
+    assert blocker.args == [True]
+    assert len(window.session.results) == 1
+    gate.set()
+
+
+# --- results files, settings, data safety -----------------------------------------------
+
+
+def test_save_and_reopen_results_without_a_model(qtbot, settings, factory, dataset, tmp_path):
+    before = tree_snapshot(dataset)
+    win = MainWindow(settings, model_factory=factory)
+    qtbot.addWidget(win)
+    win.show()
+    load_model(qtbot, win)
+    open_and_wait(qtbot, win, [dataset])
+    with qtbot.waitSignal(win.datasetFinished, timeout=WAIT_MS):
+        win.score_all()
+    out = tmp_path / "out" / "results.json"
+    out.parent.mkdir()
+    assert win.save_results(out)
+    assert win.save_results(out.with_suffix(".csv"))
+    assert not win.save_results(dataset / "inside.json")  # refused: inside the data
+    assert win.export_png(tmp_path / "out" / "view.png")
+    assert not win.export_png(dataset / "view.png")
+    assert win.export_report(tmp_path / "out" / "report.pdf")
+    assert (tmp_path / "out" / "report.pdf").read_bytes().startswith(b"%PDF")
+    win.close()
+    assert tree_snapshot(dataset) == before
+
+    fresh = MainWindow(Settings(tmp_path / "other.ini"), model_factory=FakeFactory())
+    qtbot.addWidget(fresh)
+    fresh.show()
+    with qtbot.waitSignal(fresh.scanFinished, timeout=WAIT_MS):
+        fresh.open_paths([out])
+    assert fresh.model is None
+    assert len(fresh.session.results) == 4
+    saved = ResultSet.from_json(out)
+    uid = saved.studies[0].uid
+    fresh.browser.select(uid)
+    wait_image(qtbot, fresh)
+    assert fresh.verdict.verdict_text in ("ABNORMAL", "NORMAL")
+    assert "Scored by model" in fresh.verdict.details_text
+    fresh.close()
+
+
+def test_settings_persist_between_runs(qtbot, tmp_path, factory, dataset):
+    path = tmp_path / "persist.ini"
+    first = MainWindow(Settings(path), model_factory=factory)
+    qtbot.addWidget(first)
+    first.show()
+    first.heatmap_bar.set_state(False, 0.3)
+    first.act_grouped.trigger()  # flat list
+    load_model(qtbot, first, "kept.mura")
+    open_and_wait(qtbot, first, [dataset])
+    first.close()
+
+    again = Settings(path)
+    assert again.heatmap_visible is False
+    assert again.heatmap_opacity == pytest.approx(0.3)
+    assert again.group_studies is False
+    assert again.model_path.endswith("kept.mura")
+    assert again.recent_items[0] == str(dataset.resolve())
+    second = MainWindow(again, model_factory=factory)
+    qtbot.addWidget(second)
+    assert not second.image_view.heatmap_visible
+    assert not second.browser.model.grouped
+    second.close()
+
+
+def test_keyboard_shortcut_list_matches_actions(qtbot, window):
+    from mura_desktop.gui.shortcuts import shortcut_rows
+
+    rows = dict(shortcut_rows(window.actions()))
+    for k in ("I", "R", "L", "H", "V", "Space", "M", "Up", "Down", "PgUp", "PgDown"):
+        assert k in rows, k
+    window.show_shortcuts()
+
+
+def test_no_model_banner_explains_how_to_get_one(window):
+    assert window.no_model_banner.isVisible()
+    text = window.no_model_banner.text()
+    assert "load a model bundle" in text and "mura-train" in text
+    assert os.environ["QT_QPA_PLATFORM"] == "offscreen"
