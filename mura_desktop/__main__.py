@@ -11,6 +11,9 @@ from mura_desktop import __version__
 SUBCOMMANDS = ("predict", "import-weights", "model-info")
 
 
+VIEWER_USAGE = "mura-desktop [--model BUNDLE] [PATH ...]"
+
+
 def build_parser() -> argparse.ArgumentParser:
     from mura_desktop.cli import model_commands, predict
 
@@ -18,6 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mura-desktop",
         description="MURA Desktop: musculoskeletal radiograph abnormality viewer. "
         "Research use only; not a medical device.",
+        epilog=f"Without a subcommand, opens the viewer: {VIEWER_USAGE} "
+        "(see `mura-desktop view --help`).",
     )
     parser.add_argument("--version", action="version", version=f"mura-desktop {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -35,10 +40,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def build_viewer_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mura-desktop",
+        usage=VIEWER_USAGE,
+        description="Open the MURA Desktop viewer, optionally with study/patient/dataset "
+        "folders, image files, DICOMs or a saved results file.",
+    )
+    parser.add_argument("paths", nargs="*", help="what to open")
+    parser.add_argument("--model", help="model bundle (.mura) to load instead of the last one")
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    return args.run(args)
+    if argv and (argv[0] in SUBCOMMANDS or argv[0] in ("-h", "--help", "--version")):
+        args = build_parser().parse_args(argv)
+        return args.run(args)
+    if argv and argv[0] == "view":
+        argv = argv[1:]
+    args = build_viewer_parser().parse_args(argv)
+    from mura_desktop.gui.app import run_viewer  # Qt only for the viewer, never for subcommands
+
+    return run_viewer(args.paths, args.model)
 
 
 if __name__ == "__main__":

@@ -72,10 +72,17 @@ class FakePredictor:
         ok = [v.probability for v in views if v.ok]
         p = self.rule.aggregate(ok) if ok else None
         result = StudyResult(
-            uid=study.uid, name=study.name, views=views, body_part=study.body_part,
-            label=study.label, patient_id=study.patient_id, split=study.split, probability=p,
-            verdict=None if p is None else self.rule.verdict(p), rule=self.rule,
-        )  # fmt: skip
+            uid=study.uid,
+            name=study.name,
+            views=views,
+            body_part=study.body_part,
+            label=study.label,
+            patient_id=study.patient_id,
+            split=study.split,
+            probability=p,
+            verdict=None if p is None else self.rule.verdict(p),
+            rule=self.rule,
+        )
         return SimpleNamespace(result=result, heatmaps=maps, images=images)
 
     def close(self) -> None:
@@ -98,10 +105,15 @@ class FakeFactory:
         predictor = FakePredictor(rule, self.gate)
         self.predictors.append(predictor)
         info = ModelInfo(
-            path=path, name=path.stem, architecture="fake", input_size=64,
+            path=path,
+            name=path.stem,
+            architecture="fake",
+            input_size=64,
             content_hash=hashlib.sha256(path.name.encode()).hexdigest(),
-            demo="demo" in path.name, device=device, rule=rule,
-        )  # fmt: skip
+            demo="demo" in path.name,
+            device=device,
+            rule=rule,
+        )
         return LoadedModel(info, predictor)
 
 
@@ -249,8 +261,13 @@ def test_command_line_style_start_and_drag_and_drop(qtbot, window, dataset):
     study = dataset / "MURA-v1.1/valid/XR_HAND/patient00003/study1_positive"
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(study))])
-    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime,
-                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)  # fmt: skip
+    event = QDropEvent(
+        QPointF(10, 10),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
     with qtbot.waitSignal(window.scanFinished, timeout=WAIT_MS):
         window.dropEvent(event)
     wait_image(qtbot, window)

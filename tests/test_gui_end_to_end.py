@@ -1,0 +1,76 @@
+"""The viewer with a real (tiny, random) model bundle through the real worker and predictor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mura_desktop.gui.main_window import MainWindow
+from mura_desktop.gui.settings import Settings
+
+WAIT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def demo_bundle(tmp_path_factory) -> Path:
+    pytest.importorskip("torch")
+    from mura_desktop.inference.bundle import ModelBundle, save_bundle
+    from mura_desktop.inference.network import build_network
+
+    bundle = ModelBundle(
+        architecture="densenet121",
+        members=[build_network("densenet121").state_dict()],
+        input_size=64,
+        operating_points={"default": 0.5, "high_sensitivity": 0.3, "high_specificity": 0.7},
+        provenance={"name": "tiny-random", "demo": True, "data": "nothing: random weights"},
+    )
+    path = tmp_path_factory.mktemp("model") / "tiny.mura"
+    save_bundle(bundle, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def phantoms(tmp_path_factory) -> Path:
+    from mura_desktop.phantoms.dataset import generate_dataset
+
+    out = tmp_path_factory.mktemp("phantoms")
+    generate_dataset(out, 5, seed=3, size=96, valid_fraction=0.0)
+    return out
+
+
+@pytest.mark.slow
+def test_real_bundle_scores_a_study_and_a_dataset(qtbot, tmp_path, demo_bundle, phantoms):
+    window = MainWindow(Settings(tmp_path / "settings.ini"))
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.modelChanged, timeout=WAIT_MS):
+        window.load_model(demo_bundle)
+    assert window.model.name == "tiny-random"
+    assert window.model.device == "cpu"
+    assert window.demo_banner.isVisible()
+    assert window.model.rule.band == (0.3, 0.7)
+
+    with qtbot.waitSignal(window.resultShown, timeout=WAIT_MS):
+        window.open_paths([phantoms / "MURA-v1.1"])
+    qtbot.waitUntil(lambda: window.image_view.image is not None, timeout=WAIT_MS)
+    uid = window._current.study.uid
+    result = window.session.results[uid]
+    assert 0.0 <= result.probability <= 1.0
+    assert window.verdict.verdict_text in ("ABNORMAL", "NORMAL", "INDETERMINATE")
+    assert "Indeterminate band: 0.30" in window.verdict.details_text
+    heatmap = window.image_view.heatmap
+    assert heatmap is not None
+    assert heatmap.shape == window.image_view.image.pixels.shape
+    assert heatmap.min() >= 0.0 and heatmap.max() <= 1.0
+    assert all(t.badge_text.startswith("p = ") for t in window.thumbnails.tiles)
+
+    with qtbot.waitSignal(window.datasetFinished, timeout=WAIT_MS) as finished:
+        window.score_all()
+    assert finished.args == [False]
+    assert len(window.session.results) == 5
+    assert all(r.probability is not None for r in window.session.results.values())
+    assert np.isfinite([r.probability for r in window.session.results.values()]).all()
+    window.close()
+    assert window.service.thread.isFinished()

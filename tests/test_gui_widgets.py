@@ -1,0 +1,342 @@
+"""The viewer's parts on their own: settings, image view, study list, thumbnails, progress."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt, Signal
+from PySide6.QtGui import QMouseEvent, QWheelEvent
+from PySide6.QtWidgets import QApplication
+
+from mura_desktop.core.overlay import blend_heatmap
+from mura_desktop.core.pixels import LoadedImage
+from mura_desktop.core.results import StudyResult, ViewResult
+from mura_desktop.core.study import Scan, Study, View
+from mura_desktop.core.verdict import VerdictRule
+from mura_desktop.gui.image_view import ImageView, heatmap_lut, orient
+from mura_desktop.gui.scoring_progress import EtaClock
+from mura_desktop.gui.session import Session
+from mura_desktop.gui.settings import MAX_RECENT, Settings
+from mura_desktop.gui.study_browser import COL_SCORE, UID_ROLE, StudyBrowser
+from mura_desktop.gui.thumbnails import ThumbnailStrip, make_thumbnail
+
+
+def test_signal_emit_does_not_eat_references(qapp):
+    """PySide6 6.12.0 returns a borrowed ``True`` from ``SignalInstance.emit``; on Python
+    3.11 every emit then drops a reference to ``True`` until the interpreter aborts. The
+    project must run on a Qt binding without that bug (pyproject excludes it)."""
+
+    class Emitter(QObject):
+        fired = Signal()
+
+    emitter = Emitter()
+    emitter.fired.connect(lambda: None)
+    before = sys.getrefcount(True)
+    for _ in range(50):
+        emitter.fired.emit()
+    assert sys.getrefcount(True) >= before
+
+
+# --- settings ---------------------------------------------------------------------------
+
+
+def test_settings_defaults_and_round_trip(qapp, tmp_path):
+    path = tmp_path / "s.ini"
+    s = Settings(path)
+    assert (s.heatmap_visible, s.heatmap_opacity, s.device, s.threshold) == (
+        True,
+        0.5,
+        "auto",
+        None,
+    )
+    assert s.recent_items == [] and s.model_path == ""
+    for i in range(MAX_RECENT + 3):
+        s.add_recent(tmp_path / f"d{i}")
+    s.add_recent(tmp_path / "d5")
+    s.threshold = 0.42
+    s.device = "cpu"
+    s.sync()
+    again = Settings(path)
+    assert len(again.recent_items) == MAX_RECENT
+    assert again.recent_items[0] == str((tmp_path / "d5").resolve())
+    assert again.threshold == pytest.approx(0.42)
+    assert again.device == "cpu"
+    again.threshold = None
+    assert again.threshold is None
+
+
+def test_settings_ignore_nonsense_values(qapp, tmp_path):
+    path = tmp_path / "s.ini"
+    path.write_text("[model]\nthreshold=7\ndevice=quantum\n[display]\nheatmap_opacity=abc\n")
+    s = Settings(path)
+    assert s.threshold is None and s.device == "auto" and s.heatmap_opacity == 0.5
+
+
+# --- image view -------------------------------------------------------------------------
+
+
+def loaded(h: int = 30, w: int = 50) -> LoadedImage:
+    pixels = np.linspace(0, 1, h * w, dtype=np.float32).reshape(h, w)
+    return LoadedImage(Path("x.png"), pixels, window_center=0.4, window_width=0.6)
+
+
+@pytest.mark.parametrize(
+    ("ops", "expected"),
+    [
+        ([("rotate", 1)], lambda a: np.rot90(a, -1)),
+        ([("rotate", -1)], lambda a: np.rot90(a, 1)),
+        ([("flip_horizontal",)], np.fliplr),
+        ([("flip_vertical",)], np.flipud),
+        ([("rotate", 1), ("flip_horizontal",)], lambda a: np.fliplr(np.rot90(a, -1))),
+    ],
+)
+def test_orientation_acts_on_screen_axes(qtbot, ops, expected):
+    view = ImageView()
+    qtbot.addWidget(view)
+    image = loaded()
+    view.set_image(image)
+    view.set_heatmap_visible(False)
+    view.set_window(0.5, 1.0)
+    for name, *args in ops:
+        getattr(view, name)(*args)
+    gray = (np.clip(image.pixels, 0, 1) * 255 + 0.5).astype(np.uint8)
+    assert np.array_equal(view.rendered_rgb()[..., 0], expected(gray))
+    assert np.array_equal(orient(gray, view.orientation), expected(gray))
+
+
+def test_pixel_under_cursor_follows_rotation(qtbot):
+    view = ImageView()
+    qtbot.addWidget(view)
+    view.resize(400, 300)
+    view.show()
+    view.set_image(loaded())
+    view.rotate(1)
+    item = view._gray
+    scene = item.mapToScene(QPointF(7.5, 3.5))  # the centre of pixel (x 7, y 3)
+    x, y, value = view.pixel_at(scene)
+    assert (x, y) == (7, 3)
+    assert value == pytest.approx(float(view.image.pixels[3, 7]))
+
+
+def test_export_matches_core_overlay(qtbot):
+    view = ImageView()
+    qtbot.addWidget(view)
+    image = loaded()
+    view.set_image(image)
+    heat = np.random.default_rng(0).random(image.pixels.shape).astype(np.float32)
+    view.set_heatmap(heat)
+    view.set_heatmap_opacity(0.7)
+    view.toggle_invert()
+    low, high = view.window.levels
+    gray = 1.0 - np.clip((image.pixels - low) / (high - low), 0, 1)
+    assert np.array_equal(view.rendered_rgb(), blend_heatmap(gray, heat, 0.7))
+    lut = heatmap_lut(0.7)
+    assert lut[0, 3] == 0 and lut[-1, 3] == int(0.7 * 255 + 0.5)
+    with pytest.raises(ValueError):
+        view.set_heatmap(np.zeros((3, 3), np.float32))
+
+
+def _send_mouse(
+    widget, kind, pos: QPoint, button, buttons, modifiers=Qt.KeyboardModifier.NoModifier
+):
+    event = QMouseEvent(
+        kind, QPointF(pos), widget.mapToGlobal(QPointF(pos)), button, buttons, modifiers
+    )
+    QApplication.sendEvent(widget, event)
+
+
+def test_left_drag_sets_window_and_wheel_zooms_to_cursor(qtbot):
+    view = ImageView()
+    qtbot.addWidget(view)
+    view.resize(500, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_image(loaded(200, 300))
+    port = view._graphics.viewport()
+    start = view.window
+    left = Qt.MouseButton.LeftButton
+    _send_mouse(port, QEvent.Type.MouseButtonPress, QPoint(200, 200), left, left)
+    for step in range(1, 6):
+        _send_mouse(
+            port,
+            QEvent.Type.MouseMove,
+            QPoint(200 + 20 * step, 200 + 10 * step),
+            Qt.MouseButton.NoButton,
+            left,
+        )
+    _send_mouse(
+        port, QEvent.Type.MouseButtonRelease, QPoint(300, 250), left, Qt.MouseButton.NoButton
+    )
+    assert view.window.width > start.width  # dragged right: wider window
+    assert view.window.center > start.center  # dragged down: higher level
+    zoom = view.zoom
+    wheel = QWheelEvent(
+        QPointF(250, 200),
+        port.mapToGlobal(QPointF(250, 200)),
+        QPoint(0, 0),
+        QPoint(0, 120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(port, wheel)
+    assert view.zoom > zoom
+    view.fit()
+    assert view.zoom == pytest.approx(zoom, rel=0.05)
+    view.actual_size()
+    assert view.zoom == pytest.approx(1.0, rel=0.05)
+
+
+def test_presets_and_reset(qtbot):
+    view = ImageView()
+    qtbot.addWidget(view)
+    image = loaded()
+    view.set_image(image)
+    view.apply_preset("Full range")
+    assert (view.window.center, view.window.width) == (0.5, 1.0)
+    view.apply_preset("Auto contrast")
+    assert view.window.width < 1.0
+    view.reset()
+    assert view.window.center == pytest.approx(0.4) and view.window.width == pytest.approx(0.6)
+
+
+# --- study list -------------------------------------------------------------------------
+
+
+def many_studies(n: int) -> tuple[list[Study], dict[str, StudyResult]]:
+    parts = ("ELBOW", "FINGER", "HAND", "WRIST")
+    studies, results = [], {}
+    rng = np.random.default_rng(1)
+    rule = VerdictRule()
+    for i in range(n):
+        uid = f"/data/XR_{parts[i % 4]}/patient{i // 3:05d}/study{i % 3 + 1}"
+        label = int(rng.random() < 0.4)
+        study = Study(
+            uid,
+            uid[6:],
+            [View(Path(uid) / "image1.png")],
+            parts[i % 4],
+            label,
+            f"patient{i // 3:05d}",
+            "valid",
+            Path(uid),
+        )
+        studies.append(study)
+        if i % 2 == 0:
+            p = float(rng.random())
+            results[uid] = StudyResult(
+                uid,
+                study.name,
+                [ViewResult("x", p)],
+                study.body_part,
+                label,
+                probability=p,
+                verdict=rule.verdict(p),
+                rule=rule,
+            )
+    return studies, results
+
+
+def test_study_list_scales_and_filters(qtbot):
+    studies, results = many_studies(6000)
+    browser = StudyBrowser()
+    qtbot.addWidget(browser)
+    started = time.perf_counter()
+    browser.set_collection([("MURA", studies)], results)
+    assert time.perf_counter() - started < 2.0
+    assert browser.model.n_studies == 6000
+    browser.set_filter(body_part="HAND")
+    assert len(browser.visible_uids()) == 1500
+    browser.set_filter(body_part="Any", predicted="unscored")
+    assert len(browser.visible_uids()) == 3000
+    browser.set_filter(predicted="Any", disagreement_only=True)
+    uids = browser.visible_uids()
+    assert uids and all(results[u].predicted_label != results[u].label for u in uids)
+    browser.set_filter(disagreement_only=False)
+    browser.set_grouped(False)
+    browser.tree.sortByColumn(COL_SCORE, Qt.SortOrder.DescendingOrder)
+    top = [browser.proxy.index(r, 0).data(UID_ROLE) for r in range(5)]
+    scores = [results[u].probability for u in top]
+    assert scores == sorted(scores, reverse=True)
+    assert scores[0] == max(r.probability for r in results.values())
+
+
+def test_study_list_navigation_crosses_groups(qtbot):
+    studies, results = many_studies(12)
+    browser = StudyBrowser()
+    qtbot.addWidget(browser)
+    browser.set_collection([("A", studies[:6]), ("B", studies[6:])], results)
+    order = browser.visible_uids()
+    assert browser.select_first()
+    seen = [browser.current_uid()]
+    while browser.step(1):
+        seen.append(browser.current_uid())
+    assert seen == order
+    while browser.step(-1):
+        pass
+    assert browser.current_uid() == order[0]
+
+
+# --- thumbnails, progress, session ------------------------------------------------------
+
+
+def test_thumbnail_strip_badges_and_failures(qtbot):
+    strip = ThumbnailStrip()
+    qtbot.addWidget(strip)
+    strip.set_views(["a.png", "b.png"])
+    strip.set_failed(1, "/data/b.png: truncated PNG file")
+    strip.set_probability(0, 0.81, True)
+    tiles = strip.tiles
+    assert tiles[0].badge_text == "p = 0.81"
+    assert tiles[1].badge_text == "failed"
+    assert tiles[1].toolTip() == "/data/b.png: truncated PNG file"
+    assert "truncated PNG file" in tiles[1]._picture.text()
+    with qtbot.waitSignal(strip.viewSelected) as chosen:
+        qtbot.mouseClick(tiles[1], Qt.MouseButton.LeftButton)
+    assert chosen.args == [1]
+
+
+def test_thumbnail_is_small_and_windowed():
+    pixels = np.linspace(0, 1, 1000 * 600, dtype=np.float32).reshape(1000, 600)
+    thumb = make_thumbnail(pixels, 0.25, 0.75, size=100)
+    assert max(thumb.shape) <= 100 and thumb.dtype == np.uint8
+    assert thumb[0, 0] == 0 and thumb[-1, -1] == 255
+
+
+def test_eta_excludes_paused_time():
+    now = [0.0]
+    clock = EtaClock(100, clock=lambda: now[0])
+    now[0] = 10.0
+    clock.done = 20
+    assert clock.rate == pytest.approx(2.0)
+    assert clock.eta == pytest.approx(40.0)
+    clock.pause(True)
+    now[0] = 100.0
+    clock.pause(False)
+    assert clock.rate == pytest.approx(2.0)
+    assert "ETA 0:40" in clock.text()
+
+
+def test_session_groups_by_input_and_reapplies_threshold(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    s1 = Study("1", "s1", [View(a / "x/1.png")], folder=a / "x")
+    s2 = Study("2", "s2", [View(b / "2.png")], folder=b)
+    session = Session.from_scan(Scan([s1, s2]), [a, b])
+    assert [name for name, _ in session.groups] == ["a", "b"]
+    rule = VerdictRule(threshold=0.5)
+    session.adopt_model({"hash": "m1", "name": "m"})
+    session.put_result(
+        StudyResult(
+            "1", "s1", [ViewResult("p", 0.6)], probability=0.6, verdict="abnormal", rule=rule
+        )
+    )
+    session.apply_rule(VerdictRule(threshold=0.7))
+    assert session.results["1"].verdict == "normal"
+    assert not session.adopt_model({"hash": "m1"})
+    assert session.adopt_model({"hash": "m2"})
+    assert session.results == {}
