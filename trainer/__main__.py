@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+
+# Before torch loads OpenMP: threads that sleep instead of spinning when they wait. On a CPU
+# shared with the viewer (or anything else) spinning threads make training many times slower.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from trainer import commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,6 +24,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     phantoms_cli.add_arguments(p)
     p.set_defaults(run=phantoms_cli.run)
+    p = sub.add_parser(
+        "fit",
+        help="train on a dataset (or --resume a run); writes RUN_DIR/model.mura",
+        description=commands.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands.add_fit_arguments(p)
+    p.set_defaults(run=commands.run_fit)
+    p = sub.add_parser("evaluate", help="study-level metrics of a bundle or run on a dataset")
+    commands.add_evaluate_arguments(p)
+    p.set_defaults(run=commands.run_evaluate)
+    p = sub.add_parser("export", help="bundle a run's best checkpoint(s) for the viewer")
+    commands.add_export_arguments(p)
+    p.set_defaults(run=commands.run_export)
     return parser
 
 

@@ -1,0 +1,294 @@
+"""One training epoch, one evaluation pass, and how view scores become study metrics.
+
+``train_one_epoch`` and ``evaluate`` are separate, timm-style. Both take a ``Step`` with
+what every step needs (device, precision, memory format, rank). Study probabilities use
+the viewer's ``VerdictRule`` (mean of the views by default) and metrics come from
+``mura_desktop.core.metrics``, so the trainer and the viewer report the same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mura_desktop.core.metrics import BinaryMetrics, study_metrics
+from mura_desktop.core.results import StudyResult, ViewResult
+from mura_desktop.core.study import Study
+from mura_desktop.core.verdict import VerdictRule
+from mura_desktop.inference.network import MuraNet
+from mura_desktop.inference.preprocess import normalize_gray
+from trainer.dataset import Batch
+from trainer.distributed import Runtime, gather_objects, sum_across
+from trainer.losses import AbnormalityLoss
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite; training cannot continue from this state."""
+
+    def __init__(self, epoch: int, step: int, value: float) -> None:
+        self.epoch, self.step, self.value = epoch, step, value
+        super().__init__(
+            f"the training loss became {value} at epoch {epoch}, step {step}. "
+            "Training stopped; the last good checkpoint is kept. Try a lower --lr, "
+            "--amp off, or check the data."
+        )
+
+
+class TrainingModel(nn.Module):
+    """What DDP wraps: the network's abnormality logits plus body-part logits if any."""
+
+    def __init__(self, net: MuraNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        out = self.net.forward_all(x)
+        return out.logit, out.body_part
+
+
+@dataclass(frozen=True)
+class Step:
+    """Per-step settings: device, mixed precision dtype (None = fp32), channels-last."""
+
+    runtime: Runtime
+    amp_dtype: torch.dtype | None = None
+    channels_last: bool = False
+    body_part_weight: float = 0.0
+
+    @property
+    def device(self) -> torch.device:
+        return self.runtime.device
+
+    def autocast(self):
+        if self.amp_dtype is None:
+            return nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
+
+    def inputs(self, batch: Batch) -> torch.Tensor:
+        """Move a batch's gray images to the device and apply the shared normalisation."""
+        images = batch.images.to(self.device, non_blocking=True)
+        x = normalize_gray(images)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+
+def batch_loss(
+    step: Step,
+    model: nn.Module,
+    criterion: AbnormalityLoss,
+    batch: Batch,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean loss of a batch (abnormality + weighted body-part term) and its logits."""
+    x = step.inputs(batch)
+    labels = batch.labels.to(step.device, non_blocking=True)
+    parts = batch.parts.to(step.device, non_blocking=True)
+    with step.autocast():
+        logits, part_logits = model(x)
+    loss = criterion(logits, labels, parts)
+    if part_logits is not None and step.body_part_weight > 0:
+        loss = loss + step.body_part_weight * F.cross_entropy(
+            part_logits.float(), parts, ignore_index=-1
+        )
+    return loss, logits.float()
+
+
+@dataclass
+class EpochStats:
+    """What one training epoch did, summed over ranks."""
+
+    loss: float
+    images: int
+    skipped: list[tuple[int, str]]
+    seconds: float
+    steps: int
+
+    @property
+    def images_per_s(self) -> float:
+        return self.images / self.seconds if self.seconds > 0 else 0.0
+
+
+StepCallback = Callable[[int, int, float, float], None]
+"""``on_step(batch_index, n_batches, running_loss, images_per_s)``, called on every rank."""
+
+
+def train_one_epoch(
+    step: Step,
+    model: nn.Module,
+    criterion: AbnormalityLoss,
+    loader,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    *,
+    epoch: int,
+    first_step: int = 0,
+    on_step: StepCallback | None = None,
+) -> EpochStats:
+    """Train over ``loader`` once. Raises ``NonFiniteLossError`` on a NaN/inf loss.
+
+    In a distributed run each step's loss is summed across ranks, so every rank sees the
+    same running loss and all stop together on a non-finite one.
+    """
+    model.train()
+    start = time.perf_counter()
+    total_loss = 0.0
+    total_images = 0
+    skipped: list[tuple[int, str]] = []
+    n_batches = len(loader)
+    for i, batch in enumerate(loader):
+        skipped += batch.skipped
+        n = len(batch)
+        # DDP needs every rank in every backward: a batch whose views all failed to load on
+        # any rank is skipped by all ranks.
+        (empty_ranks,) = sum_across(step.runtime, [float(n == 0)])
+        if empty_ranks == 0:
+            loss, _ = batch_loss(step, model, criterion, batch)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            value = float(loss.detach()) * n
+        else:
+            value, n = 0.0, 0
+        loss_sum, count = sum_across(step.runtime, [value, float(n)])
+        if not math.isfinite(loss_sum):
+            raise NonFiniteLossError(epoch, first_step + i + 1, loss_sum)
+        total_loss += loss_sum
+        total_images += int(count)
+        if on_step is not None:
+            elapsed = time.perf_counter() - start
+            on_step(
+                i + 1,
+                n_batches,
+                total_loss / max(total_images, 1),
+                total_images / elapsed if elapsed > 0 else 0.0,
+            )
+    all_skipped = [s for part in gather_objects(step.runtime, skipped) for s in part]
+    return EpochStats(
+        loss=total_loss / max(total_images, 1),
+        images=total_images,
+        skipped=all_skipped,
+        seconds=time.perf_counter() - start,
+        steps=n_batches,
+    )
+
+
+@dataclass
+class Evaluation:
+    """Scores of the validation views and the study-level metrics they give.
+
+    ``view_probabilities`` is aligned with the sample list (NaN for views that could not be
+    read); ``metrics`` has ``ALL`` and one entry per body part (``core.metrics.study_metrics``).
+    """
+
+    loss: float
+    view_probabilities: np.ndarray
+    studies: list[StudyResult]
+    metrics: dict[str, BinaryMetrics]
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+
+
+@torch.no_grad()
+def predict_views(
+    step: Step, model: nn.Module, criterion: AbnormalityLoss, loader, n_samples: int
+) -> tuple[np.ndarray, float, list[tuple[int, str]]]:
+    """Probabilities of all ``n_samples`` views (gathered from every rank), the mean loss,
+    and the views that could not be read."""
+    model.eval()
+    indices: list[int] = []
+    probs: list[float] = []
+    losses: list[float] = []
+    skipped: list[tuple[int, str]] = []
+    for batch in loader:
+        skipped += batch.skipped
+        if len(batch) == 0:
+            continue
+        x = step.inputs(batch)
+        labels = batch.labels.to(step.device, non_blocking=True)
+        parts = batch.parts.to(step.device, non_blocking=True)
+        with step.autocast():
+            logits, _ = model(x)
+        per_sample = criterion.per_sample(logits, labels, parts)
+        indices += batch.indices.tolist()
+        probs += torch.sigmoid(logits.float()).cpu().tolist()
+        losses += per_sample.cpu().tolist()
+    out = np.full(n_samples, np.nan)
+    view_loss = np.full(n_samples, np.nan)
+    bad: dict[int, str] = {}
+    for part_idx, part_probs, part_losses, part_skipped in gather_objects(
+        step.runtime, (indices, probs, losses, skipped)
+    ):
+        out[part_idx] = part_probs  # padding duplicates write the same value twice
+        view_loss[part_idx] = part_losses
+        bad.update(dict(part_skipped))
+    scored = np.isfinite(view_loss)
+    mean_loss = float(view_loss[scored].mean()) if scored.any() else float("nan")
+    return out, mean_loss, sorted(bad.items())
+
+
+def study_results(
+    studies: Sequence[Study],
+    view_study: Sequence[int],
+    view_paths: Sequence[str],
+    view_probabilities: np.ndarray,
+    rule: VerdictRule,
+) -> list[StudyResult]:
+    """Aggregate view probabilities into studies exactly as the viewer does."""
+    per_study: list[list[ViewResult]] = [[] for _ in studies]
+    for s, path, p in zip(view_study, view_paths, view_probabilities, strict=True):
+        per_study[s].append(
+            ViewResult(path=path, probability=float(p))
+            if np.isfinite(p)
+            else ViewResult(path=path, error="could not be read")
+        )
+    results = []
+    for study, views in zip(studies, per_study, strict=True):
+        scored = [v.probability for v in views if v.ok]
+        probability = rule.aggregate(scored) if scored else None
+        results.append(
+            StudyResult(
+                uid=study.uid,
+                name=study.name,
+                views=views,
+                body_part=study.body_part,
+                label=study.label,
+                patient_id=study.patient_id,
+                split=study.split,
+                probability=probability,
+                verdict=rule.verdict(probability) if probability is not None else None,
+                rule=rule,
+            )
+        )
+    return results
+
+
+def evaluate(
+    step: Step,
+    model: nn.Module,
+    criterion: AbnormalityLoss,
+    loader,
+    studies: Sequence[Study],
+    samples: Sequence,
+    rule: VerdictRule | None = None,
+) -> Evaluation:
+    """Validation loss, view probabilities and study-level metrics (overall and per part)."""
+    rule = rule or VerdictRule()
+    probs, loss, skipped = predict_views(step, model, criterion, loader, len(samples))
+    results = study_results(
+        studies, [s.study for s in samples], [s.path for s in samples], probs, rule
+    )
+    return Evaluation(
+        loss=loss,
+        view_probabilities=probs,
+        studies=results,
+        metrics=study_metrics(results),
+        skipped=skipped,
+    )

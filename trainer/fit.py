@@ -1,0 +1,481 @@
+"""``fit``: a whole training run, from a dataset folder to ``RUN_DIR/model.mura``.
+
+Run folder layout::
+
+    config.json          the resolved configuration
+    metrics.jsonl        start / step / epoch / end / error records (see metrics_log)
+    checkpoints/         last.pt after every epoch, epoch-NNN.pt for the best k
+    plots/               loss.png, kappa.png, roc.png, confusion.png (at the end)
+    model.mura           the bundle of the best checkpoint(s) (at the end)
+
+Under ``torchrun`` every rank runs this function; only rank 0 writes files or prints.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from mura_desktop import __version__
+from mura_desktop.cli.progress import ProgressBar, format_duration
+from mura_desktop.core.discovery import discover
+from mura_desktop.core.metrics import OVERALL, format_metrics_table
+from trainer import distributed
+from trainer.augment import Augmentation
+from trainer.checkpoint import (
+    LAST,
+    BestK,
+    load_checkpoint,
+    prune,
+    restore_rng_state,
+    rng_state,
+    save_checkpoint,
+)
+from trainer.config import TrainConfig
+from trainer.data import DataSplit, dataset_root, make_split, view_samples
+from trainer.dataset import ViewDataset, make_loader
+from trainer.engine import Evaluation, NonFiniteLossError, Step, TrainingModel, evaluate
+from trainer.engine import train_one_epoch as run_epoch
+from trainer.export import BUNDLE_FILE, CHECKPOINTS, export_run
+from trainer.image_cache import ImageCache, default_cache_dir
+from trainer.initial_weights import initial_network
+from trainer.losses import build_loss, class_weights
+from trainer.metrics_log import METRICS_FILE, MetricsLog, read_metrics
+from trainer.plots import write_run_plots
+
+COMPLETED = "completed"
+EARLY_STOPPED = "early_stopped"
+INTERRUPTED = "interrupted"
+DIVERGED = "diverged"
+
+
+class RunError(Exception):
+    """A run that cannot start (folder in use, no data, ...); the message says why."""
+
+
+@dataclass
+class FitResult:
+    """How a run ended. ``bundle`` is the exported model (None if the run did not finish)."""
+
+    run_dir: Path
+    status: str
+    epochs_done: int
+    best_epoch: int | None
+    best_value: float | None
+    bundle: Path | None
+    message: str = ""
+
+
+def _amp_dtype(config: TrainConfig, device: torch.device) -> torch.dtype | None:
+    if device.type != "cuda" or config.amp == "off":
+        return None
+    if config.amp == "bf16" or (config.amp == "auto" and torch.cuda.is_bf16_supported()):
+        return torch.bfloat16
+    return torch.float16
+
+
+def _selection_value(config: TrainConfig, evaluation: Evaluation) -> float:
+    if config.select_metric == "valid_loss":
+        return evaluation.loss
+    overall = evaluation.metrics.get(OVERALL)
+    return float(getattr(overall, config.select_metric)) if overall else float("nan")
+
+
+def _validation_record(split: DataSplit, evaluation: Evaluation, samples) -> dict:
+    """What a checkpoint stores so export can pick thresholds without the data."""
+    return {
+        "view_probs": torch.from_numpy(evaluation.view_probabilities.astype(np.float64)),
+        "view_study": torch.tensor([s.study for s in samples], dtype=torch.long),
+        "study_labels": torch.tensor([int(s.label) for s in split.valid], dtype=torch.long),
+        "study_parts": [s.body_part or "" for s in split.valid],
+        "study_uids": [s.uid for s in split.valid],
+    }
+
+
+def _epoch_record(
+    epoch: int, config: TrainConfig, stats, evaluation: Evaluation, lr: float, step: int
+) -> dict:
+    overall = evaluation.metrics.get(OVERALL)
+    record = {
+        "epoch": epoch,
+        "epochs": config.epochs,
+        "step": step,
+        "lr": lr,
+        "train_loss": stats.loss,
+        "valid_loss": evaluation.loss,
+        "train_images": stats.images,
+        "train_skipped": len(stats.skipped),
+        "valid_skipped": len(evaluation.skipped),
+        "images_per_s": stats.images_per_s,
+        "epoch_seconds": stats.seconds,
+    }
+    if overall is not None:
+        record.update({
+            k: v for k, v in overall.to_dict().items() if k not in ("n_positive", "threshold")
+        })  # fmt: skip
+        record["parts"] = {
+            name: {k: m.to_dict()[k] for k in ("n", "kappa", "auroc", "accuracy")}
+            for name, m in evaluation.metrics.items()
+            if name != OVERALL
+        }
+    return record
+
+
+class _Console:
+    """Prints on rank 0 only."""
+
+    def __init__(self, stream: TextIO, enabled: bool) -> None:
+        self.stream = stream
+        self.enabled = enabled
+
+    def __call__(self, text: str = "") -> None:
+        if self.enabled:
+            print(text, file=self.stream, flush=True)
+
+
+def fit(
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    stream: TextIO | None = None,
+) -> FitResult:
+    """Train as ``config`` says; with ``resume``, continue ``config.out`` from ``last.pt``.
+
+    Raises ``RunError`` (and ``ValueError`` subclasses for bad data or settings) before
+    training starts; once it has started, a NaN/inf loss or an interrupt end the run with
+    the matching ``FitResult.status`` and the last good checkpoint in place.
+    """
+    runtime = distributed.start(config.device)
+    try:
+        return _fit(config, runtime, resume, stream or sys.stdout)
+    finally:
+        distributed.stop(runtime)
+
+
+def _fit(
+    config: TrainConfig,
+    runtime: distributed.Runtime,
+    resume: bool,
+    stream: TextIO,
+) -> FitResult:
+    say = _Console(stream, runtime.is_main)
+    run_dir = Path(config.out)
+    ckpt_dir = run_dir / CHECKPOINTS
+    last_path = ckpt_dir / LAST
+    if runtime.is_main:
+        if resume and not last_path.is_file():
+            raise RunError(f"{run_dir}: nothing to resume (no {CHECKPOINTS}/{LAST})")
+        if not resume and (last_path.exists() or (run_dir / METRICS_FILE).exists()):
+            raise RunError(
+                f"{run_dir} already holds a run; continue it with --resume {run_dir} "
+                "or choose another --out"
+            )
+        ckpt_dir.mkdir(parents=True, exist_ok=True)
+        config.save(run_dir)
+    if runtime.note:
+        say(f"warning: {runtime.note}")
+
+    if config.threads > 0:
+        torch.set_num_threads(config.threads)
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    torch.manual_seed(config.seed)
+
+    # --- data ---------------------------------------------------------------------------
+    root, note = dataset_root(config.data)
+    if note:
+        say(note)
+    scan = discover([root])
+    if scan.problems:
+        say(f"{len(scan.problems)} path(s) skipped while scanning {root}")
+    split = make_split(
+        scan.studies, parts=config.parts, valid_fraction=config.valid_fraction, seed=config.seed
+    )
+    say(split.summary())
+    train_samples, valid_samples = view_samples(split.train), view_samples(split.valid)
+    cache = ImageCache(config.cache_dir or default_cache_dir(), config.size)
+    augmentation = Augmentation(config.flip, config.rotation, config.contrast)
+    pin = runtime.device.type == "cuda"
+    train_loader, train_sampler = make_loader(
+        ViewDataset(train_samples, cache, augmentation, config.seed),
+        batch_size=config.batch_size,
+        train=True,
+        workers=config.workers,
+        seed=config.seed,
+        rank=runtime.rank,
+        world_size=runtime.world_size,
+        pin_memory=pin,
+    )
+    valid_loader, _ = make_loader(
+        ViewDataset(valid_samples, cache, None, config.seed),
+        batch_size=config.batch_size * 2,
+        train=False,
+        workers=config.workers,
+        seed=config.seed,
+        rank=runtime.rank,
+        world_size=runtime.world_size,
+        pin_memory=pin,
+    )
+
+    # --- model, optimiser ------------------------------------------------------------------
+    if runtime.is_main:
+        net = initial_network(config.arch, config.init, body_part_head=config.body_part_head)
+    distributed.barrier(runtime)  # rank 0 downloads ImageNet weights once, others reuse them
+    if not runtime.is_main:
+        net = initial_network(config.arch, config.init, body_part_head=config.body_part_head)
+    channels_last = config.channels_last and runtime.device.type == "cuda"
+    net = net.to(runtime.device, memory_format=torch.channels_last if channels_last else None)
+    if runtime.device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    criterion = build_loss(split.train, config.class_weights, config.loss, config.focal_gamma)
+    criterion = criterion.to(runtime.device)
+    optimizer = torch.optim.Adam(
+        net.parameters(), lr=config.lr, betas=(0.9, 0.999), weight_decay=config.weight_decay
+    )
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="min", factor=config.plateau_factor, patience=config.plateau_patience
+    )
+    amp_dtype = _amp_dtype(config, runtime.device)
+    scaler = torch.amp.GradScaler(runtime.device.type, enabled=amp_dtype == torch.float16)
+    minimize = config.select_metric == "valid_loss"
+    best_k = BestK(config.keep_best, minimize)
+    epoch_done, global_step, since_best = 0, 0, 0
+    log = MetricsLog(run_dir / METRICS_FILE, enabled=runtime.is_main)
+
+    if resume:
+        state = load_checkpoint(last_path)
+        net.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        restore_rng_state(state["rng"])
+        if state["config"]["lr"] != config.lr:  # --lr given again on resume: use it
+            for group in optimizer.param_groups:
+                group["lr"] = config.lr
+        epoch_done, global_step = int(state["epoch"]), int(state["step"])
+        since_best = int(state["since_best"])
+        best_k = BestK.from_list(config.keep_best, minimize, state["kept"])
+        if runtime.is_main:
+            prune(ckpt_dir, {k.file for k in best_k.kept})
+            log.keep_until_epoch(epoch_done)
+        say(f"resuming {run_dir} after epoch {epoch_done}")
+
+    eval_model = TrainingModel(net)
+    model: nn.Module = eval_model
+    if runtime.distributed:
+        model = DistributedDataParallel(
+            model,
+            device_ids=[runtime.device.index] if runtime.device.type == "cuda" else None,
+            find_unused_parameters=config.body_part_head and config.body_part_loss_weight == 0,
+        )
+    if config.compile:
+        model = torch.compile(model)
+    step = Step(runtime, amp_dtype, channels_last, config.body_part_loss_weight)
+
+    log.write(
+        "start",
+        epoch=epoch_done,
+        epochs=config.epochs,
+        resumed_from=epoch_done if resume else None,
+        run_dir=str(run_dir),
+        config=config.to_dict(),
+        device=str(runtime.device),
+        world_size=runtime.world_size,
+        amp=str(amp_dtype).removeprefix("torch.") if amp_dtype else "off",
+        train_studies=len(split.train),
+        valid_studies=len(split.valid),
+        train_views=len(train_samples),
+        valid_views=len(valid_samples),
+        split=split.description,
+        class_weights=class_weights(split.train, config.class_weights).to_dict(),
+        trainer_version=__version__,
+    )
+    say(
+        f"{config.arch} {config.size}px batch {config.batch_size}×{runtime.world_size} on "
+        f"{runtime.device}" + (f" ({str(amp_dtype).removeprefix('torch.')})" if amp_dtype else "")
+    )
+
+    status, message = COMPLETED, ""
+    try:
+        for epoch in range(epoch_done + 1, config.epochs + 1):
+            train_sampler.set_epoch(epoch)
+            lr = optimizer.param_groups[0]["lr"]
+            say(f"epoch {epoch}/{config.epochs}  lr {lr:.2e}")
+            on_step = _step_reporter(
+                log, config, epoch, global_step, len(train_loader), runtime.is_main, stream, lr
+            )
+            stats = run_epoch(
+                step,
+                model,
+                criterion,
+                train_loader,
+                optimizer,
+                scaler,
+                epoch=epoch,
+                first_step=global_step,
+                on_step=on_step,
+            )
+            global_step += stats.steps
+            distributed.sync_buffers(runtime, net)
+            evaluation = evaluate(
+                step, eval_model, criterion, valid_loader, split.valid, valid_samples
+            )
+            scheduler.step(evaluation.loss)
+            value = _selection_value(config, evaluation)
+            entry, dropped = best_k.add(epoch, value) if best_k.would_keep(value) else (None, [])
+            is_best = best_k.best is not None and best_k.best.epoch == epoch
+            since_best = 0 if is_best else since_best + 1
+            if runtime.is_main:
+                state = {
+                    "epoch": epoch,
+                    "step": global_step,
+                    "model": net.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "scaler": scaler.state_dict(),
+                    "kept": best_k.to_list(),
+                    "select_metric": config.select_metric,
+                    "value": value,
+                    "since_best": since_best,
+                    "config": config.to_dict(),
+                    "rng": rng_state(),
+                    "valid": _validation_record(split, evaluation, valid_samples),
+                    "dataset": str(root.resolve()),
+                    "split": f"{split.description}: {len(split.train)} train / "
+                    f"{len(split.valid)} valid studies",
+                    "trainer_version": __version__,
+                }
+                if entry is not None:
+                    save_checkpoint(state, ckpt_dir / entry.file)
+                save_checkpoint(state, last_path)
+                for old in dropped:
+                    (ckpt_dir / old.file).unlink(missing_ok=True)
+            record = _epoch_record(epoch, config, stats, evaluation, lr, global_step)
+            log.write("epoch", **record, best=is_best, select_value=value)
+            say(_epoch_line(record, is_best))
+            for what, skipped in (("training", stats.skipped), ("validation", evaluation.skipped)):
+                if skipped:
+                    index, reason = skipped[0]
+                    sample = (train_samples if what == "training" else valid_samples)[index]
+                    say(
+                        f"  skipped {len(skipped)} unreadable {what} view(s), "
+                        f"e.g. {sample.path}: {reason}"
+                    )
+            distributed.barrier(runtime)
+            if config.early_stop_patience and since_best >= config.early_stop_patience:
+                status = EARLY_STOPPED
+                message = f"no improvement of {config.select_metric} for {since_best} epochs"
+                say(f"early stop: {message}")
+                break
+    except NonFiniteLossError as exc:
+        status, message = DIVERGED, str(exc)
+        log.write(
+            "error",
+            kind="non_finite_loss",
+            epoch=exc.epoch,
+            step=exc.step,
+            message=message,
+            checkpoint=str(last_path) if last_path.exists() else None,
+        )
+        say(f"error: {message}")
+    except KeyboardInterrupt:
+        status, message = INTERRUPTED, "interrupted; continue with --resume"
+        say(f"\n{message} {run_dir}")
+
+    epochs_done = _last_epoch(last_path) if runtime.is_main else 0
+    best = best_k.best
+    bundle_path = None
+    if status in (COMPLETED, EARLY_STOPPED) and runtime.is_main:
+        bundle_path = _finish(run_dir, config, say)
+    log.write(
+        "end",
+        status=status,
+        message=message,
+        epoch=epochs_done,
+        best_epoch=best.epoch if best else None,
+        best_value=best.value if best else None,
+        select_metric=config.select_metric,
+        bundle=str(bundle_path) if bundle_path else None,
+    )
+    return FitResult(
+        run_dir,
+        status,
+        epochs_done,
+        best.epoch if best else None,
+        best.value if best else None,
+        bundle_path,
+        message,
+    )
+
+
+def _last_epoch(last_path: Path) -> int:
+    return int(load_checkpoint(last_path)["epoch"]) if last_path.exists() else 0
+
+
+def _step_reporter(
+    log: MetricsLog,
+    config: TrainConfig,
+    epoch: int,
+    first_step: int,
+    n_batches: int,
+    is_main: bool,
+    stream: TextIO,
+    lr: float,
+) -> Callable[[int, int, float, float], None]:
+    bar = ProgressBar(n_batches, "batches", stream=stream)
+
+    def on_step(batch: int, batches: int, loss: float, rate: float) -> None:
+        if not is_main:
+            return
+        bar.update(batch)
+        if batch % config.log_every == 0 or batch == batches:
+            log.write(
+                "step",
+                epoch=epoch,
+                step=first_step + batch,
+                batch=batch,
+                batches=batches,
+                train_loss=loss,
+                lr=lr,
+                images_per_s=rate,
+            )
+
+    return on_step
+
+
+def _epoch_line(record: dict, is_best: bool) -> str:
+    def f(key: str) -> str:
+        v = record.get(key)
+        return "—" if v is None or not np.isfinite(v) else f"{v:.4f}"
+
+    return (
+        f"  train loss {f('train_loss')}  valid loss {f('valid_loss')}  κ {f('kappa')}  "
+        f"AUROC {f('auroc')}  {record['images_per_s']:.1f} img/s  "
+        f"{format_duration(record['epoch_seconds'])}" + ("  *best" if is_best else "")
+    )
+
+
+def _finish(run_dir: Path, config: TrainConfig, say: _Console) -> Path:
+    """Export the bundle, draw the plots, print the summary table."""
+    out = run_dir / BUNDLE_FILE
+    bundle, scores = export_run(run_dir, out)
+    history = [r for r in read_metrics(run_dir / METRICS_FILE) if r["event"] == "epoch"]
+    overall = scores.metrics.get(OVERALL)
+    if overall is not None:
+        write_run_plots(run_dir / "plots", history, scores.labels, scores.probabilities, overall)
+    epochs = bundle.provenance["members_epochs"]
+    say(f"\nValidation studies, model of epoch(s) {epochs} (threshold 0.50):")
+    say(format_metrics_table(scores.metrics))
+    points = ", ".join(f"{k} {v:.3f}" for k, v in bundle.operating_points.items())
+    say(f"operating points: {points}")
+    say(f"wrote {out} ({bundle.content_hash[:12]})")
+    return out

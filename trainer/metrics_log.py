@@ -1,0 +1,82 @@
+"""``RUN_DIR/metrics.jsonl``: one JSON object per line, flushed as it happens.
+
+Every record has ``event`` (``start``, ``step``, ``epoch``, ``end`` or ``error``) and
+``time`` (Unix seconds); the trainer's README section lists the fields of each. Non-finite
+numbers are written as ``null``, so every line is strict JSON. A reader tailing the file
+should ignore a last line without its newline (it is being written).
+
+On ``--resume`` the log is rewritten (atomically) without the records of epochs that had
+not been checkpointed, then a new ``start`` record with ``resumed_from`` follows: each
+epoch appears once, in order.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+METRICS_FILE = "metrics.jsonl"
+EVENTS = ("start", "step", "epoch", "end", "error")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy / torch scalars
+        return _plain(value.item())
+    return value
+
+
+class MetricsLog:
+    """Appends records to ``path``; a disabled log (ranks other than 0) writes nothing."""
+
+    def __init__(self, path: str | os.PathLike[str], enabled: bool = True) -> None:
+        self.path = Path(path)
+        self.enabled = enabled
+
+    def write(self, event: str, **fields: Any) -> dict[str, Any]:
+        if event not in EVENTS:
+            raise ValueError(f"unknown event {event!r}")
+        record = {"event": event, **_plain(fields), "time": round(time.time(), 3)}
+        if self.enabled:
+            with self.path.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record, allow_nan=False) + "\n")
+                fh.flush()
+        return record
+
+    def keep_until_epoch(self, epoch: int) -> None:
+        """Drop records of epochs after ``epoch`` (they were not checkpointed)."""
+        if not self.enabled or not self.path.exists():
+            return
+        kept = [
+            json.dumps(r, allow_nan=False)
+            for r in read_metrics(self.path)
+            if r.get("epoch") is None or r["epoch"] <= epoch
+        ]
+        tmp = self.path.with_name(self.path.name + ".part")
+        tmp.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+def read_metrics(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """All complete records in ``path`` (a partial last line is ignored)."""
+    records = []
+    with Path(path).open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.endswith("\n"):
+                break
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+    return records
