@@ -36,6 +36,7 @@ p.add_argument("--fail", action="store_true")
 args, _ = p.parse_known_args()
 if args.ignore_term:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 out = Path(args.out)
 out.mkdir(parents=True)
 log = (out / "metrics.jsonl").open("a")
@@ -58,7 +59,8 @@ for e in range(1, args.epochs + 1):
     for s in range(1, 5):
         sys.stdout.write(f"\repoch {e} step {s}/4")
         sys.stdout.flush()
-        record({"event": "step", "epoch": e, "step": s, "steps": 4, "train_loss": 1.0 / (e + s)})
+        record({"event": "step", "epoch": e, "step": 4 * (e - 1) + s, "batch": s, "batches": 4,
+                "train_loss": 1.0 / (e + s)})
     print(flush=True)
     fields = {"event": "epoch", "epoch": e, "train_loss": 1.0 / e, "valid_loss": 1.2 / e,
               "kappa": 0.2 * e, "auroc": 0.5 + 0.1 * e}
@@ -139,8 +141,8 @@ def test_training_curves_tolerate_missing_and_null_values():
     curves = TrainingCurves()
     for record in (
         {"event": "start", "epochs": 5},
-        {"event": "step", "step": 2, "steps": 4, "train_loss": 0.9},
-        {"event": "step", "step": 3, "train_loss": 0.8},  # no steps per epoch: not plotted
+        {"event": "step", "step": 2, "batch": 2, "batches": 4, "train_loss": 0.9},
+        {"event": "step", "step": 3, "train_loss": 0.8},  # no batch of batches: not plotted
         {"event": "epoch", "epoch": 0, "train_loss": 0.7, "kappa": None},
         {"event": "epoch", "epoch": 1, "valid_loss": 0.6, "kappa": 0.4, "auroc": "n/a"},
         {"event": "mystery"},
@@ -198,10 +200,16 @@ def test_command_line_carries_the_recipe(window, dataset):
 
 
 def test_default_run_folder_is_new_and_outside_the_dataset(window, tmp_path, dataset):
-    proposed = Path(window._run_dir_edit.text())
+    proposed = Path(window.command_line()[window.command_line().index("--out") + 1])
     assert proposed.parent == tmp_path / "runs"
-    assert "densenet169" in proposed.name
+    assert proposed.name.endswith("-densenet121"), "named after the chosen network"
+    assert not proposed.exists()
     assert not is_inside(proposed, dataset)
+    window.set_run_dir(tmp_path / "mine")
+    window.set_recipe(architecture="resnet50")
+    assert window.command_line()[window.command_line().index("--out") + 1] == str(
+        tmp_path / "mine"
+    ), "a folder the user chose is kept"
 
 
 @pytest.mark.parametrize(
@@ -254,6 +262,14 @@ def test_a_full_run_shows_log_curves_and_offers_the_model(qtbot, window, tmp_pat
         qtbot.mouseClick(window._open_button, Qt.MouseButton.LeftButton)
     assert opened.args == [str(run_dir / "model.mura")]
     assert window._run_dir_edit.text() != str(run_dir), "the next run gets a new folder"
+
+
+def test_the_proposed_run_folder_is_always_new(qtbot, window):
+    first = Path(window.command_line()[window.command_line().index("--out") + 1])
+    with qtbot.waitSignal(window.runFinished, timeout=20_000):
+        assert window.start_training()
+    second = Path(window.command_line()[window.command_line().index("--out") + 1])
+    assert first.is_dir() and second != first and not second.exists()
 
 
 def test_curves_update_while_running_and_stop_ends_the_process(qtbot, window):

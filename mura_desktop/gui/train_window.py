@@ -159,10 +159,11 @@ class TrainingCurves:
             self.auroc.append(_value_or_nan(_number(record, "auroc")))
         elif event == "step":
             loss = _number(record, "train_loss", "loss")
-            step = _number(record, "step")
-            per_epoch = _number(record, "steps", "steps_per_epoch", "total_steps")
-            if loss is not None and step is not None and per_epoch:
-                self.steps.append(len(self.epochs) + min(step / per_epoch, 1.0))
+            # `batch` of `batches` within the epoch; `step` is the run's global step counter
+            batch = _number(record, "batch")
+            per_epoch = _number(record, "batches", "steps_per_epoch")
+            if loss is not None and batch is not None and per_epoch:
+                self.steps.append(len(self.epochs) + min(batch / per_epoch, 1.0))
                 self.step_loss.append(loss)
 
 
@@ -270,7 +271,8 @@ class TrainWindow(QWidget):
         self._dataset.setPlaceholderText("MURA-v1.1 folder or any labelled study tree")
         browse_data = QPushButton("Browse…")
         browse_data.clicked.connect(self._choose_dataset)
-        self._run_dir_edit = QLineEdit(str(self._new_run_dir("densenet169")))
+        self._run_dir_edit = QLineEdit()
+        self._proposed_run_dir = ""
         self._run_dir_edit.setToolTip("A new folder for this run's checkpoints, log and model")
         browse_run = QPushButton("Browse…")
         browse_run.clicked.connect(self._choose_run_dir)
@@ -279,6 +281,8 @@ class TrainWindow(QWidget):
         self._arch.addItems(ARCHITECTURES)
         self._arch.setCurrentText("densenet169")
         self._arch.setToolTip("DenseNet-169 is the MURA paper's network")
+        self._propose_run_dir()
+        self._arch.currentTextChanged.connect(self._on_architecture_changed)
         self._init = QComboBox()
         for key, text in INITS:
             self._init.addItem(text, key)
@@ -643,7 +647,7 @@ class TrainWindow(QWidget):
                 f"Finished, but no model bundle was found in {self._run_dir}.", error=True
             )
         else:
-            self._show_status(f"Finished. Model: {self._bundle}")
+            self._show_status(f"Finished. Model: {self._bundle} — Open this model to use it.")
         self._stopping = False
         self._update_buttons()
         self.runFinished.emit(-1 if crashed else exit_code, str(self._run_dir or ""))
@@ -681,15 +685,25 @@ class TrainWindow(QWidget):
         self._open_button.setEnabled(not running and self._bundle is not None)
         used = self._run_dir is not None and self._run_dir_edit.text().strip() == str(self._run_dir)
         if not running and used:
-            self._run_dir_edit.setText(str(self._new_run_dir(self._arch.currentText())))
+            self._propose_run_dir()
 
     def _show_status(self, text: str, error: bool = False) -> None:
         self._status.setStyleSheet("QLabel { color: #b00000; }" if error else "")
         self._status.setText(text)
 
-    def _new_run_dir(self, architecture: str) -> Path:
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        return self._runs_dir / f"{stamp}-{architecture}"
+    def _propose_run_dir(self) -> None:
+        """Fill in a new, dated run folder under ``runs_dir`` named after the network."""
+        stem = f"{datetime.now():%Y%m%d-%H%M%S}-{self._arch.currentText()}"
+        candidate, n = self._runs_dir / stem, 1
+        while candidate.exists():
+            n += 1
+            candidate = self._runs_dir / f"{stem}-{n}"
+        self._proposed_run_dir = str(candidate)
+        self._run_dir_edit.setText(self._proposed_run_dir)
+
+    def _on_architecture_changed(self) -> None:
+        if self._run_dir_edit.text().strip() == self._proposed_run_dir:
+            self._propose_run_dir()
 
     def _choose_dataset(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Dataset folder", self._dataset.text())
