@@ -127,8 +127,9 @@ class BestK:
         self.kept = sorted(kept or [], key=self._key)
 
     def _key(self, item: Kept) -> tuple[float, int]:
-        value = item.value if np.isfinite(item.value) else float("inf")
-        return (value if self.minimize else -value, item.epoch)
+        if not np.isfinite(item.value):
+            return (float("inf"), item.epoch)  # NaN/inf rank last either way
+        return (item.value if self.minimize else -item.value, item.epoch)
 
     def would_keep(self, value: float) -> bool:
         if not np.isfinite(value):

@@ -14,7 +14,7 @@ from mura_desktop.core.results import ResultSet
 from mura_desktop.inference.bundle import ModelBundle, load_bundle
 from mura_desktop.inference.predictor import Predictor
 from trainer.config import CONFIG_FILE
-from trainer.data import DataError
+from trainer.data import DataError, dataset_root
 from trainer.export import bundle_from_run
 
 SPLIT_CHOICES = ("auto", "valid", "train", "all")
@@ -55,9 +55,10 @@ def evaluate_model(
         raise ValueError(f"split {split!r}: choose one of {', '.join(SPLIT_CHOICES)}")
     bundle = load_model(source, top_k)
     wanted = {p.upper() for p in parts}
+    root, note = dataset_root(dataset)
     studies = [
         s
-        for s in discover([dataset]).studies
+        for s in discover([root]).studies
         if s.label is not None and (not wanted or s.body_part in wanted)
     ]
     if split == "auto":
@@ -70,5 +71,5 @@ def evaluate_model(
     with Predictor(bundle, device=device, threshold=threshold) as predictor:
         for prediction in predictor.predict_many(studies, heatmaps=False, progress=progress):
             results.studies.append(prediction.result)
-        notes = list(predictor.notes)
+        notes = [note, *predictor.notes] if note else list(predictor.notes)
     return ModelEvaluation(bundle, results, study_metrics(results.studies), notes)

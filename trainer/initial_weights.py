@@ -63,7 +63,12 @@ def load_initial_state(net: MuraNet, path: str | os.PathLike[str]) -> None:
     state = _canonical(state)
     own = net.state_dict()
     trunk = {k: v for k, v in state.items() if k.startswith("features.")}
-    missing = [k for k in own if k.startswith("features.") and k not in trunk]
+    missing = [
+        k
+        for k in own
+        # files from before PyTorch 0.4.1 lack BatchNorm's step counters
+        if k.startswith("features.") and k not in trunk and not k.endswith("num_batches_tracked")
+    ]
     wrong = [k for k, v in trunk.items() if k not in own or own[k].shape != v.shape]
     if missing or wrong:
         detail = (missing + wrong)[:3]

@@ -1,0 +1,294 @@
+"""Whole training runs on a tiny generated dataset: files, log, bundle, resume, NaN, DDP.
+
+densenet121 at 64 px on ~20 phantom studies of 96 px, on the CPU. One run is trained per
+module and shared by the tests that only read it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from sklearn.metrics import cohen_kappa_score, roc_auc_score
+
+from mura_desktop.core.discovery import discover
+from mura_desktop.inference.bundle import load_bundle
+from mura_desktop.inference.predictor import Predictor
+from mura_desktop.phantoms import generate_dataset
+from trainer.__main__ import main
+from trainer.checkpoint import load_checkpoint
+from trainer.config import TrainConfig
+from trainer.fit import COMPLETED, DIVERGED, RunError, fit
+from trainer.initial_weights import InitError, initial_network
+from trainer.metrics_log import read_metrics
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = {"arch": "densenet121", "size": 64, "init": "random", "batch_size": 8, "workers": 0}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Two OpenMP threads on a busy 2-core machine spin against each other; one is faster."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("trainer-runs") / "phantoms"
+    generate_dataset(out, 20, seed=11, size=96)
+    return out
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def run(dataset, cache_dir, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "run"
+    config = TrainConfig(
+        data=str(dataset), out=str(out), epochs=2, keep_best=2, cache_dir=str(cache_dir),
+        log_every=2, **TINY,
+    )  # fmt: skip
+    result = fit(config)
+    assert result.status == COMPLETED, result.message
+    return out
+
+
+def _env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+        "OMP_NUM_THREADS": "1",
+    }
+
+
+def _tiny_flags(cache_dir: Path) -> list[str]:
+    return [
+        "--arch", "densenet121", "--size", "64", "--init", "random", "--batch-size", "8",
+        "--cache-dir", str(cache_dir),
+    ]  # fmt: skip
+
+
+def test_a_run_folder_has_everything(run):
+    assert TrainConfig.load(run).epochs == 2
+    assert {p.name for p in (run / "checkpoints").iterdir()} == {
+        "last.pt",
+        "epoch-001.pt",
+        "epoch-002.pt",
+    }
+    for name in ("loss", "kappa", "roc", "confusion"):
+        with Image.open(run / "plots" / f"{name}.png") as im:
+            assert im.format == "PNG" and min(im.size) >= 300
+    last = load_checkpoint(run / "checkpoints" / "last.pt")
+    assert last["epoch"] == 2 and set(last) >= {
+        "model", "optimizer", "scheduler", "scaler", "rng", "config", "kept", "valid",
+    }  # fmt: skip
+
+
+def test_metrics_log_schema(run):
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]  # strict JSON, one object per line
+    events = [r["event"] for r in records]
+    assert events[0] == "start" and events[-1] == "end"
+    assert [r["epoch"] for r in records if r["event"] == "epoch"] == [1, 2]
+    start = records[0]
+    assert start["resumed_from"] is None and start["world_size"] == 1
+    assert start["config"]["arch"] == "densenet121" and start["epochs"] == 2
+    steps = [r for r in records if r["event"] == "step"]
+    assert steps and all(
+        {"epoch", "step", "batch", "batches", "train_loss"} <= set(r) for r in steps
+    )
+    epoch = next(r for r in records if r["event"] == "epoch")
+    assert set(epoch) >= {
+        "epoch", "epochs", "step", "lr", "train_loss", "valid_loss", "kappa", "auroc",
+        "accuracy", "sensitivity", "specificity", "precision", "f1", "tn", "fp", "fn", "tp",
+        "parts", "best", "images_per_s", "time",
+    }  # fmt: skip
+    end = records[-1]
+    assert end["status"] == "completed" and Path(end["bundle"]) == run / "model.mura"
+    assert all(isinstance(r["time"], float) for r in records)
+
+
+def test_epoch_metrics_match_sklearn_on_the_stored_predictions(run):
+    state = load_checkpoint(run / "checkpoints" / "last.pt")
+    valid = state["valid"]
+    probs = valid["view_probs"].numpy()
+    view_study = valid["view_study"].numpy()
+    labels = valid["study_labels"].numpy()
+    means = np.array([probs[view_study == s].mean() for s in range(len(labels))])
+    epoch = [r for r in read_metrics(run / "metrics.jsonl") if r["event"] == "epoch"][-1]
+    assert epoch["kappa"] == pytest.approx(cohen_kappa_score(labels, means >= 0.5))
+    assert epoch["auroc"] == pytest.approx(roc_auc_score(labels, means))
+    assert epoch["n"] == len(labels)
+
+
+def test_bundle_predicts_like_the_trainer_scored(run, dataset):
+    bundle = load_bundle(run / "model.mura")
+    assert bundle.architecture == "densenet121" and bundle.input_size == 64
+    points = bundle.operating_points
+    assert points["default"] == 0.5
+    assert points["high_sensitivity"] <= points["high_specificity"]
+    prov = bundle.provenance
+    assert prov["trainer_version"] and prov["config"]["epochs"] == 2 and not prov["demo"]
+    assert "shipped train/valid" in prov["split"] and "kappa" in prov["metrics"]
+
+    best = load_checkpoint(run / "checkpoints" / f"epoch-{prov['members_epochs'][0]:03d}.pt")
+    stored = best["valid"]["study_uids"]
+    view_probs = best["valid"]["view_probs"].numpy()
+    view_study = best["valid"]["view_study"].numpy()
+    trainer_probs = {uid: float(view_probs[view_study == i].mean()) for i, uid in enumerate(stored)}
+    studies = [s for s in discover([dataset / "MURA-v1.1"]).studies if s.uid in stored]
+    assert len(studies) == len(stored)
+    with Predictor(bundle, device="cpu") as predictor:
+        for study in studies[:4]:
+            prediction = predictor.predict_study(study)
+            result = prediction.result
+            # the same preprocessing; only the trainer's uint8 cache rounding differs
+            assert result.probability == pytest.approx(trainer_probs[study.uid], abs=0.02)
+            for view in study.views:
+                heatmap = prediction.heatmaps[view.path]
+                assert heatmap.shape == prediction.images[view.path].pixels.shape
+
+
+def test_export_an_ensemble_and_evaluate_it(run, dataset, tmp_path, capsys):
+    out = tmp_path / "ens.mura"
+    assert main(["export", str(run), str(out), "--top-k", "2", "--half", "--demo"]) == 0
+    bundle = load_bundle(out)
+    assert len(bundle.members) == 2 and bundle.is_demo
+    assert sorted(bundle.provenance["members_epochs"]) == [1, 2]
+    assert main(["export", str(run), str(out), "--top-k", "2"]) == 2  # exists, no --force
+    assert main(["export", str(run), str(tmp_path / "x.mura"), "--top-k", "3"]) == 2
+    capsys.readouterr()
+
+    results = tmp_path / "results.json"
+    assert (
+        main(["evaluate", str(out), str(dataset), "--json", str(results), "--device", "cpu"]) == 0
+    )
+    printed = capsys.readouterr().out
+    assert "kappa" in printed and "ALL" in printed
+    scored = json.loads(results.read_text())["studies"]
+    assert (
+        len(scored)
+        == load_checkpoint(run / "checkpoints" / "last.pt")["valid"]["study_labels"].numel()
+    )
+    assert all(s["split"] == "valid" for s in scored)
+    # a run folder works as the model too (its best checkpoint, as export would make it)
+    assert main(["evaluate", str(run), str(dataset / "MURA-v1.1"), "--device", "cpu"]) == 0
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(run, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    before = (copy / "checkpoints" / "last.pt").read_bytes()
+    config = replace(TrainConfig.load(copy), out=str(copy))
+    result = fit(config.with_overrides({"epochs": 3, "lr": 1e38}), resume=True)
+    assert result.status == DIVERGED and "became nan" in result.message.lower()
+    assert (copy / "checkpoints" / "last.pt").read_bytes() == before
+    records = read_metrics(copy / "metrics.jsonl")
+    error = next(r for r in records if r["event"] == "error")
+    assert error["kind"] == "non_finite_loss" and error["epoch"] == 3
+    assert records[-1]["event"] == "end" and records[-1]["status"] == "diverged"
+    assert records[-1]["epoch"] == 2
+
+
+def test_a_used_run_folder_is_refused(run):
+    config = replace(TrainConfig.load(run), out=str(run))
+    with pytest.raises(RunError, match="--resume"):
+        fit(config)
+
+
+def test_init_from_a_local_file_and_a_clear_offline_error(tmp_path, monkeypatch):
+    import torchvision
+
+    source = torchvision.models.densenet121(weights=None)
+    # torchvision's published files use the old names (norm.1 for norm1), no step counters
+    state = {
+        k.replace(".norm1.", ".norm.1.").replace(".conv1.", ".conv.1."): v
+        for k, v in source.state_dict().items()
+        if not k.endswith("num_batches_tracked")
+    }
+    torch.save({"state_dict": state}, tmp_path / "imagenet.pth")
+    net = initial_network("densenet121", str(tmp_path / "imagenet.pth"))
+    for name, tensor in source.features.state_dict().items():
+        if not name.endswith("num_batches_tracked"):
+            assert torch.equal(net.features.state_dict()[name], tensor), name
+    with pytest.raises(InitError, match="do not fit densenet169"):
+        initial_network("densenet169", str(tmp_path / "imagenet.pth"))
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "hub"))  # nothing cached there
+    for var in ("https_proxy", "HTTPS_PROXY"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")  # a refused connection, instantly
+    with pytest.raises(InitError, match="--init random"):
+        initial_network("densenet121", "imagenet")
+
+
+@pytest.mark.slow
+def test_kill_9_mid_epoch_then_resume_finishes(dataset, cache_dir, tmp_path):
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "trainer", "fit", str(dataset), "--out", str(out)]
+    cmd += [*_tiny_flags(cache_dir), "--epochs", "2", "--workers", "1"]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=_env()
+    )
+    seen = []
+    try:
+        in_epoch_2 = False
+        for line in proc.stdout:
+            seen.append(line)
+            in_epoch_2 = in_epoch_2 or line.startswith("epoch 2/2")
+            if in_epoch_2 and line.startswith("["):  # a progress line: a batch of epoch 2 is done
+                proc.send_signal(signal.SIGKILL)
+                break
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "".join(seen)
+    assert load_checkpoint(out / "checkpoints" / "last.pt")["epoch"] == 1
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "trainer", "fit", "--resume", str(out), "--workers", "0"],
+        capture_output=True, text=True, env=_env(), timeout=300,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    records = read_metrics(out / "metrics.jsonl")
+    assert [r["epoch"] for r in records if r["event"] == "epoch"] == [1, 2]
+    starts = [r for r in records if r["event"] == "start"]
+    assert [s["resumed_from"] for s in starts] == [None, 1]
+    assert load_checkpoint(out / "checkpoints" / "last.pt")["epoch"] == 2
+    assert load_bundle(out / "model.mura").architecture == "densenet121"
+
+
+@pytest.mark.slow
+def test_two_process_ddp_on_cpu_writes_a_bundle(dataset, cache_dir, tmp_path):
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    cmd += ["-m", "trainer", "fit", str(dataset), "--out", str(out), "--device", "cpu"]
+    cmd += [*_tiny_flags(cache_dir), "--epochs", "1", "--workers", "0"]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    records = read_metrics(out / "metrics.jsonl")
+    assert [r["event"] for r in records].count("start") == 1  # only rank 0 writes
+    start = records[0]
+    assert start["world_size"] == 2
+    epoch = next(r for r in records if r["event"] == "epoch")
+    # every training view was seen once across the two ranks (the sampler pads to even)
+    assert start["train_views"] <= epoch["train_images"] <= start["train_views"] + 1
+    assert epoch["n"] == start["valid_studies"]  # metrics over all ranks' predictions
+    assert load_bundle(out / "model.mura").provenance["config"]["epochs"] == 1
+    assert done.stdout.count("epoch 1/1") == 1  # only rank 0 prints
