@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QPushButton
+from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QLabel, QPushButton
 
 from mura_desktop.core.metrics import roc_curve, study_metrics
 from mura_desktop.core.pixels import LoadedImage
@@ -351,6 +351,36 @@ def test_model_dialog_shows_provenance_demo_warning_and_operating_points(
     with qtbot.waitSignal(dialog.settingsChosen) as signal:
         qtbot.mouseClick(_ok_button(dialog), Qt.MouseButton.LeftButton)
     assert signal.args == [str(path), "cpu", pytest.approx(0.21)]
+
+
+def test_model_dialog_rows_are_not_clipped(qtbot, tmp_path, tiny_bundle):
+    from mura_desktop.inference.bundle import ModelBundle
+
+    bundle, path, _ = tiny_bundle
+    wordy = ModelBundle(
+        architecture=bundle.architecture,
+        members=bundle.members,
+        input_size=bundle.input_size,
+        provenance={
+            **bundle.provenance,
+            "metrics": {k: 0.5 for k in ("kappa", "auroc", "accuracy", "sensitivity", "f1")},
+            "notes": "a long note that has to wrap onto a second line in a dialog this wide " * 2,
+        },
+    )
+    dialog = ModelDialog(wordy, path, cuda_available=False, models_dir=tmp_path)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    labels = [
+        dialog._facts.itemAt(i).widget()
+        for i in range(dialog._facts.count())
+        if isinstance(dialog._facts.itemAt(i).widget(), QLabel)
+    ]
+    assert any(
+        label.heightForWidth(label.width()) > label.fontMetrics().height() * 1.5 for label in labels
+    ), "the note should need two lines"
+    for label in labels:
+        assert label.height() >= label.heightForWidth(label.width()), label.text()
 
 
 def test_model_dialog_cuda_choice_follows_availability(qtbot, tmp_path):

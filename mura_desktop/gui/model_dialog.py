@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import platformdirs
 from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -318,6 +319,17 @@ class ModelDialog(QDialog):
             self._task = None
         super().done(result)
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        # A top-level window is sized without the height its word-wrapped labels need at
+        # its actual width; grow to that height so no row is clipped.
+        needed = self.layout().totalHeightForWidth(self.width())
+        if needed > self.height():
+            self.resize(self.width(), needed)
+
     def _choose_bundle(self) -> None:
         start = str(Path(self._path).parent) if self._path else str(self._models_dir)
         path, _ = QFileDialog.getOpenFileName(self, "Load model bundle", start, BUNDLE_FILTER)
@@ -375,6 +387,8 @@ class ModelDialog(QDialog):
         self._bundle = bundle
         self._path = str(path)
         self._show_bundle(None)
+        if self.isVisible():
+            self._fit_height()
         self._status.setStyleSheet("")
         self._status.setText(message)
         self.bundleChanged.emit(self._path)
