@@ -13,9 +13,10 @@ from collections.abc import Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QPalette
+from PySide6.QtGui import QBrush, QColor, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -31,6 +32,7 @@ from mura_desktop.core.metrics import OVERALL, BinaryMetrics, roc_curve, study_m
 from mura_desktop.core.results import StudyResult
 
 COLUMNS = ("Group", "n", "Abnormal", "κ", "AUROC", "Sensitivity", "Specificity", "Accuracy", "F1")
+_HEADERS = ("Group", "n", "Abn.", "κ", "AUROC", "Sens.", "Spec.", "Acc.", "F1")
 _FIELDS = ("kappa", "auroc", "sensitivity", "specificity", "accuracy", "f1")
 DASH = "—"
 
@@ -62,8 +64,11 @@ class MetricsPanel(QWidget):
         self._message.setMargin(24)
 
         self._table = QTableWidget(0, len(COLUMNS))
-        self._table.setHorizontalHeaderLabels(COLUMNS)
+        self._table.setHorizontalHeaderLabels(_HEADERS)
+        for col, name in enumerate(COLUMNS):
+            self._table.horizontalHeaderItem(col).setToolTip(name)
         self._table.verticalHeader().setVisible(False)
+        self._table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         self._table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self._table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self._table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -78,6 +83,7 @@ class MetricsPanel(QWidget):
         self._confusion = self._make_confusion_table()
         self._confusion_title = QLabel()
         self._confusion_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._confusion_title.setWordWrap(True)
 
         confusion_box = QVBoxLayout()
         confusion_box.addWidget(self._confusion_title)
@@ -86,12 +92,14 @@ class MetricsPanel(QWidget):
         plots.addWidget(self._roc, 3)
         plots.addLayout(confusion_box, 2)
 
+        self._body = QBoxLayout(QBoxLayout.Direction.TopToBottom)
+        self._body.addWidget(self._table, 0, Qt.AlignmentFlag.AlignTop)
+        self._body.addLayout(plots, 1)
         content = QWidget()
         content_layout = QVBoxLayout(content)
         content_layout.setContentsMargins(0, 0, 0, 0)
         content_layout.addWidget(self._summary)
-        content_layout.addWidget(self._table, 2)
-        content_layout.addLayout(plots, 3)
+        content_layout.addLayout(self._body, 1)
 
         self._pages = QStackedWidget()
         self._pages.addWidget(self._message)
@@ -100,6 +108,14 @@ class MetricsPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self._pages)
         self.set_results([])
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        # side by side in a wide, short dock; stacked otherwise
+        wide = event.size().width() > 2 * event.size().height()
+        self._body.setDirection(
+            QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
+        )
+        super().resizeEvent(event)
 
     # public API ---------------------------------------------------------------------------
 
@@ -164,7 +180,7 @@ class MetricsPanel(QWidget):
         base = self.palette().color(QPalette.ColorRole.Base)
         text = self.palette().color(QPalette.ColorRole.Text)
         plot = pg.PlotWidget(background=base)
-        plot.setMinimumSize(260, 220)
+        plot.setMinimumSize(200, 180)
         plot.setMouseEnabled(x=False, y=False)
         plot.hideButtons()
         plot.setXRange(0, 1, padding=0.02)
@@ -183,7 +199,7 @@ class MetricsPanel(QWidget):
             size=11, brush=pg.mkBrush(_WRONG), pen=pg.mkPen(text, width=1)
         )
         plot.addItem(self._roc_point)
-        self._roc_point_label = pg.TextItem(color=text, anchor=(0, 1))
+        self._roc_point_label = pg.TextItem(color=text, anchor=(0, 0))
         plot.addItem(self._roc_point_label)
         self._roc_note = pg.TextItem(color=text, anchor=(0.5, 0.5))
         self._roc_note.setPos(0.5, 0.5)
@@ -201,7 +217,7 @@ class MetricsPanel(QWidget):
         for header in (table.horizontalHeader(), table.verticalHeader()):
             header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        table.setMinimumSize(200, 150)
+        table.setMinimumSize(160, 120)
         table.setToolTip("Rows: ground truth. Columns: the model's decision. % of the row.")
         font = table.font()
         font.setPointSizeF(font.pointSizeF() * 1.25)
@@ -252,6 +268,17 @@ class MetricsPanel(QWidget):
                     table.item(row, col).setFont(bold)
         table.selectRow(list(self._metrics).index(self._group))
         table.blockSignals(False)
+        # the stretched (equal) columns never shrink below their content: the plots give way
+        header = table.horizontalHeader()
+        widths = [
+            max(table.sizeHintForColumn(c), header.sectionSizeHint(c)) for c in range(len(COLUMNS))
+        ]
+        needed = widths[0] + (len(widths) - 1) * max(widths[1:])
+        table.setMinimumWidth(needed + 2 * table.frameWidth() + 4)
+        # every row visible: at most ALL, seven body parts and UNKNOWN
+        row_height = table.verticalHeader().defaultSectionSize()
+        chrome = header.sizeHint().height() + 2 * table.frameWidth() + 4
+        table.setFixedHeight(chrome + row_height * table.rowCount())
 
     def _on_row_selected(self) -> None:
         rows = self._table.selectionModel().selectedRows()
@@ -275,7 +302,7 @@ class MetricsPanel(QWidget):
             self._roc_curve.setData(fpr, tpr)
             x, y = 1.0 - m.specificity, m.sensitivity
             self._roc_point.setData([x], [y])
-            self._roc_point_label.setText(f" threshold {m.threshold:.2f}")
+            self._roc_point_label.setText(f"  threshold {m.threshold:.2f}")
             self._roc_point_label.setPos(x, y)
             self._roc_note.setText("")
             plot.setTitle(
