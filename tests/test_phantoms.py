@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 from pydicom.uid import RLELossless
 
+from mura_desktop.core.pixels import load_image
 from mura_desktop.core.study import BODY_PARTS
 from mura_desktop.phantoms import (
     KINDS,
@@ -244,14 +245,17 @@ def test_dicom_copies_carry_tags_and_pixels(dataset: Path) -> None:
         assert ds.StudyInstanceUID == study_uid(SEED, r["patient"], folder)
         assert ds.SeriesNumber == int(number)
         assert ("abnormal" in ds.StudyDescription) == (r["study_label"] == "1")
-        assert "WindowCenter" in ds and "WindowWidth" in ds
         with Image.open(dataset / r["image"]) as img:
-            expected = to_12bit(np.asarray(img))
+            png = np.asarray(img)
+            expected = to_12bit(png)
         stored = ds.pixel_array
         assert stored.max() <= 4095
         if ds.PhotometricInterpretation == "MONOCHROME1":
             stored = 4095 - stored
         assert np.array_equal(stored, expected)
+        # What the viewer shows (VOI window, MONOCHROME1 inverted) is the PNG.
+        shown = load_image(path)
+        assert np.abs(shown.pixels - png / 255.0).max() < 1e-3
         photometric.add(ds.PhotometricInterpretation)
         syntaxes.add(ds.file_meta.TransferSyntaxUID)
         uids[ds.StudyInstanceUID].add((r["patient"], folder))

@@ -90,7 +90,6 @@ def _dataset(image: np.ndarray, monochrome1: bool) -> Dataset:
     values = to_12bit(image)
     if monochrome1:
         values = (MAX_12BIT - values).astype(np.uint16)
-    lo, hi = np.percentile(values, [0.5, 99.5])
     ds = Dataset()
     ds.Rows, ds.Columns = values.shape
     ds.SamplesPerPixel = 1
@@ -101,7 +100,8 @@ def _dataset(image: np.ndarray, monochrome1: bool) -> Dataset:
     ds.PixelRepresentation = 0
     ds.RescaleIntercept = 0
     ds.RescaleSlope = 1
-    ds.WindowCenter = round((lo + hi) / 2)
-    ds.WindowWidth = max(2, round(hi - lo))
+    # The full stored range, so that a reader applying the VOI window sees the PNG's pixels.
+    ds.WindowCenter = (MAX_12BIT + 1) // 2
+    ds.WindowWidth = MAX_12BIT + 1
     ds.PixelData = values.astype("<u2").tobytes()
     return ds

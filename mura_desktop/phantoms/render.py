@@ -18,12 +18,13 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from mura_desktop.phantoms.anatomy import (
     Anatomy,
     Field,
+    Layout,
     ViewGeometry,
     build_layout,
     sample_anatomy,
     sample_view,
 )
-from mura_desktop.phantoms.lesions import KINDS, Lesion, place, sample_lesion
+from mura_desktop.phantoms.lesions import KINDS, Lesion, Placement, place, sample_lesion
 from mura_desktop.phantoms.shapes import (
     Affine,
     Blob,
@@ -49,6 +50,7 @@ _BASE_ROTATIONS = {
     "SHOULDER": (0.0,),
     "WRIST": (180.0,),
 }
+_POSE_TRIES = 12
 _TEXT_LABELS = ("AP", "PA", "LAT", "OBL", "ERECT", "SUPINE", "PORTABLE")
 
 
@@ -80,12 +82,13 @@ class Pose:
 def render_view(
     part: str, rng: np.random.Generator, *, size: int = 384, abnormalities: Sequence[str] = ()
 ) -> PhantomView:
-    """Draw one view of a fresh patient's ``part`` showing each of ``abnormalities``."""
-    for kind in abnormalities:
+    """Draw one view of a fresh patient's ``part`` showing each of ``abnormalities`` (once)."""
+    kinds = tuple(dict.fromkeys(abnormalities))
+    for kind in kinds:
         if kind not in KINDS:
             raise ValueError(f"unknown abnormality {kind!r}; expected one of {', '.join(KINDS)}")
     anat = sample_anatomy(part, rng)
-    lesions = [sample_lesion(kind, anat, rng) for kind in abnormalities]
+    lesions = [sample_lesion(kind, anat, rng) for kind in kinds]
     return draw_view(anat, sample_view(anat.part, rng), lesions, rng, size=size, require=True)
 
 
@@ -106,22 +109,15 @@ def draw_view(
     if size < 32:
         raise ValueError(f"size must be at least 32 pixels, got {size}")
     layout = build_layout(anat, view)
-    for attempt in range(12):
+    for _ in range(_POSE_TRIES):
         pose = sample_pose(anat, layout.field, rng, size)
-        bones = {b.name: b.mapped(pose.affine) for b in layout.bones}
-        placements = [
-            place(lesion, bones, pose.long_side) for lesion in lesions if lesion.bone in bones
-        ]
-        shown = [p for p in placements if p.visible_in(pose.height, pose.width)]
-        if not require or len(shown) == len(placements):
+        bones, placements = _place(layout, pose, lesions)
+        if not require or all(p.visible_in(pose.height, pose.width) for p in placements):
             break
-        if attempt == 11:
-            pose = _centred_on(pose, [pt for p in placements for pt in p.core])
-            bones = {b.name: b.mapped(pose.affine) for b in layout.bones}
-            placements = [
-                place(lesion, bones, pose.long_side) for lesion in lesions if lesion.bone in bones
-            ]
-            shown = [p for p in placements if p.visible_in(pose.height, pose.width)]
+    else:
+        pose = _centred_on(pose, [pt for p in placements for pt in p.core])
+        bones, placements = _place(layout, pose, lesions)
+    shown = [p for p in placements if p.visible_in(pose.height, pose.width)]
 
     shape = (pose.height, pose.width)
     replaced = {p.replaced for p in shown if p.replaced}
@@ -179,6 +175,13 @@ def sample_pose(anat: Anatomy, field: Field, rng: np.random.Generator, size: int
     )
     affine = shape_map.then(Affine((scale, 0.0, 0.0, scale), centre, scale))
     return Pose(affine, height, width)
+
+
+def _place(
+    layout: Layout, pose: Pose, lesions: Sequence[Lesion]
+) -> tuple[dict[str, Bone], list[Placement]]:
+    bones = {b.name: b.mapped(pose.affine) for b in layout.bones}
+    return bones, [place(les, bones, pose.long_side) for les in lesions if les.bone in bones]
 
 
 def _centred_on(pose: Pose, points: Sequence[tuple[float, float]]) -> Pose:
