@@ -18,7 +18,7 @@ setup: $(STAMP)
 # Generate a small synthetic dataset and score it with the bundled model.
 demo: setup
 	$(BIN)/mura-train phantoms out/demo-data --studies 24 --seed 7 --force
-	$(BIN)/mura-desktop predict out/demo-data --heatmaps out/demo-heatmaps --json out/demo-results.json
+	$(BIN)/mura-desktop predict out/demo-data/MURA-v1.1 --heatmaps out/demo-heatmaps --json out/demo-results.json
 
 run: demo
 

@@ -22,7 +22,6 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
         "--input-size", type=int, default=320, help="input size in px (default 320)"
     )
     parser.add_argument("--name", help="model name shown in the viewer")
-    parser.add_argument("--threshold", type=float, default=0.5, help="default operating point")
 
 
 def run_import(args: argparse.Namespace) -> int:
@@ -37,7 +36,6 @@ def run_import(args: argparse.Namespace) -> int:
             architecture=args.arch,
             input_size=args.input_size,
             name=args.name,
-            threshold=args.threshold,
         )
         save_bundle(bundle, args.output)
     except BundleError as exc:

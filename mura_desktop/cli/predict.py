@@ -87,15 +87,15 @@ def run(args: argparse.Namespace) -> int:
     for note in predictor.notes:
         print(f"warning: {note}", file=err)
     if not args.quiet:
-        demo = " [DEMO MODEL: not for real radiographs]" if bundle.provenance.get("demo") else ""
+        demo = " [DEMO MODEL: not for real radiographs]" if bundle.is_demo else ""
         print(
-            f"model {bundle.provenance.get('name', model_path.name)} ({bundle.architecture}, "
+            f"model {bundle.name} ({bundle.architecture}, "
             f"{bundle.input_size} px, hash {bundle.content_hash[:12]}) on {predictor.device}{demo}",
             file=err,
         )
         print(f"{len(scan.studies)} studies, {scan.n_views} views", file=err)
 
-    results = ResultSet(model=_model_record(bundle, model_path))
+    results = ResultSet(model={**bundle.summary(), "path": str(model_path)})
     show_lines = not args.quiet and len(scan.studies) <= 50
     bar = None if args.quiet or show_lines else ProgressBar(len(scan.studies), "studies")
     if args.heatmaps:
@@ -116,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         interrupted = True
         print(f"\ninterrupted after {len(results.studies)} studies", file=err)
+    finally:
+        predictor.close()
 
     if args.json:
         results.to_json(args.json)
@@ -144,17 +146,6 @@ def _output_inside_inputs(outputs: list[Path], inputs: list[Path]) -> Path | Non
             if resolved == src or (src.is_dir() and src in resolved.parents):
                 return out
     return None
-
-
-def _model_record(bundle, path: Path) -> dict:
-    return {
-        "path": str(path),
-        "name": bundle.provenance.get("name", path.stem),
-        "architecture": bundle.architecture,
-        "input_size": bundle.input_size,
-        "hash": bundle.content_hash,
-        "demo": bool(bundle.provenance.get("demo", False)),
-    }
 
 
 def _study_line(study: StudyResult) -> str:

@@ -24,7 +24,7 @@ class Study:
     """A set of views of one body part of one patient, read together.
 
     ``uid`` is a stable key: the study folder's resolved path, ``dicom:<StudyInstanceUID>``
-    for DICOM studies, or the file's resolved path for a loose image.
+    for DICOM studies; loose images join the study of their (resolved) folder.
     ``label`` is ``ABNORMAL``/``NORMAL`` when known, else ``None``.
     """
 
