@@ -14,3 +14,33 @@ def shared_dicom_dir() -> Path:
     if not (SHARED_DICOM_DIR / "manifest.csv").is_file():
         pytest.skip(f"real DICOM samples not present at {SHARED_DICOM_DIR}")
     return SHARED_DICOM_DIR
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle_path(tmp_path_factory) -> Path:
+    """A real model bundle with random weights: densenet121 at 64 px, marked demo."""
+    import torch
+
+    from mura_desktop.inference.bundle import ModelBundle, save_bundle
+    from mura_desktop.inference.network import build_network
+
+    torch.manual_seed(0)
+    bundle = ModelBundle(
+        architecture="densenet121",
+        members=[build_network("densenet121").state_dict()],
+        input_size=64,
+        provenance={"name": "tiny random test model", "demo": True},
+    )
+    path = tmp_path_factory.mktemp("bundle") / "tiny.mura"
+    save_bundle(bundle, path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def phantom_dataset(tmp_path_factory) -> Path:
+    """A small generated MURA-layout dataset (read-only for tests); returns its MURA-v1.1 root."""
+    from mura_desktop.phantoms import generate_dataset
+
+    out = tmp_path_factory.mktemp("phantoms")
+    summary = generate_dataset(out / "data", 10, seed=5, size=128, parts=("WRIST", "HAND", "ELBOW"))
+    return summary.root

@@ -1,0 +1,145 @@
+"""The headless CLI end to end: real discovery, real decoding, a real (tiny, random) model."""
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from mura_desktop.__main__ import main
+from mura_desktop.cli.predict import EXIT_FATAL, EXIT_OK, EXIT_PARTIAL
+from mura_desktop.core.results import ResultSet
+
+
+def _tree_snapshot(root):
+    return sorted(
+        (p.relative_to(root), p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*")
+    )
+
+
+def test_predict_writes_results_heatmaps_and_metrics(
+    phantom_dataset, tiny_bundle_path, tmp_path, capsys
+):
+    before = _tree_snapshot(phantom_dataset)
+    out_json, out_csv, heat = tmp_path / "r.json", tmp_path / "r.csv", tmp_path / "heat"
+    code = main([
+        "predict", str(phantom_dataset), "--model", str(tiny_bundle_path),
+        "--json", str(out_json), "--csv", str(out_csv), "--heatmaps", str(heat), "--device", "cpu",
+    ])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == EXIT_OK, captured.err
+    results = ResultSet.from_json(out_json)
+    assert len(results.studies) == 10
+    assert all(
+        s.probability is not None and s.verdict in {"normal", "abnormal"} for s in results.studies
+    )
+    assert all(
+        s.label in (0, 1) and s.body_part in {"WRIST", "HAND", "ELBOW"} for s in results.studies
+    )
+    assert results.model["content_hash"] and results.model["demo"] is True
+    n_views = sum(len(s.views) for s in results.studies)
+    assert len(out_csv.read_text().splitlines()) == n_views + 1
+    assert len(list(heat.rglob("*_heatmap.png"))) == n_views
+    assert "Study-level metrics" in captured.out and "kappa" in captured.out
+    assert "DEMO MODEL" in captured.err
+    assert _tree_snapshot(phantom_dataset) == before  # user data untouched
+
+
+def test_unreadable_view_gives_partial_exit(phantom_dataset, tiny_bundle_path, tmp_path, capsys):
+    study = next(p for p in phantom_dataset.rglob("study*") if len(list(p.glob("*.png"))) >= 2)
+    copy = tmp_path / "XR_WRIST" / "patient99999" / "study1_positive"
+    shutil.copytree(study, copy)
+    (copy / "image1.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    out_json = tmp_path / "r.json"
+    code = main(["predict", str(copy), "--model", str(tiny_bundle_path), "--json", str(out_json)])
+    err = capsys.readouterr().err
+    assert code == EXIT_PARTIAL
+    assert "1 view(s) could not be scored" in err
+    [result] = ResultSet.from_json(out_json).studies
+    assert result.probability is not None  # the rest of the study still scored
+    failed = [v for v in result.views if v.error]
+    assert len(failed) == 1 and "image1.png" in failed[0].error
+
+
+def test_no_model_explains_how_to_get_one(phantom_dataset, capsys, monkeypatch):
+    monkeypatch.setattr("mura_desktop.cli.predict.default_model_path", lambda: None)
+    assert main(["predict", str(phantom_dataset)]) == EXIT_FATAL
+    err = capsys.readouterr().err
+    assert "import-weights" in err and "mura-train" in err
+
+
+def test_bad_bundle_and_empty_input_are_fatal(phantom_dataset, tiny_bundle_path, tmp_path, capsys):
+    bogus = tmp_path / "bogus.mura"
+    bogus.write_bytes(b"not a model")
+    assert main(["predict", str(phantom_dataset), "--model", str(bogus)]) == EXIT_FATAL
+    assert "bogus.mura" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["predict", str(empty), "--model", str(tiny_bundle_path)]) == EXIT_FATAL
+    assert "no studies found" in capsys.readouterr().err
+
+
+def test_refuses_to_write_into_input_data(phantom_dataset, tiny_bundle_path, capsys):
+    target = phantom_dataset / "results.json"
+    args = [
+        "predict",
+        str(phantom_dataset),
+        "--model",
+        str(tiny_bundle_path),
+        "--json",
+        str(target),
+    ]
+    assert main(args) == EXIT_FATAL
+    assert "refusing to write" in capsys.readouterr().err
+    assert not target.exists()
+
+
+def test_threshold_override_changes_verdicts(phantom_dataset, tiny_bundle_path, tmp_path):
+    for thr, expected in (("0", "abnormal"), ("1", "normal")):
+        out = tmp_path / f"t{thr}.json"
+        main(["predict", str(phantom_dataset), "--model", str(tiny_bundle_path), "--threshold", thr,
+              "--json", str(out), "-q"])  # fmt: skip
+        studies = ResultSet.from_json(out).studies
+        assert {s.verdict for s in studies} == {expected}
+        assert all(s.rule.threshold == float(thr) for s in studies)
+
+
+def test_import_weights_and_model_info(tmp_path, capsys):
+    from torchvision.models import densenet121
+
+    net = densenet121(weights=None)
+    net.classifier = torch.nn.Linear(net.classifier.in_features, 1)
+    ckpt = tmp_path / "public.pth"
+    torch.save({"state_dict": {f"module.{k}": v for k, v in net.state_dict().items()}}, ckpt)
+    out = tmp_path / "imported.mura"
+    assert main(["import-weights", str(ckpt), str(out), "--name", "public repo"]) == EXIT_OK
+    assert main(["model-info", str(out)]) == EXIT_OK
+    text = capsys.readouterr().out
+    assert "public repo" in text and "densenet121" in text
+    assert main(["import-weights", str(ckpt), str(out)]) == EXIT_FATAL  # never overwrites
+    assert "exists" in capsys.readouterr().err
+
+
+def test_results_json_is_plain_json(phantom_dataset, tiny_bundle_path, tmp_path):
+    out = tmp_path / "r.json"
+    main(
+        [
+            "predict",
+            str(phantom_dataset),
+            "--model",
+            str(tiny_bundle_path),
+            "--json",
+            str(out),
+            "-q",
+        ]
+    )
+    payload = json.loads(out.read_text())
+    assert payload["format"] == "mura-desktop-results"
+    assert {"uid", "views", "probability", "verdict", "rule"} <= set(payload["studies"][0])
+
+
+@pytest.mark.parametrize("argv", [["predict"], ["predict", "x", "--device"], ["model-info"]])
+def test_usage_errors_exit_2(argv):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
