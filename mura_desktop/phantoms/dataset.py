@@ -26,7 +26,7 @@ from PIL import Image
 from mura_desktop.core.study import BODY_PARTS
 from mura_desktop.phantoms import dicom_out
 from mura_desktop.phantoms.anatomy import sample_anatomy, sample_view
-from mura_desktop.phantoms.lesions import KINDS, sample_lesion
+from mura_desktop.phantoms.lesions import KINDS, MASK_MIN_RADIUS, sample_lesion
 from mura_desktop.phantoms.render import PhantomView, draw_view
 
 ROOT_NAME = "MURA-v1.1"
@@ -47,7 +47,7 @@ _VIEW_COUNTS = (1, 2, 3, 4)
 _VIEW_COUNT_P = (0.1, 0.42, 0.36, 0.12)
 _KIND_P = (0.45, 0.25, 0.3)
 _SECOND_LESION_P = 0.15
-_SHOW_P = 0.8
+_SHOW_P = 0.9
 
 
 class OutputNotEmptyError(Exception):
@@ -203,7 +203,7 @@ def make_study(plan: StudyPlan, seed: int, size: int) -> list[PhantomView]:
     """Draw every view of ``plan``'s study from its own seed.
 
     An abnormal study has one lesion (sometimes two); hardware shows on every view, a
-    fracture or lucency on each view with probability 0.8, and at least one view is
+    fracture or lucency on each view with probability 0.9, and at least one view is
     made to show all of them.
     """
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1, plan.index)))
@@ -453,7 +453,8 @@ def _write_readme(
         f"  {ROOT_NAME}/  MURA's layout: {layout}",
         "      and {train,valid}_image_paths.csv, {train,valid}_labeled_studies.csv",
         f"  masks/  one 8-bit PNG per image, same relative path as under {ROOT_NAME}/: 255 marks",
-        "      the abnormality's region (its footprint plus a margin, at least a disc of radius 8%",
+        "      the abnormality's region (its footprint plus a margin, at least a disc of radius "
+        f"{MASK_MIN_RADIUS:.0%}",
         "      of the image's long side); all zero where the view shows no abnormality.",
         f"  ground_truth.csv  one row per image: {', '.join(GROUND_TRUTH_COLUMNS)}.",
     ]

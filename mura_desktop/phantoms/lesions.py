@@ -131,10 +131,10 @@ def sample_lesion(kind: str, anat: Anatomy, rng: np.random.Generator) -> Lesion:
             kind,
             bone.name,
             t=t,
-            size=float(rng.uniform(0.008, 0.014)),
+            size=float(rng.uniform(0.01, 0.018)),
             angle=float(rng.uniform(-35.0, 35.0)),
-            shift=sign * float(rng.uniform(0.4, 0.9)),
-            tilt=float(rng.choice([-1.0, 1.0]) * rng.uniform(3.0, 11.0)),
+            shift=sign * float(rng.uniform(0.5, 1.1)),
+            tilt=float(rng.choice([-1.0, 1.0]) * rng.uniform(4.0, 13.0)),
         )
     if kind == "lytic":
         return Lesion(
@@ -142,10 +142,10 @@ def sample_lesion(kind: str, anat: Anatomy, rng: np.random.Generator) -> Lesion:
             bone.name,
             t=t,
             offset=float(rng.uniform(-0.3, 0.3)),
-            size=float(rng.uniform(0.6, 1.3)),
-            aspect=float(rng.uniform(0.55, 0.85)),
+            size=float(rng.uniform(0.8, 1.5)),
+            aspect=float(rng.uniform(0.6, 0.9)),
             angle=float(rng.uniform(-20.0, 20.0)),
-            variant=str(rng.choice(["rim", "plain"])),
+            variant=str(rng.choice(["rim", "plain"], p=[0.6, 0.4])),
         )
     if isinstance(bone, Blob):
         if bone.name == "humeral_head" and rng.random() < 0.6:
@@ -235,10 +235,10 @@ def _site(lesion: Lesion, bone: Bone) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 def _lucency(lesion: Lesion, bone: Bone, long_side: float) -> Placement:
     c, _, _, r, axis_deg = _site(lesion, bone)
-    a = max(lesion.size * r, 0.024 * long_side)
-    b = max(lesion.aspect * a, 0.017 * long_side)
-    rim = 0.45 if lesion.variant == "rim" else 0.0
-    focus = Focus(bone.group, _pt(c), a, b, axis_deg + lesion.angle, -0.8, rim)
+    a = max(lesion.size * r, 0.03 * long_side)
+    b = max(lesion.aspect * a, 0.022 * long_side)
+    rim = 0.5 if lesion.variant == "rim" else 0.0
+    focus = Focus(bone.group, _pt(c), a, b, axis_deg + lesion.angle, -0.85, rim)
     return Placement("lytic", None, (), (focus,), (), (_region(c, c, a, long_side),), (_pt(c),))
 
 
