@@ -10,6 +10,7 @@ projection (a lateral superimposes side-by-side bones, a lateral elbow is flexed
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -95,12 +96,6 @@ class Layout:
     air: tuple[Capsule, ...]
     field: Field
 
-    def bone(self, name: str) -> Bone:
-        for b in self.bones:
-            if b.name == name:
-                return b
-        raise KeyError(name)
-
 
 def sample_anatomy(part: str, rng: np.random.Generator) -> Anatomy:
     """Draw one patient's limb for a study of ``part``."""
@@ -162,14 +157,14 @@ def _tube(
     p1: Point,
     radii: tuple[float, float, float],
     anat: Anatomy,
-    **kw: object,
+    **kw: Any,
 ) -> Tube:
     w = anat.bone_width
     if not anat.child:
         kw["physes"] = ()
     kw.setdefault("cortex", anat.cortex)
     kw.setdefault("density", anat.density)
-    return Tube(name, group, p0, p1, radii[0] * w, radii[1] * w, radii[2] * w, **kw)  # type: ignore[arg-type]
+    return Tube(name, group, p0, p1, radii[0] * w, radii[1] * w, radii[2] * w, **kw)
 
 
 def _blob(

@@ -35,6 +35,7 @@ from mura_desktop.phantoms.shapes import (
     MetalBar,
     MetalDisc,
     Plate,
+    Point,
     Tube,
     rotation_about,
     smoothstep,
@@ -51,6 +52,8 @@ _BASE_ROTATIONS = {
     "WRIST": (180.0,),
 }
 _POSE_TRIES = 12
+# Pixel slices of a bounding box and its pixel-centre coordinates (a row and a column vector).
+Box = tuple[slice, slice, np.ndarray, np.ndarray]
 _TEXT_LABELS = ("AP", "PA", "LAT", "OBL", "ERECT", "SUPINE", "PORTABLE")
 
 
@@ -191,9 +194,7 @@ def _centred_on(pose: Pose, points: Sequence[tuple[float, float]]) -> Pose:
     return Pose(pose.affine.then(shift), pose.height, pose.width)
 
 
-def _box(
-    x0: float, y0: float, x1: float, y1: float, shape: tuple[int, int]
-) -> tuple[slice, slice, np.ndarray, np.ndarray] | None:
+def _box(x0: float, y0: float, x1: float, y1: float, shape: tuple[int, int]) -> Box | None:
     """Pixel slices and centre coordinates (row vector, column vector) of a clipped box."""
     h, w = shape
     c0, c1 = max(0, int(np.floor(x0))), min(w, int(np.ceil(x1)) + 1)
@@ -205,7 +206,7 @@ def _box(
     return slice(r0, r1), slice(c0, c1), xs, ys
 
 
-def _segment_box(p0, p1, r, shape):  # type: ignore[no-untyped-def]
+def _segment_box(p0: Point, p1: Point, r: float, shape: tuple[int, int]) -> Box | None:
     return _box(
         min(p0[0], p1[0]) - r,
         min(p0[1], p1[1]) - r,
@@ -289,7 +290,10 @@ def _tube(
     return proj
 
 
-def _rotated(xs: np.ndarray, ys: np.ndarray, center, angle: float):  # type: ignore[no-untyped-def]
+def _rotated(
+    xs: np.ndarray, ys: np.ndarray, center: Point, angle: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates in the frame of an ellipse centred at ``center``, rotated by ``angle``."""
     th = np.deg2rad(angle)
     c, s = np.cos(th), np.sin(th)
     dx, dy = xs - center[0], ys - center[1]
@@ -316,7 +320,7 @@ def _plate(p: Plate, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     return p.thickness * cover * (1.0 + p.rim * np.exp(-np.maximum(inside, 0.0) / p.rim_width))
 
 
-def _bone_box(b: Bone, shape: tuple[int, int]):  # type: ignore[no-untyped-def]
+def _bone_box(b: Bone, shape: tuple[int, int]) -> Box | None:
     if isinstance(b, Tube):
         return _segment_box(b.p0, b.p1, b.max_radius() + 1.0, shape)
     if isinstance(b, Blob):
