@@ -1,0 +1,189 @@
+"""End-to-end evidence on synthetic data: train on the CPU, then check AUROC and heatmaps.
+
+1. Generate ~3,000 phantom studies (all body parts, 256 px) with ground-truth masks, or
+   reuse a folder made by ``mura-train phantoms``.
+2. Measure this machine's training throughput and choose the number of epochs that fits
+   the time budget (default 30 min of training).
+3. ``mura-train fit`` from random weights; checkpoints are selected on a patient-grouped
+   10% of the *training* split, so the shipped ``valid`` split stays unseen.
+4. Score the held-out ``valid`` studies with the engine's ``Predictor`` (the viewer's
+   code path) and print the study AUROC (target >= 0.95) and the pointing game: on
+   abnormal views with a non-empty mask, the share whose heatmap peak lies inside the
+   mask (target >= 80%).
+
+    python bench/synthetic_check.py --out-dir out/synthetic            # generate + train
+    python bench/synthetic_check.py --data out/synthetic/phantoms      # reuse a dataset
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as mura-train sets it
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+import torch
+from PIL import Image
+
+from mura_desktop.cli.progress import ProgressBar
+from mura_desktop.core.discovery import discover
+from mura_desktop.core.metrics import OVERALL, format_metrics_table, study_metrics
+from mura_desktop.inference.bundle import load_bundle
+from mura_desktop.inference.network import build_network
+from mura_desktop.inference.predictor import Predictor
+from mura_desktop.phantoms import generate_dataset
+from mura_desktop.phantoms.dataset import is_phantom_dataset
+from trainer.config import TrainConfig
+from trainer.data import dataset_root, make_split, view_samples
+from trainer.fit import fit
+
+
+def measure_rate(arch: str, size: int, batch: int, steps: int = 3) -> float:
+    """Training images/s of forward + backward + Adam on random data (after one warm-up)."""
+    net = build_network(arch)
+    optimizer = torch.optim.Adam(net.parameters())
+    x, y = torch.rand(batch, 3, size, size), torch.rand(batch)
+    for i in range(steps + 1):
+        if i == 1:
+            start = time.perf_counter()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(net(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return steps * batch / (time.perf_counter() - start)
+
+
+def pointing_game(data_dir: Path, predictions: list) -> tuple[int, int, dict[str, tuple[int, int]]]:
+    """Hits and trials overall and per abnormality kind: the heatmap's argmax in the mask."""
+    truth = {}
+    with (data_dir / "ground_truth.csv").open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["view_abnormal"] == "1" and row["mask"]:
+                truth[(data_dir / row["image"]).resolve()] = row
+    hits = trials = 0
+    per_kind: dict[str, list[int]] = {}
+    for prediction in predictions:
+        for path, heatmap in prediction.heatmaps.items():
+            row = truth.get(Path(path).resolve())
+            if row is None:
+                continue
+            with Image.open(data_dir / row["mask"]) as im:
+                mask = np.asarray(im.convert("L")) > 0
+            if not mask.any():
+                continue
+            y, x = np.unravel_index(int(np.argmax(heatmap)), heatmap.shape)
+            y = min(int(y * mask.shape[0] / heatmap.shape[0]), mask.shape[0] - 1)
+            x = min(int(x * mask.shape[1] / heatmap.shape[1]), mask.shape[1] - 1)
+            hit = bool(mask[y, x])
+            hits += hit
+            trials += 1
+            counts = per_kind.setdefault(row["kinds"], [0, 0])
+            counts[0] += hit
+            counts[1] += 1
+    return hits, trials, {k: (v[0], v[1]) for k, v in sorted(per_kind.items())}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, help="reuse this phantom dataset (OUT of phantoms)")
+    parser.add_argument("--out-dir", type=Path, default=Path("out/synthetic-check"))
+    parser.add_argument("--studies", type=int, default=3000)
+    parser.add_argument("--gen-size", type=int, default=256, help="phantom image size")
+    parser.add_argument("--arch", default="densenet121")
+    parser.add_argument("--size", type=int, default=128, help="training input size")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--lr", type=float, default=1e-3, help="from random weights: 1e-3")
+    parser.add_argument("--budget-min", type=float, default=28.0, help="training minutes")
+    parser.add_argument("--max-epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, help="fixed epochs (default: fit the budget)")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bundle", type=Path, help="also copy the bundle here")
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    data = args.data
+    if data is None:
+        data = args.out_dir / "phantoms"
+        if is_phantom_dataset(data):
+            print(f"reusing {data}")
+        else:
+            bar = ProgressBar(args.studies, "studies", stream=sys.stdout)
+            summary = generate_dataset(
+                data, args.studies, seed=args.seed, size=args.gen_size, workers=2,
+                progress=lambda done, total: bar.update(done),
+            )  # fmt: skip
+            print(summary.line())
+    root, _ = dataset_root(data)
+    studies = discover([root]).studies
+    split = make_split(studies, valid_fraction=0.1, seed=args.seed)
+    n_train = len(view_samples(split.train))
+    n_eval = len(view_samples(split.valid))
+
+    rate = measure_rate(args.arch, args.size, args.batch_size)
+    epoch_s = n_train / rate * 1.1 + n_eval / (3 * rate)
+    epochs = args.epochs or max(1, min(args.max_epochs, math.floor(args.budget_min * 60 / epoch_s)))
+    print(
+        f"{args.arch} {args.size}px: {rate:.1f} training images/s on this CPU now; "
+        f"{n_train} training views -> about {epoch_s / 60:.1f} min/epoch; {epochs} epochs"
+    )
+
+    run_dir = args.out_dir / f"run-{time.strftime('%Y%m%d-%H%M%S')}"
+    config = TrainConfig(
+        data=str(data), out=str(run_dir), arch=args.arch, size=args.size,
+        batch_size=args.batch_size, epochs=epochs, lr=args.lr, init="random",
+        valid_fraction=0.1, seed=args.seed, workers=args.workers, device="cpu",
+        cache_dir=str(args.out_dir / "cache"), log_every=50, select_metric="valid_loss",
+        keep_best=1, demo=True, name=f"synthetic-phantom {args.arch} {args.size}px",
+    )  # fmt: skip
+    train_started = time.perf_counter()
+    result = fit(config)
+    train_min = (time.perf_counter() - train_started) / 60
+    print(f"training: {result.status} after {result.epochs_done} epochs in {train_min:.1f} min")
+    if result.bundle is None:
+        print(f"no bundle: {result.message}")
+        return 1
+
+    bundle = load_bundle(result.bundle)
+    held_out = [s for s in studies if s.split == "valid" and s.label is not None]
+    predictions = []
+    bar = ProgressBar(len(held_out), "held-out studies", stream=sys.stdout)
+    with Predictor(bundle, device="cpu") as predictor:
+        for i, prediction in enumerate(predictor.predict_many(held_out, heatmaps=True), 1):
+            predictions.append(prediction)
+            bar.update(i)
+    metrics = study_metrics([p.result for p in predictions])
+    hits, trials, per_kind = pointing_game(data, predictions)
+    overall = metrics[OVERALL]
+    print("\nHeld-out (shipped valid split, never used for training or selection):")
+    print(format_metrics_table(metrics))
+    print(
+        f"\nstudy AUROC {overall.auroc:.3f} (target >= 0.95: "
+        f"{'met' if overall.auroc >= 0.95 else 'NOT met'}); kappa {overall.kappa:.3f}"
+    )
+    share = hits / trials if trials else float("nan")
+    print(
+        f"pointing game {hits}/{trials} = {share:.1%} (target >= 80%: "
+        f"{'met' if share >= 0.8 else 'NOT met'})"
+    )
+    for kind, (h, n) in per_kind.items():
+        print(f"  {kind:<20} {h}/{n} = {h / n:.0%}")
+    if args.bundle:
+        shutil.copyfile(result.bundle, args.bundle)
+    total_min = (time.perf_counter() - started) / 60
+    print(f"bundle {args.bundle or result.bundle}; total {total_min:.1f} min")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
