@@ -275,6 +275,19 @@ def test_command_line_style_start_and_drag_and_drop(qtbot, window, dataset):
     assert str(study.resolve()) in window.settings.recent_items
 
 
+def test_start_with_paths_loads_the_model_after_the_first_image(qtbot, window, dataset):
+    events: list[str] = []
+    window.imageShown.connect(lambda *_: events.append("image"))
+    window.modelChanged.connect(lambda *_: events.append("model"))
+    study = dataset / "MURA-v1.1/valid/XR_HAND/patient00003/study1_positive"
+    assert window.settings.model_path == ""
+    with qtbot.waitSignal(window.resultShown, timeout=WAIT_MS):
+        window.start([study], "/models/startup.mura")
+        assert "LOADING MODEL" in window.verdict.verdict_text or not window._current
+    assert events[:2] == ["image", "model"]
+    assert window.model.name == "startup"
+
+
 # --- looking ----------------------------------------------------------------------------
 
 

@@ -290,7 +290,7 @@ def test_thumbnail_strip_badges_and_failures(qtbot):
     qtbot.addWidget(strip)
     strip.set_views(["a.png", "b.png"])
     strip.set_failed(1, "/data/b.png: truncated PNG file")
-    strip.set_probability(0, 0.81, True)
+    strip.set_probability(0, 0.81, "abnormal")
     tiles = strip.tiles
     assert tiles[0].badge_text == "p = 0.81"
     assert tiles[1].badge_text == "failed"

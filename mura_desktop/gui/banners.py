@@ -16,7 +16,8 @@ INFO_STYLE = "background: #1f3a56; color: #e8f1fa; padding: 6px 10px;"
 NO_MODEL_HTML = (
     "<b>No model loaded</b> — images are shown without scores. To get one: "
     "<a href='load' style='color:#8fd3ff'>load a model bundle (.mura)</a>, "
-    "import a DenseNet checkpoint (Model ▸ Import checkpoint…), or train one with "
+    "import a DenseNet checkpoint (Model ▸ Model settings… ▸ Import checkpoint…), or train "
+    "one with "
     "<code>mura-train fit DATASET --out RUN</code>."
 )
 

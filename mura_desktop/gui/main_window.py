@@ -117,6 +117,7 @@ class MainWindow(QMainWindow):
         self._model_job: int | None = None
         self._dataset_job: int | None = None
         self._closing = False
+        self._deferred_model: Path | None = None
 
         self.loader = BackgroundLoader(parent=self)
         self.service = InferenceService(model_factory, parent=self)
@@ -400,12 +401,24 @@ class MainWindow(QMainWindow):
     def start(
         self, paths: Sequence[Path] = (), model: str | os.PathLike[str] | None = None
     ) -> None:
-        """After the window is shown: load the model (in the background) and open ``paths``."""
+        """After the window is shown: open ``paths`` and load the model in the background.
+
+        With paths, the model waits until the first image is on screen (or nothing could be
+        shown): importing torch holds the interpreter for seconds and would delay it.
+        """
         model_path = self._startup_model_path(model)
-        if model_path is not None:
-            self.load_model(model_path)
-        if paths:
-            self.open_paths(paths)
+        if not paths:
+            if model_path is not None:
+                self.load_model(model_path)
+            return
+        self._deferred_model = model_path
+        self._show_model_state()
+        self.open_paths(paths)
+
+    def _release_deferred_model(self) -> None:
+        """Start the model load held back by ``start`` (first view shown, or nothing to show)."""
+        if self._deferred_model is not None:
+            self.load_model(self._deferred_model)
 
     def _startup_model_path(self, explicit: str | os.PathLike[str] | None) -> Path | None:
         if explicit:
@@ -485,6 +498,7 @@ class MainWindow(QMainWindow):
             self.report(f"{missing[0]} does not exist.", "Check the path and open it again.")
             paths = [p for p in paths if p.exists()]
             if not paths:
+                self._release_deferred_model()
                 return
         for p in paths if len(paths) <= 3 else paths[:1]:
             self.settings.add_recent(p)
@@ -510,6 +524,7 @@ class MainWindow(QMainWindow):
                 log.warning("skipped %s: %s", problem.path, problem.reason)
         self.statusBar().showMessage(summary, 10_000)
         if n == 0:
+            self._release_deferred_model()
             reasons = "; ".join(f"{p.path.name}: {p.reason}" for p in scan.problems[:3])
             self.report(
                 f"No images found in {_describe_paths(self._scan_inputs)}"
@@ -521,6 +536,7 @@ class MainWindow(QMainWindow):
 
     def _on_scan_failed(self, request: int, message: str) -> None:
         if request == self._scan_request:
+            self._release_deferred_model()
             self.report(f"Scanning failed: {message}", "Check that the folder is readable.")
 
     def open_results(self, path: Path) -> None:
@@ -620,6 +636,7 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def _clear_study(self) -> None:
+        self._release_deferred_model()
         self._current = None
         self.thumbnails.set_views([])
         self.image_view.set_image(None)
@@ -645,10 +662,12 @@ class MainWindow(QMainWindow):
             self.tags.set_tags(path.name, item.image.tags, view.is_dicom)
             self._update_captions()
             self.imageShown.emit(current.study.uid, index)
+            self._release_deferred_model()
         elif path in current.failures:
             self.image_view.set_image(None)
             self.image_view.set_message(f"Cannot show this view.\n\n{current.failures[path]}")
             self.tags.clear(f"{path.name} — could not be read")
+            self._release_deferred_model()
         else:
             self.image_view.set_image(None)
             self.image_view.set_message("Loading…")
@@ -758,7 +777,7 @@ class MainWindow(QMainWindow):
                         self.show_view(i)
             else:
                 p = view.probability
-                self.thumbnails.set_probability(i, p, None if p is None else result.rule.decide(p))
+                self.thumbnails.set_probability(i, p, None if p is None else result.rule.verdict(p))
 
     def _apply_heatmap(self) -> None:
         current = self._current
@@ -804,7 +823,7 @@ class MainWindow(QMainWindow):
                 done, total = current.progress
                 return f"SCORING…\nview {min(done + 1, total)} of {total}"
             return "SCORING…\nimages are shown while the model runs"
-        if self._model_job is not None and self.model is None:
+        if self._model_loading and self.model is None:
             return "LOADING MODEL…\nscores follow when it is ready"
         if self.model is None:
             return (
@@ -934,6 +953,7 @@ class MainWindow(QMainWindow):
         self, path: Path, device: str | None = None, threshold: float | None = None
     ) -> int:
         """Load a bundle in the background; work running with the old model is cancelled."""
+        self._deferred_model = None
         self.cancel_scoring()
         current = self._current
         if current is not None and current.job is not None:
@@ -994,10 +1014,14 @@ class MainWindow(QMainWindow):
             "checkpoint (Model ▸ Model settings… ▸ Import checkpoint…).",
         )
 
+    @property
+    def _model_loading(self) -> bool:
+        return self._model_job is not None or self._deferred_model is not None
+
     def _show_model_state(self) -> None:
         info = self.model
         if info is None:
-            loading = self._model_job is not None
+            loading = self._model_loading
             self.model_label.setText("Loading model…" if loading else "No model")
             self.no_model_banner.setVisible(not loading)
             self.demo_banner.hide()

@@ -16,6 +16,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QSortFilterProxyModel,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QBrush, QColor, QFont
@@ -46,6 +47,8 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 
 COLUMNS = ("Study", "Part", "Views", "Truth", "Score", "Verdict")
 COL_NAME, COL_PART, COL_VIEWS, COL_TRUTH, COL_SCORE, COL_VERDICT = range(len(COLUMNS))
+COLUMN_WIDTHS = {COL_PART: 70, COL_VIEWS: 42, COL_TRUTH: 66, COL_SCORE: 52, COL_VERDICT: 96}
+SUMMARY_DELAY_MS = 300
 
 VERDICT_COLORS = {
     V_ABNORMAL: QColor("#e74c3c"),
@@ -390,9 +393,11 @@ class StudyBrowser(QWidget):
         self.tree.setAllColumnsShowFocus(True)
         header = self.tree.header()
         header.setStretchLastSection(False)
+        header.setMinimumSectionSize(30)
         header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
-        for col in range(1, len(COLUMNS)):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        for col, width in COLUMN_WIDTHS.items():
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(col, width)
         self.tree.selectionModel().currentChanged.connect(self._on_current_changed)
 
         self._part = QComboBox()
@@ -408,18 +413,15 @@ class StudyBrowser(QWidget):
         self._summary = QLabel("")
         self._summary.setStyleSheet("color: gray;")
 
-        self._part.currentTextChanged.connect(lambda v: self.proxy.set_filters(body_part=v))
-        self._truth.currentTextChanged.connect(lambda v: self.proxy.set_filters(truth=v))
-        self._predicted.currentTextChanged.connect(lambda v: self.proxy.set_filters(predicted=v))
-        self._disagree.toggled.connect(lambda v: self.proxy.set_filters(disagreement_only=v))
-        self._search.textChanged.connect(lambda v: self.proxy.set_filters(text=v.strip()))
-        for signal in (
-            self.proxy.layoutChanged,
-            self.proxy.rowsInserted,
-            self.proxy.rowsRemoved,
-            self.proxy.modelReset,
-        ):
-            signal.connect(self._update_summary)
+        self._part.currentTextChanged.connect(lambda v: self._filter(body_part=v))
+        self._truth.currentTextChanged.connect(lambda v: self._filter(truth=v))
+        self._predicted.currentTextChanged.connect(lambda v: self._filter(predicted=v))
+        self._disagree.toggled.connect(lambda v: self._filter(disagreement_only=v))
+        self._search.textChanged.connect(lambda v: self._filter(text=v.strip()))
+        self._summary_timer = QTimer(self)
+        self._summary_timer.setSingleShot(True)
+        self._summary_timer.setInterval(SUMMARY_DELAY_MS)
+        self._summary_timer.timeout.connect(self._update_summary)
 
         filters = QGridLayout()
         filters.setContentsMargins(0, 0, 0, 0)
@@ -448,20 +450,26 @@ class StudyBrowser(QWidget):
     ) -> None:
         self.model.set_studies(groups, results, grouped)
         self._refill_parts(s for _, studies in groups for s in studies)
-        if grouped:
-            self._expand_top_levels()
+        self._after_layout(grouped)
         self._update_summary()
 
     def set_grouped(self, grouped: bool) -> None:
         uid = self.current_uid()
         self.model.set_grouped(grouped)
-        if grouped:
-            self._expand_top_levels()
+        self._after_layout(grouped)
         if uid is not None:
             self.select(uid)
 
+    def _after_layout(self, grouped: bool) -> None:
+        # Grouped, the body part is already the study's parent row.
+        self.tree.setColumnHidden(COL_PART, grouped)
+        if grouped:
+            self._expand_top_levels()
+
     def result_changed(self, uid: str) -> None:
         self.model.result_changed(uid)
+        if not self._summary_timer.isActive():
+            self._summary_timer.start()
 
     def all_results_changed(self) -> None:
         self.model.all_results_changed()
@@ -577,15 +585,23 @@ class StudyBrowser(QWidget):
         self._part.blockSignals(False)
         self.proxy.set_filters(body_part=ANY)
 
+    def _filter(self, **values: object) -> None:
+        self.proxy.set_filters(**values)
+        self._update_summary()
+
     def _expand_top_levels(self) -> None:
         for row in range(self.proxy.rowCount()):
             dataset = self.proxy.index(row, 0)
             self.tree.expand(dataset)
 
-    def _update_summary(self, *_: object) -> None:
+    def _update_summary(self) -> None:
         total = self.model.n_studies
         scored = sum(1 for r in self.model.results.values() if r.probability is not None)
-        text = f"{total:,} studies · {scored:,} scored"
+        text = f"{total:,} stud{'y' if total == 1 else 'ies'} · {scored:,} scored"
         if self.proxy.active:
-            text += " · filtered"
+            text += f" · {len(self.visible_uids()):,} shown"
         self._summary.setText(text)
+
+    @property
+    def summary_text(self) -> str:
+        return self._summary.text()

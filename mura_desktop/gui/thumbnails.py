@@ -12,8 +12,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 THUMBNAIL_SIZE = 112
-ABNORMAL_COLOR = "#c0392b"
-NORMAL_COLOR = "#1e8449"
+BADGE_COLORS = {"abnormal": "#c0392b", "normal": "#1e8449", "indeterminate": "#d35400"}
 FAILED_COLOR = "#7f8c8d"
 
 
@@ -95,14 +94,14 @@ class ThumbnailTile(QFrame):
         self.setToolTip(reason)
         self._set_badge("failed", FAILED_COLOR)
 
-    def set_probability(self, probability: float | None, abnormal: bool | None) -> None:
+    def set_probability(self, probability: float | None, verdict: str | None) -> None:
+        """Badge with the view's probability, coloured by what the study rule would call it."""
         self.probability = probability
         if probability is None:
             if self.failure is None:
                 self._badge.hide()
             return
-        color = ABNORMAL_COLOR if abnormal else NORMAL_COLOR
-        self._set_badge(f"p = {probability:.2f}", color)
+        self._set_badge(f"p = {probability:.2f}", BADGE_COLORS.get(verdict or "", FAILED_COLOR))
 
     def set_selected(self, selected: bool) -> None:
         border = "#3498db" if selected else "transparent"
@@ -173,9 +172,9 @@ class ThumbnailStrip(QScrollArea):
         if 0 <= index < len(self._tiles):
             self._tiles[index].set_failed(reason)
 
-    def set_probability(self, index: int, probability: float | None, abnormal: bool | None) -> None:
+    def set_probability(self, index: int, probability: float | None, verdict: str | None) -> None:
         if 0 <= index < len(self._tiles):
-            self._tiles[index].set_probability(probability, abnormal)
+            self._tiles[index].set_probability(probability, verdict)
 
     def select(self, index: int) -> None:
         for tile in self._tiles:
