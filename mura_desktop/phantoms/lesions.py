@@ -51,7 +51,8 @@ class Lesion:
     of the image's long side. ``angle``: a fracture's
     obliquity or a wire's angle to the bone's normal, in degrees. ``shift``/``tilt``:
     a fracture's displacement (radii) and angulation (degrees). ``variant``:
-    plate | rod | wires | prosthesis for hardware, rim | plain for a lucency.
+    plate | rod | wires | prosthesis for hardware, rim | plain for a lucency, chip | simple
+    for a fracture (a chip is a small loose fragment beside the break).
     """
 
     kind: str
@@ -72,11 +73,12 @@ class Placement:
 
     kind: str
     replaced: str | None
-    fragments: tuple[Tube, ...]
+    fragments: tuple[Bone, ...]
     foci: tuple[Focus, ...]
     metal: tuple[Metal, ...]
     region: tuple[Capsule, ...]
     core: tuple[Point, ...]
+    swelling: tuple[Capsule, ...] = ()
 
     def visible_in(self, height: int, width: int) -> bool:
         """True when some of the lesion itself (not just its margin) lies inside the image."""
@@ -105,7 +107,7 @@ def _candidates(kind: str, anat: Anatomy) -> list[tuple[Bone, np.ndarray, float]
             pts = np.array([bone.at(t) for t in _TS])
             ts = _TS[_in_field(layout, pts, 0.8)]
             if ts.size:
-                weight = bone.r_mid**1.5 * ts.size
+                weight = bone.r_mid**2.5 * ts.size
                 out.append((bone, ts, float(weight)))
         elif (
             isinstance(bone, Blob)
@@ -113,7 +115,7 @@ def _candidates(kind: str, anat: Anatomy) -> list[tuple[Bone, np.ndarray, float]
             and bone.name != "clavicle_curve"
             and _in_field(layout, np.array([bone.center]), 0.8)[0]
         ):
-            out.append((bone, np.array([0.5]), float(min(bone.a, bone.b) ** 1.5 * 6)))
+            out.append((bone, np.array([0.5]), float(min(bone.a, bone.b) ** 2.5 * 6)))
     return out
 
 
@@ -131,10 +133,11 @@ def sample_lesion(kind: str, anat: Anatomy, rng: np.random.Generator) -> Lesion:
             kind,
             bone.name,
             t=t,
-            size=float(rng.uniform(0.01, 0.018)),
+            size=float(rng.uniform(0.012, 0.022)),
             angle=float(rng.uniform(-35.0, 35.0)),
-            shift=sign * float(rng.uniform(0.5, 1.1)),
-            tilt=float(rng.choice([-1.0, 1.0]) * rng.uniform(4.0, 13.0)),
+            shift=sign * float(rng.uniform(0.6, 1.3)),
+            tilt=float(rng.choice([-1.0, 1.0]) * rng.uniform(5.0, 15.0)),
+            variant=str(rng.choice(["chip", "simple"])),
         )
     if kind == "lytic":
         return Lesion(
@@ -204,17 +207,27 @@ def _fracture(lesion: Lesion, tube: Tube, long_side: float) -> Placement:
         name=tube.name + "/distal",
         clips=(*tube.clips, Clip(move.point(_pt(f)), _pt(moved_cut), gap / 2)),
     )
+    fragments: tuple[Bone, ...] = (proximal, distal)
+    if lesion.variant == "chip":
+        side = np.sign(lesion.shift) * n
+        chip = f + 1.15 * r * side + 0.4 * r * e
+        angle = float(np.rad2deg(np.arctan2(e[1], e[0])))
+        fragments += (
+            Blob(tube.name + "/chip", tube.group + "/chip", _pt(chip), 0.45 * r, 0.25 * r, angle),
+        )
     half = r / max(np.cos(psi), 0.5)
     ends = (f - half * line, f + half * line)
     core = tuple(_pt(f + s * half * line) for s in np.linspace(-0.8, 0.8, 9))
+    swelling = Capsule(_pt(f - 2.5 * r * e), _pt(f + 2.5 * r * e), 3.5 * r, 3.5 * r)
     return Placement(
         "fracture",
         tube.name,
-        (proximal, distal),
+        fragments,
         (),
         (),
-        (_region(ends[0], ends[1], abs(lesion.shift) * r, long_side),),
+        (_region(ends[0], ends[1], 1.2 * r, long_side),),
         core,
+        (swelling,),
     )
 
 
@@ -235,10 +248,10 @@ def _site(lesion: Lesion, bone: Bone) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 def _lucency(lesion: Lesion, bone: Bone, long_side: float) -> Placement:
     c, _, _, r, axis_deg = _site(lesion, bone)
-    a = max(lesion.size * r, 0.03 * long_side)
-    b = max(lesion.aspect * a, 0.022 * long_side)
+    a = max(lesion.size * r, 0.04 * long_side)
+    b = max(lesion.aspect * a, 0.03 * long_side)
     rim = 0.5 if lesion.variant == "rim" else 0.0
-    focus = Focus(bone.group, _pt(c), a, b, axis_deg + lesion.angle, -0.85, rim)
+    focus = Focus(bone.group, _pt(c), a, b, axis_deg + lesion.angle, -0.92, rim)
     return Placement("lytic", None, (), (focus,), (), (_region(c, c, a, long_side),), (_pt(c),))
 
 

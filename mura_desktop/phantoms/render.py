@@ -135,11 +135,13 @@ def draw_view(
         [c.mapped(pose.affine) for c in layout.air],
         shape,
     )
+    soft_scale = max(float(soft.max()), 1e-6)
+    _swell(soft, [c for p in shown for c in p.swelling])
     texture = _texture(shape, rng)
     bone = _bones(drawn, foci, shape, texture, anat.medulla, pose.long_side)
     if rng.random() < 0.15:
         metal.append(_button(soft, rng, pose.long_side))
-    image = _expose(soft, bone, _metal(metal, shape), rng, pose.long_side)
+    image = _expose(soft, soft_scale, bone, _metal(metal, shape), rng, pose.long_side)
     image = _burn_in_text(image, anat.side, view, rng)
     mask = _region_mask([c for p in shown for c in p.region], shape)
     return PhantomView(image, mask, tuple(p.kind for p in shown), anat.part)
@@ -245,6 +247,17 @@ def _soft_tissue(soft: list[Capsule], air: list[Capsule], shape: tuple[int, int]
         u, _ = _capsule_u(c, xs, ys)
         out[rows, cols] *= 1.0 - 0.55 * np.sqrt(np.maximum(1.0 - u * u, 0.0))
     return out
+
+
+def _swell(soft: np.ndarray, swelling: list[Capsule]) -> None:
+    """Thicken the soft tissue around an injury (in place)."""
+    for c in swelling:
+        box = _segment_box(c.p0, c.p1, max(c.r0, c.r1), soft.shape)
+        if box is None:
+            continue
+        rows, cols, xs, ys = box
+        u, _ = _capsule_u(c, xs, ys)
+        soft[rows, cols] *= 1.0 + 0.35 * np.sqrt(np.maximum(1.0 - u * u, 0.0))
 
 
 def _texture(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -440,14 +453,18 @@ def _button(soft: np.ndarray, rng: np.random.Generator, long_side: float) -> Met
 
 def _expose(
     soft: np.ndarray,
+    scale: float,
     bone: np.ndarray,
     metal: np.ndarray,
     rng: np.random.Generator,
     long_side: float,
 ) -> np.ndarray:
-    """Attenuation -> 8-bit display: exposure, gamma, collimation, blur, heel effect, noise."""
+    """Attenuation -> 8-bit display: exposure, gamma, collimation, blur, heel effect, noise.
+
+    Soft tissue and bone are divided by ``scale`` (the thickest soft tissue of the
+    unswollen limb), standing in for an exposure chosen for the body part.
+    """
     h, w = soft.shape
-    scale = max(float(soft.max()), 1e-6)
     gain = float(rng.uniform(0.8, 1.2))
     atten = soft * (0.55 * gain / scale)
     atten += bone * (float(rng.uniform(3.2, 4.6)) * gain / scale)
