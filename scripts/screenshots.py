@@ -83,32 +83,36 @@ def main() -> int:
             widget.grab().save(str(path))
             print(f"wrote {path}")
 
-        study = sorted(root.glob("*/XR_WRIST/*/study*_positive"))[0]
-        window.open_paths([study])
-        wait_for(lambda: window.image_view.image is not None, "the first image")
-        save(window, "no_model.png")
+        try:
+            study = sorted(root.glob("*/XR_*/*/study*_positive"))[0]
+            window.open_paths([study])
+            wait_for(lambda: window.image_view.image is not None, "the first image")
+            save(window, "no_model.png")
 
-        window.load_model(model)
-        wait_for(lambda: window.model is not None, "the model")
-        wait_for(lambda: window.image_view.heatmap is not None, "the heatmap")
-        save(window, "study_heatmap.png")
+            window.load_model(model)
+            wait_for(lambda: window.model is not None, "the model")
+            wait_for(lambda: window.image_view.heatmap is not None, "the heatmap")
+            save(window, "study_heatmap.png")
 
-        finished: list[bool] = []
-        window.datasetFinished.connect(finished.append)
-        window.open_paths([root])
-        wait_for(lambda: window.session.n_scored >= 1, "the first score")
-        window.score_all()
-        wait_for(lambda: bool(finished), "dataset scoring")
-        window.metrics_dock.show()
-        window.resizeDocks([window.metrics_dock], [380], Qt.Orientation.Vertical)
-        window._refresh_metrics()
-        save(window, "dataset_metrics.png")
+            finished: list[bool] = []
+            window.datasetFinished.connect(finished.append)
+            scanned: list[int] = []
+            window.scanFinished.connect(scanned.append)
+            window.open_paths([root])
+            wait_for(lambda: bool(scanned) and window.session.n_scored >= 1, "the first score")
+            window.score_all()
+            wait_for(lambda: bool(finished), "dataset scoring")
+            window.metrics_dock.show()
+            window.resizeDocks([window.metrics_dock], [380], Qt.Orientation.Vertical)
+            window._refresh_metrics()
+            save(window, "dataset_metrics.png")
 
-        window.show_model_dialog()
-        dialog = window.model_dialog
-        save(dialog, "model_info.png")
-        dialog.close()
-        window.close()
+            window.show_model_dialog()
+            dialog = window.model_dialog
+            save(dialog, "model_info.png")
+            dialog.close()
+        finally:
+            window.close()
     return 0
 
 

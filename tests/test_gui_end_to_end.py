@@ -66,6 +66,12 @@ def test_real_bundle_scores_a_study_and_a_dataset(qtbot, tmp_path, demo_bundle, 
     assert heatmap.min() >= 0.0 and heatmap.max() <= 1.0
     assert all(t.badge_text.startswith("p = ") for t in window.thumbnails.tiles)
 
+    window.show_model_dialog()
+    dialog = window.model_dialog
+    assert dialog.bundle() is window.model.bundle  # shown as loaded, not read again
+    assert dialog.model_path() == str(demo_bundle)
+    dialog.close()
+
     with qtbot.waitSignal(window.datasetFinished, timeout=WAIT_MS) as finished:
         window.score_all()
     assert finished.args == [False]

@@ -537,6 +537,33 @@ def test_settings_persist_between_runs(qtbot, tmp_path, factory, dataset):
     second.close()
 
 
+def test_new_threshold_redecides_scores_without_recomputing(qtbot, window, factory, dataset):
+    load_model(qtbot, window)
+    open_and_wait(qtbot, window, [dataset])
+    with qtbot.waitSignal(window.datasetFinished, timeout=WAIT_MS):
+        window.score_all()
+    before = {uid: r.probability for uid, r in window.session.results.items()}
+    with qtbot.waitSignal(window.modelChanged, timeout=WAIT_MS):
+        window._on_model_settings_chosen("/models/model.mura", "cpu", 0.95)
+    assert factory.predictors[-1].calls == []  # nothing was scored again
+    results = window.session.results
+    assert {uid: r.probability for uid, r in results.items()} == before
+    assert all(r.rule.threshold == 0.95 and r.verdict == "normal" for r in results.values())
+    assert window.settings.threshold == pytest.approx(0.95)
+    assert window.settings.device == "cpu"
+    assert window.verdict.verdict_text == "NORMAL"
+
+
+def test_train_window_hands_its_model_to_the_viewer(qtbot, window, dataset):
+    open_and_wait(qtbot, window, [dataset])
+    window.act_train.trigger()
+    train = window.train_window
+    assert train is not None and train.isVisible()
+    with qtbot.waitSignal(window.modelChanged, timeout=WAIT_MS):
+        train.openModel.emit("/runs/r1/model.mura")
+    assert window.model.name == "model"
+
+
 def test_keyboard_shortcut_list_matches_actions(qtbot, window):
     from mura_desktop.gui.shortcuts import shortcut_rows
 

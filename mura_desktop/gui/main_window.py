@@ -38,6 +38,7 @@ from mura_desktop.gui.image_view import WINDOW_PRESETS, HeatmapBar, ImageView
 from mura_desktop.gui.loader import BackgroundLoader, DisplayImage, ImageCache
 from mura_desktop.gui.messages import show_problem, show_unexpected
 from mura_desktop.gui.metrics_panel import MetricsPanel
+from mura_desktop.gui.model_dialog import ModelDialog
 from mura_desktop.gui.report import write_study_report
 from mura_desktop.gui.scoring_progress import ScoringProgress
 from mura_desktop.gui.session import Session
@@ -45,6 +46,7 @@ from mura_desktop.gui.settings import Settings
 from mura_desktop.gui.shortcuts import ShortcutsDialog
 from mura_desktop.gui.study_browser import StudyBrowser
 from mura_desktop.gui.thumbnails import ThumbnailStrip, gray_qimage
+from mura_desktop.gui.train_window import TrainWindow
 from mura_desktop.gui.verdict_panel import VerdictPanel
 from mura_desktop.gui.worker import InferenceService, ModelFactory, ModelInfo
 
@@ -118,6 +120,8 @@ class MainWindow(QMainWindow):
         self._dataset_job: int | None = None
         self._closing = False
         self._deferred_model: Path | None = None
+        self.train_window: TrainWindow | None = None
+        self.model_dialog: ModelDialog | None = None
 
         self.loader = BackgroundLoader(parent=self)
         self.service = InferenceService(model_factory, parent=self)
@@ -165,7 +169,7 @@ class MainWindow(QMainWindow):
             "Verdict", self.verdict, Qt.DockWidgetArea.RightDockWidgetArea
         )
         self.tags_dock = self._dock("Header", self.tags, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.browser_dock.setMinimumWidth(340)
+        self.browser_dock.setMinimumWidth(300)
         self.verdict_dock.setMinimumWidth(300)
 
         self.metrics_panel = MetricsPanel()
@@ -294,6 +298,9 @@ class MainWindow(QMainWindow):
             "Ctrl+M",
             "Provenance, device, threshold; import a checkpoint",
         )
+        self.act_train = a(
+            "&Train a model…", self.show_train_window, None, "Run mura-train and watch it"
+        )
         self.act_shortcuts = a("&Keyboard shortcuts", self.show_shortcuts, "F1")
         self.act_about = a("&About MURA Desktop", self.show_about)
         self.act_heatmap.setChecked(True)
@@ -345,6 +352,8 @@ class MainWindow(QMainWindow):
 
         model_menu = bar.addMenu("&Model")
         model_menu.addActions([self.act_load_model, self.act_model_dialog])
+        model_menu.addSeparator()
+        model_menu.addAction(self.act_train)
 
         help_menu = bar.addMenu("&Help")
         help_menu.addActions([self.act_shortcuts, self.act_about])
@@ -434,6 +443,10 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(s.geometry)
         if s.window_state is not None:
             self.restoreState(s.window_state)
+        else:
+            self.resizeDocks(
+                [self.browser_dock, self.verdict_dock], [430, 320], Qt.Orientation.Horizontal
+            )
         self.image_view.set_heatmap_opacity(s.heatmap_opacity)
         self.heatmap_bar.set_state(s.heatmap_visible, s.heatmap_opacity)
         self.set_heatmap_visible(s.heatmap_visible)
@@ -1034,8 +1047,6 @@ class MainWindow(QMainWindow):
         self.model_label.setToolTip(info.description)
 
     def show_model_dialog(self) -> None:
-        from mura_desktop.gui.model_dialog import ModelDialog
-
         info = self.model
         dialog = ModelDialog(
             bundle=info.bundle if info is not None else None,
@@ -1048,6 +1059,7 @@ class MainWindow(QMainWindow):
         dialog.settingsChosen.connect(self._on_model_settings_chosen)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.model_dialog = dialog
+        dialog.destroyed.connect(lambda: setattr(self, "model_dialog", None))
         dialog.open()
 
     def _on_model_settings_chosen(self, path: str, device: str, threshold: float) -> None:
@@ -1056,6 +1068,32 @@ class MainWindow(QMainWindow):
         if path:
             self.settings.model_path = path
             self.load_model(Path(path), device, threshold)
+
+    def show_train_window(self) -> None:
+        if self.train_window is None:
+            self.train_window = TrainWindow()
+            self.train_window.openModel.connect(lambda path: self.load_model(Path(path)))
+            folders = [p for p in self.session.sources if p.is_dir()]
+            if folders:
+                self.train_window.set_dataset(folders[0])
+        self.train_window.show()
+        self.train_window.raise_()
+
+    def _training_allows_quit(self) -> bool:
+        """A running training job is stopped (after asking) before the viewer quits."""
+        train = self.train_window
+        if train is None or not train.has_running_job():
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Training in progress",
+            "A training run is still going. Stop it and quit?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        train.stop_training(wait=True)
+        return True
 
     # ====================================================================================
     # display options

@@ -8,14 +8,18 @@ Boxes are non-modal (``open``), so background work and tests keep running.
 from __future__ import annotations
 
 import logging
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 import platformdirs
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from mura_desktop.gui.settings import APPLICATION, ORGANIZATION
 
 log = logging.getLogger(__name__)
+
+_unparented: set[QMessageBox] = set()  # boxes without a parent live until they are closed
 
 
 def log_dir() -> Path:
@@ -31,8 +35,7 @@ def show_problem(parent: QWidget | None, what: str, todo: str) -> QMessageBox:
     log.warning("%s — %s", what, todo)
     box = QMessageBox(QMessageBox.Icon.Warning, "MURA Desktop", what, parent=parent)
     box.setInformativeText(todo)
-    box.open()
-    return box
+    return _open(box)
 
 
 def show_unexpected(parent: QWidget | None, summary: str, details: str) -> QMessageBox:
@@ -40,10 +43,22 @@ def show_unexpected(parent: QWidget | None, summary: str, details: str) -> QMess
     box = QMessageBox(
         QMessageBox.Icon.Critical, "MURA Desktop — unexpected error", summary, parent=parent
     )
+    files = [
+        h.baseFilename for h in logging.getLogger().handlers if isinstance(h, RotatingFileHandler)
+    ]
+    where = f"were written to {files[0]}" if files else "are below"
     box.setInformativeText(
-        f"This is a bug. The details were written to {log_file()}; please include them "
-        "when you report it. You can keep working, but save your results."
+        f"This is a bug. The details {where}; please include them when you report it. "
+        "You can keep working, but save your results."
     )
     box.setDetailedText(details)
+    return _open(box)
+
+
+def _open(box: QMessageBox) -> QMessageBox:
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    if box.parent() is None:
+        _unparented.add(box)
+        box.finished.connect(lambda _result: _unparented.discard(box))
     box.open()
     return box
