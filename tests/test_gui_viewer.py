@@ -513,6 +513,31 @@ def test_save_and_reopen_results_without_a_model(qtbot, settings, factory, datas
     fresh.close()
 
 
+def test_scores_from_another_model_are_kept_until_asked(qtbot, window, factory, dataset, tmp_path):
+    load_model(qtbot, window, "a.mura")
+    open_and_wait(qtbot, window, [dataset])
+    with qtbot.waitSignal(window.datasetFinished, timeout=WAIT_MS):
+        window.score_all()
+    saved = tmp_path / "a.json"
+    assert window.save_results(saved)
+    with qtbot.waitSignal(window.resultShown, timeout=WAIT_MS):  # the open study, by b
+        window.load_model(Path("/models/b.mura"))
+    assert window.session.model["name"] == "b"  # scores of a (not from a file) are replaced
+    b = factory.predictors[-1]
+    calls = list(b.calls)
+    open_and_wait(qtbot, window, [saved])
+    for _ in range(2):
+        with qtbot.waitSignal(window.studyShown, timeout=WAIT_MS):
+            window.browser.step(1)
+    assert b.calls == calls  # a's scores are shown, not recomputed with b
+    assert len(window.session.results) == 4
+    assert "Scored by a" in window.verdict.details_text
+    with qtbot.waitSignal(window.resultShown, timeout=WAIT_MS):
+        qtbot.keyClick(window, Qt.Key.Key_F5)
+    assert window.session.model["name"] == "b"
+    assert list(window.session.results) == [window._current.study.uid]
+
+
 def test_settings_persist_between_runs(qtbot, tmp_path, factory, dataset):
     path = tmp_path / "persist.ini"
     first = MainWindow(Settings(path), model_factory=factory)

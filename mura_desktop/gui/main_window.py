@@ -447,6 +447,9 @@ class MainWindow(QMainWindow):
             self.resizeDocks(
                 [self.browser_dock, self.verdict_dock], [430, 320], Qt.Orientation.Horizontal
             )
+            self.resizeDocks(
+                [self.verdict_dock, self.tags_dock], [520, 260], Qt.Orientation.Vertical
+            )
         self.image_view.set_heatmap_opacity(s.heatmap_opacity)
         self.heatmap_bar.set_state(s.heatmap_visible, s.heatmap_opacity)
         self.set_heatmap_visible(s.heatmap_visible)
@@ -576,6 +579,8 @@ class MainWindow(QMainWindow):
         self.scanFinished.emit(len(results.studies))
 
     def _set_session(self, session: Session) -> None:
+        if self._current is not None and self._current.job is not None:
+            self.service.cancel(self._current.job)
         self.session = session
         self._current = None
         self._cache.clear()
@@ -725,8 +730,13 @@ class MainWindow(QMainWindow):
     # ====================================================================================
 
     def _may_auto_score(self) -> bool:
-        """Score on opening only with a model, and only if it made the session's scores."""
-        return self.model is not None and self.session.model_hash in ("", self.model.content_hash)
+        """Score on opening only with a model, and never over another model's scores
+        (a results file without a model record counts as another model's)."""
+        if self.model is None:
+            return False
+        if self.session.model_hash:
+            return self.session.model_hash == self.model.content_hash
+        return self.session.results_file is None
 
     def score_current_study(self) -> None:
         current = self._current
@@ -931,6 +941,7 @@ class MainWindow(QMainWindow):
         self._dataset_job = None
         done = self.progress.clock.done if self.progress.clock else 0
         self.progress.finish()
+        self.browser.refresh_summary()
         word = "Cancelled after" if cancelled else "Scored"
         self.statusBar().showMessage(f"{word} {done:,} studies.", 10_000)
         self._refresh_metrics()

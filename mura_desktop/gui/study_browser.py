@@ -47,7 +47,7 @@ SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 
 COLUMNS = ("Study", "Part", "Views", "Truth", "Score", "Verdict")
 COL_NAME, COL_PART, COL_VIEWS, COL_TRUTH, COL_SCORE, COL_VERDICT = range(len(COLUMNS))
-COLUMN_WIDTHS = {COL_PART: 70, COL_VIEWS: 42, COL_TRUTH: 66, COL_SCORE: 52, COL_VERDICT: 96}
+COLUMN_WIDTHS = {COL_PART: 70, COL_VIEWS: 42, COL_TRUTH: 66, COL_SCORE: 52, COL_VERDICT: 104}
 SUMMARY_DELAY_MS = 300
 
 VERDICT_COLORS = {
@@ -391,6 +391,7 @@ class StudyBrowser(QWidget):
         self.tree.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
         self.tree.setAlternatingRowColors(True)
         self.tree.setAllColumnsShowFocus(True)
+        self.tree.setIndentation(14)
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setMinimumSectionSize(30)
@@ -593,6 +594,11 @@ class StudyBrowser(QWidget):
         for row in range(self.proxy.rowCount()):
             dataset = self.proxy.index(row, 0)
             self.tree.expand(dataset)
+
+    def refresh_summary(self) -> None:
+        """Update the count line now (it otherwise follows new scores with a short delay)."""
+        self._summary_timer.stop()
+        self._update_summary()
 
     def _update_summary(self) -> None:
         total = self.model.n_studies

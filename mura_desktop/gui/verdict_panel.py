@@ -116,10 +116,13 @@ class VerdictPanel(QWidget):
         truth = "abnormal" if study.label == ABNORMAL else "normal"
         row = f"Ground truth: <b>{truth}</b> (from the dataset)"
         if result is not None and result.predicted_label is not None:
+            who = "model"
+            if result.verdict == INDETERMINATE:
+                who = f"the model's call at {result.rule.threshold:.2f}"
             if result.predicted_label == study.label:
-                row += " — <span style='color:#27ae60'>model agrees</span>"
+                row += f" — <span style='color:#27ae60'>{who} agrees</span>"
             else:
-                row += " — <span style='color:#e74c3c'><b>model disagrees</b></span>"
+                row += f" — <span style='color:#e74c3c'><b>{who} disagrees</b></span>"
         return row
 
     @staticmethod
