@@ -941,6 +941,7 @@ class MainWindow(QMainWindow):
         self._dataset_job = None
         done = self.progress.clock.done if self.progress.clock else 0
         self.progress.finish()
+        self.browser.resort()
         self.browser.refresh_summary()
         word = "Cancelled after" if cancelled else "Scored"
         self.statusBar().showMessage(f"{word} {done:,} studies.", 10_000)

@@ -43,7 +43,6 @@ UNKNOWN_PART = "Unknown part"
 UNKNOWN_PATIENT = "Unknown patient"
 
 UID_ROLE = Qt.ItemDataRole.UserRole + 1
-SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 
 COLUMNS = ("Study", "Part", "Views", "Truth", "Score", "Verdict")
 COL_NAME, COL_PART, COL_VIEWS, COL_TRUTH, COL_SCORE, COL_VERDICT = range(len(COLUMNS))
@@ -85,16 +84,23 @@ class _Node:
     children: list[_Node] = field(default_factory=list)
     row: int = 0
     study: Study | None = None
+    order: int = 0  # position as built, the order of "unsorted"
 
     def add(self, child: _Node) -> _Node:
         child.parent = self
-        child.row = len(self.children)
+        child.row = child.order = len(self.children)
         self.children.append(child)
         return child
 
 
 class StudyTreeModel(QAbstractItemModel):
-    """Studies grouped (or not) under dataset, body part and patient nodes, with scores."""
+    """Studies grouped (or not) under dataset, body part and patient nodes, with scores.
+
+    Sorting is done here, in Python, once per request (``sort``), rather than by the proxy
+    comparing rows through ``data()``: with fifteen thousand studies that is 20 ms instead
+    of seconds, and a new score does not move its row while the user is looking.
+    ``resort`` applies the current order again.
+    """
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -103,6 +109,8 @@ class StudyTreeModel(QAbstractItemModel):
         self._results: Mapping[str, StudyResult] = {}
         self._grouped = True
         self._groups: list[tuple[str, list[Study]]] = []
+        self._sort_column = -1
+        self._sort_order = Qt.SortOrder.AscendingOrder
 
     # --- content ------------------------------------------------------------------------
 
@@ -126,6 +134,7 @@ class StudyTreeModel(QAbstractItemModel):
             else:
                 for study in studies:
                     self._leaf[study.uid] = self._root.add(_Node(STUDY, study.name, study=study))
+        self._sort_children(self._root)
         self.endResetModel()
 
     def set_grouped(self, grouped: bool) -> None:
@@ -163,8 +172,49 @@ class StudyTreeModel(QAbstractItemModel):
 
     def all_results_changed(self) -> None:
         """After many results changed at once (a results file, a new threshold)."""
+        self.resort()
+
+    # --- sorting ------------------------------------------------------------------------
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Order every level by ``column`` (-1: as built); groups stay ordered by name."""
+        self._sort_column, self._sort_order = column, order
+        self.resort()
+
+    def resort(self) -> None:
         self.layoutAboutToBeChanged.emit()
+        old = self.persistentIndexList()
+        nodes = [(self._node(index), index.column()) for index in old]
+        self._sort_children(self._root)
+        new = [
+            QModelIndex() if node is None else self.createIndex(node.row, column, node)
+            for node, column in nodes
+        ]
+        self.changePersistentIndexList(old, new)
         self.layoutChanged.emit()
+
+    def _sort_children(self, node: _Node) -> None:
+        if not node.children:
+            return
+        if node.children[0].study is None or self._sort_column < 0:
+            node.children.sort(key=lambda n: n.order)
+        else:
+            node.children.sort(
+                key=lambda n: self._sort_key(n, self._sort_column),
+                reverse=self._sort_order == Qt.SortOrder.DescendingOrder,
+            )
+        for row, child in enumerate(node.children):
+            child.row = row
+            self._sort_children(child)
+
+    def _sort_key(self, node: _Node, column: int):
+        study = node.study
+        result = self._results.get(study.uid)
+        if column == COL_SCORE:
+            return -1.0 if result is None or result.probability is None else result.probability
+        if column == COL_VIEWS:
+            return len(study.views)
+        return str(self._study_text(node, study, result, column) or "").casefold()
 
     # --- lookups ------------------------------------------------------------------------
 
@@ -241,8 +291,6 @@ class StudyTreeModel(QAbstractItemModel):
         result = self._results.get(study.uid)
         if role == Qt.ItemDataRole.DisplayRole:
             return self._study_text(node, study, result, column)
-        if role == SORT_ROLE:
-            return self._sort_key(node, study, result, column)
         if role == UID_ROLE:
             return study.uid
         if role == Qt.ItemDataRole.ForegroundRole and column == COL_VERDICT and result:
@@ -257,8 +305,6 @@ class StudyTreeModel(QAbstractItemModel):
     def _group_data(self, node: _Node, column: int, role: int):
         if role == Qt.ItemDataRole.DisplayRole and column == COL_NAME:
             return f"{node.label}  ({_count_studies(node)})"
-        if role == SORT_ROLE:
-            return node.label if column == COL_NAME else ""
         if role == Qt.ItemDataRole.FontRole and node.kind in (DATASET, BODY_PART):
             font = QFont()
             font.setBold(True)
@@ -286,13 +332,6 @@ class StudyTreeModel(QAbstractItemModel):
             return result.verdict + ("  ≠ truth" if disagrees(result) else "")
         return None
 
-    def _sort_key(self, node: _Node, study: Study, result: StudyResult | None, column: int):
-        if column == COL_SCORE:
-            return -1.0 if result is None or result.probability is None else result.probability
-        if column == COL_VIEWS:
-            return len(study.views)
-        return str(self._study_text(node, study, result, column) or "")
-
     def _tooltip(self, study: Study, result: StudyResult | None) -> str:
         lines = [study.name, f"{len(study.views)} view(s)"]
         if study.folder is not None:
@@ -319,8 +358,11 @@ class StudyFilterProxy(QSortFilterProxyModel):
         self.disagreement_only = False
         self.text = ""
         self.setRecursiveFilteringEnabled(True)
-        self.setSortRole(SORT_ROLE)
-        self.setDynamicSortFilter(True)
+        self.setDynamicSortFilter(True)  # re-filters a row whose score changed
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sorting is the source model's (see ``StudyTreeModel``); the proxy only filters."""
+        self.sourceModel().sort(column, order)
 
     @property
     def active(self) -> bool:
@@ -476,6 +518,10 @@ class StudyBrowser(QWidget):
         self.model.all_results_changed()
         self.proxy.invalidate()
         self._update_summary()
+
+    def resort(self) -> None:
+        """Apply the current sort order again (new scores do not move rows by themselves)."""
+        self.model.resort()
 
     def set_filter(self, **values: str | bool) -> None:
         """Set filters programmatically (menu actions, tests): same keys as the proxy."""
