@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import threading
 import traceback
 from collections.abc import Callable
@@ -113,6 +114,7 @@ class BundleLoader:
         from mura_desktop.inference.bundle import BundleError, load_bundle
         from mura_desktop.inference.predictor import Predictor
 
+        _leave_a_core_for_the_gui()
         try:
             stat = path.stat()
         except OSError as exc:
@@ -146,6 +148,19 @@ class BundleLoader:
             bundle=bundle,
         )
         return LoadedModel(info, predictor)
+
+
+def _leave_a_core_for_the_gui() -> None:
+    """Run torch on all cores but one, unless the user chose (``OMP_NUM_THREADS``).
+
+    With every core busy in inference the GUI thread waits for the CPU; on a loaded
+    two-core machine two intra-op threads were also five times slower than one.
+    """
+    import torch
+
+    if "OMP_NUM_THREADS" not in os.environ:
+        cores = os.cpu_count() or 1
+        torch.set_num_threads(max(1, min(torch.get_num_threads(), cores - 1)))
 
 
 # --- jobs -------------------------------------------------------------------------------
