@@ -36,6 +36,7 @@ def child(t0: float, study: str, model: str | None, settings: str) -> None:
 
     app = create_application()
     window = MainWindow(Settings(settings))
+    window.resize(1400, 900)  # the offscreen "screen" is 800×600; size it like a desktop
     window.show()
     QApplication.processEvents()
     shown = time.time()

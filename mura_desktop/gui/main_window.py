@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -141,7 +141,12 @@ class MainWindow(QMainWindow):
     # ====================================================================================
 
     def _build_widgets(self) -> None:
-        self.resize(1400, 900)
+        screen = QGuiApplication.primaryScreen()
+        room = screen.availableGeometry().size() if screen is not None else None
+        if room is not None and room.width() > 0:
+            self.resize(min(1400, int(room.width() * 0.9)), min(900, int(room.height() * 0.9)))
+        else:
+            self.resize(1400, 900)
         self.image_view = ImageView()
         self.heatmap_bar = HeatmapBar()
         self.thumbnails = ThumbnailStrip()

@@ -46,7 +46,7 @@ UID_ROLE = Qt.ItemDataRole.UserRole + 1
 
 COLUMNS = ("Study", "Part", "Views", "Truth", "Score", "Verdict")
 COL_NAME, COL_PART, COL_VIEWS, COL_TRUTH, COL_SCORE, COL_VERDICT = range(len(COLUMNS))
-COLUMN_WIDTHS = {COL_PART: 70, COL_VIEWS: 42, COL_TRUTH: 66, COL_SCORE: 52, COL_VERDICT: 104}
+COLUMN_WIDTHS = {COL_PART: 70, COL_VIEWS: 42, COL_TRUTH: 78, COL_SCORE: 52, COL_VERDICT: 104}
 SUMMARY_DELAY_MS = 300
 
 VERDICT_COLORS = {
@@ -293,9 +293,12 @@ class StudyTreeModel(QAbstractItemModel):
             return self._study_text(node, study, result, column)
         if role == UID_ROLE:
             return study.uid
-        if role == Qt.ItemDataRole.ForegroundRole and column == COL_VERDICT and result:
-            color = VERDICT_COLORS.get(result.verdict or "")
-            return QBrush(color) if color is not None else None
+        if role == Qt.ItemDataRole.ForegroundRole and result:
+            if column == COL_VERDICT:
+                color = VERDICT_COLORS.get(result.verdict or "")
+                return QBrush(color) if color is not None else None
+            if column == COL_TRUTH and disagrees(result):
+                return QBrush(VERDICT_COLORS[V_ABNORMAL])
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(study, result)
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (COL_VIEWS, COL_SCORE):
@@ -321,7 +324,7 @@ class StudyTreeModel(QAbstractItemModel):
         if column == COL_VIEWS:
             return str(len(study.views))
         if column == COL_TRUTH:
-            return truth_text(study.label)
+            return truth_text(study.label) + (" ≠" if disagrees(result) else "")
         if result is None:
             return ""
         if column == COL_SCORE:
@@ -329,13 +332,15 @@ class StudyTreeModel(QAbstractItemModel):
         if column == COL_VERDICT:
             if result.verdict is None:
                 return "unscored" if result.views else ""
-            return result.verdict + ("  ≠ truth" if disagrees(result) else "")
+            return result.verdict
         return None
 
     def _tooltip(self, study: Study, result: StudyResult | None) -> str:
         lines = [study.name, f"{len(study.views)} view(s)"]
         if study.folder is not None:
             lines.append(str(study.folder))
+        if disagrees(result):
+            lines.append("≠ the model's decision differs from the ground truth")
         if result is not None and result.n_failed:
             lines.append(f"{result.n_failed} view(s) could not be read")
         return "\n".join(lines)
