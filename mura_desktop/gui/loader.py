@@ -75,9 +75,6 @@ class ImageCache:
         self._items.clear()
         self._bytes = 0
 
-    def __len__(self) -> int:
-        return len(self._items)
-
 
 class BackgroundLoader(QObject):
     """Decodes views and scans paths in a thread pool; answers through signals."""

@@ -916,10 +916,6 @@ class MainWindow(QMainWindow):
         if self._dataset_job is not None:
             self.service.cancel(self._dataset_job)
 
-    @property
-    def scoring_paused(self) -> bool:
-        return self.progress.paused
-
     def _on_pause_toggled(self, paused: bool) -> None:
         if self._dataset_job is not None:
             self.service.pause(self._dataset_job, paused)
@@ -1122,9 +1118,6 @@ class MainWindow(QMainWindow):
             control.blockSignals(True)
             control.setChecked(visible)
             control.blockSignals(False)
-
-    def toggle_heatmap(self) -> None:
-        self.set_heatmap_visible(not self.image_view.heatmap_visible)
 
     def _nudge_opacity(self, delta: float) -> None:
         opacity = min(max(self.image_view.heatmap_opacity + delta, 0.0), 1.0)

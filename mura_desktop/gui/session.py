@@ -80,10 +80,6 @@ class Session:
     def n_scored(self) -> int:
         return sum(1 for r in self.results.values() if r.probability is not None)
 
-    @property
-    def has_labels(self) -> bool:
-        return any(r.label is not None and r.probability is not None for r in self.results.values())
-
     # --- scores -------------------------------------------------------------------------
 
     def adopt_model(self, record: dict) -> bool:

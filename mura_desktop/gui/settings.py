@@ -34,10 +34,6 @@ class Settings:
         else:
             self._q = QSettings(str(path), QSettings.Format.IniFormat)
 
-    @property
-    def file_name(self) -> str:
-        return self._q.fileName()
-
     def sync(self) -> None:
         self._q.sync()
 
@@ -71,9 +67,6 @@ class Settings:
         items = [item] + [p for p in self.recent_items if p != item]
         self._q.setValue("files/recent", items[:MAX_RECENT])
         return items[:MAX_RECENT]
-
-    def remove_recent(self, path: str) -> None:
-        self._q.setValue("files/recent", [p for p in self.recent_items if p != path])
 
     def clear_recent(self) -> None:
         self._q.setValue("files/recent", [])

@@ -226,10 +226,6 @@ class StudyTreeModel(QAbstractItemModel):
         node = self._leaf.get(uid)
         return QModelIndex() if node is None else self.createIndex(node.row, 0, node)
 
-    def kind_at(self, index: QModelIndex) -> int | None:
-        node = self._node(index)
-        return None if node is None else node.kind
-
     def result_at(self, index: QModelIndex) -> StudyResult | None:
         node = self._node(index)
         if node is None or node.study is None:
@@ -658,7 +654,3 @@ class StudyBrowser(QWidget):
         if self.proxy.active:
             text += f" · {len(self.visible_uids()):,} shown"
         self._summary.setText(text)
-
-    @property
-    def summary_text(self) -> str:
-        return self._summary.text()

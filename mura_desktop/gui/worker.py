@@ -69,7 +69,6 @@ class ModelInfo:
     rule: VerdictRule
     description: str = ""
     notes: list[str] = field(default_factory=list)
-    has_body_part_head: bool = False
     summary: dict = field(default_factory=dict)
     bundle: Any = None
 
@@ -143,7 +142,6 @@ class BundleLoader:
             rule=predictor.rule,
             description=bundle.describe(),
             notes=list(predictor.notes),
-            has_body_part_head=bundle.body_parts is not None,
             summary=bundle.summary(),
             bundle=bundle,
         )
@@ -433,10 +431,6 @@ class InferenceService(QObject):
     @property
     def thread(self) -> QThread:
         return self._thread
-
-    @property
-    def active_jobs(self) -> int:
-        return len(self._jobs)
 
     def load_model(self, path: Path, device: str = "auto", threshold: float | None = None) -> int:
         return self._start(
