@@ -8,7 +8,8 @@ ground-truth region.
 The ground-truth region is the lesion's footprint plus a margin of
 ``MASK_MARGIN`` of the image's long side, and never smaller than a disc of radius
 ``MASK_MIN_RADIUS`` of the long side about the lesion: a localisation target that a
-coarse heatmap (a 7x7 class-activation map has cells 1/7 of the side) can hit.
+coarse heatmap can hit (a class-activation map of a 160-px input is 5x5 cells, each 1/5
+of the side).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from mura_desktop.phantoms.shapes import (
 
 KINDS: tuple[str, ...] = ("fracture", "lytic", "hardware")
 MASK_MARGIN = 0.03
-MASK_MIN_RADIUS = 0.08
+MASK_MIN_RADIUS = 0.1
 _NEUTRAL_VIEW = ViewGeometry("AP", 1.0, 0.0, 0.0, 0.0)
 _TS = np.linspace(0.1, 0.9, 17)
 
@@ -133,10 +134,10 @@ def sample_lesion(kind: str, anat: Anatomy, rng: np.random.Generator) -> Lesion:
             kind,
             bone.name,
             t=t,
-            size=float(rng.uniform(0.012, 0.022)),
+            size=float(rng.uniform(0.018, 0.03)),
             angle=float(rng.uniform(-35.0, 35.0)),
-            shift=sign * float(rng.uniform(0.6, 1.3)),
-            tilt=float(rng.choice([-1.0, 1.0]) * rng.uniform(5.0, 15.0)),
+            shift=sign * float(rng.uniform(0.9, 1.6)),
+            tilt=float(rng.choice([-1.0, 1.0]) * rng.uniform(8.0, 20.0)),
             variant=str(rng.choice(["chip", "simple"])),
         )
     if kind == "lytic":
@@ -148,7 +149,7 @@ def sample_lesion(kind: str, anat: Anatomy, rng: np.random.Generator) -> Lesion:
             size=float(rng.uniform(0.8, 1.5)),
             aspect=float(rng.uniform(0.6, 0.9)),
             angle=float(rng.uniform(-20.0, 20.0)),
-            variant=str(rng.choice(["rim", "plain"], p=[0.6, 0.4])),
+            variant=str(rng.choice(["rim", "plain"], p=[0.7, 0.3])),
         )
     if isinstance(bone, Blob):
         if bone.name == "humeral_head" and rng.random() < 0.6:
@@ -218,7 +219,7 @@ def _fracture(lesion: Lesion, tube: Tube, long_side: float) -> Placement:
     half = r / max(np.cos(psi), 0.5)
     ends = (f - half * line, f + half * line)
     core = tuple(_pt(f + s * half * line) for s in np.linspace(-0.8, 0.8, 9))
-    swelling = Capsule(_pt(f - 2.5 * r * e), _pt(f + 2.5 * r * e), 3.5 * r, 3.5 * r)
+    swelling = Capsule(_pt(f - 3.0 * r * e), _pt(f + 3.0 * r * e), 4.0 * r, 4.0 * r)
     return Placement(
         "fracture",
         tube.name,
@@ -248,10 +249,10 @@ def _site(lesion: Lesion, bone: Bone) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 def _lucency(lesion: Lesion, bone: Bone, long_side: float) -> Placement:
     c, _, _, r, axis_deg = _site(lesion, bone)
-    a = max(lesion.size * r, 0.04 * long_side)
-    b = max(lesion.aspect * a, 0.03 * long_side)
-    rim = 0.5 if lesion.variant == "rim" else 0.0
-    focus = Focus(bone.group, _pt(c), a, b, axis_deg + lesion.angle, -0.92, rim)
+    a = max(lesion.size * r, 0.05 * long_side)
+    b = max(lesion.aspect * a, 0.038 * long_side)
+    rim = 0.8 if lesion.variant == "rim" else 0.0
+    focus = Focus(bone.group, _pt(c), a, b, axis_deg + lesion.angle, -0.97, rim)
     return Placement("lytic", None, (), (focus,), (), (_region(c, c, a, long_side),), (_pt(c),))
 
 

@@ -257,7 +257,7 @@ def _swell(soft: np.ndarray, swelling: list[Capsule]) -> None:
             continue
         rows, cols, xs, ys = box
         u, _ = _capsule_u(c, xs, ys)
-        soft[rows, cols] *= 1.0 + 0.35 * np.sqrt(np.maximum(1.0 - u * u, 0.0))
+        soft[rows, cols] *= 1.0 + 0.5 * np.sqrt(np.maximum(1.0 - u * u, 0.0))
 
 
 def _texture(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
