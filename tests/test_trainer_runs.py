@@ -22,6 +22,7 @@ from PIL import Image
 from sklearn.metrics import cohen_kappa_score, roc_auc_score
 
 from mura_desktop.core.discovery import discover
+from mura_desktop.core.study import BODY_PARTS
 from mura_desktop.inference.bundle import load_bundle
 from mura_desktop.inference.predictor import Predictor
 from mura_desktop.phantoms import generate_dataset
@@ -275,11 +276,11 @@ def test_kill_9_mid_epoch_then_resume_finishes(dataset, cache_dir, tmp_path):
 
 
 @pytest.mark.slow
-def test_two_process_ddp_on_cpu_writes_a_bundle(dataset, cache_dir, tmp_path):
+def test_two_process_ddp_on_cpu_with_a_body_part_head_writes_a_bundle(dataset, cache_dir, tmp_path):
     out = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
     cmd += ["-m", "trainer", "fit", str(dataset), "--out", str(out), "--device", "cpu"]
-    cmd += [*_tiny_flags(cache_dir), "--epochs", "1", "--workers", "0"]
+    cmd += [*_tiny_flags(cache_dir), "--epochs", "1", "--workers", "0", "--body-part-head"]
     done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     records = read_metrics(out / "metrics.jsonl")
@@ -290,5 +291,6 @@ def test_two_process_ddp_on_cpu_writes_a_bundle(dataset, cache_dir, tmp_path):
     # every training view was seen once across the two ranks (the sampler pads to even)
     assert start["train_views"] <= epoch["train_images"] <= start["train_views"] + 1
     assert epoch["n"] == start["valid_studies"]  # metrics over all ranks' predictions
-    assert load_bundle(out / "model.mura").provenance["config"]["epochs"] == 1
     assert done.stdout.count("epoch 1/1") == 1  # only rank 0 prints
+    bundle = load_bundle(out / "model.mura")  # multi-task: the body-part head is exported
+    assert bundle.body_parts == BODY_PARTS and bundle.provenance["config"]["body_part_head"]

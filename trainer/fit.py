@@ -47,7 +47,7 @@ from trainer.engine import Evaluation, NonFiniteLossError, Step, TrainingModel, 
 from trainer.engine import train_one_epoch as run_epoch
 from trainer.export import BUNDLE_FILE, CHECKPOINTS, export_run
 from trainer.image_cache import ImageCache, default_cache_dir
-from trainer.initial_weights import initial_network
+from trainer.initial_weights import InitError, initial_network
 from trainer.losses import build_loss, class_weights
 from trainer.metrics_log import METRICS_FILE, MetricsLog, read_metrics
 from trainer.plots import write_run_plots
@@ -171,16 +171,22 @@ def _fit(
     run_dir = Path(config.out)
     ckpt_dir = run_dir / CHECKPOINTS
     last_path = ckpt_dir / LAST
+    problem = None
     if runtime.is_main:
         if resume and not last_path.is_file():
-            raise RunError(f"{run_dir}: nothing to resume (no {CHECKPOINTS}/{LAST})")
-        if not resume and (last_path.exists() or (run_dir / METRICS_FILE).exists()):
-            raise RunError(
+            problem = f"{run_dir}: nothing to resume (no {CHECKPOINTS}/{LAST})"
+        elif not resume and (last_path.exists() or (run_dir / METRICS_FILE).exists()):
+            problem = (
                 f"{run_dir} already holds a run; continue it with --resume {run_dir} "
                 "or choose another --out"
             )
-        ckpt_dir.mkdir(parents=True, exist_ok=True)
-        config.save(run_dir)
+        else:
+            ckpt_dir.mkdir(parents=True, exist_ok=True)
+            config.save(run_dir)
+    # Every rank must stop on rank 0's problem, or the others would wait for it forever.
+    problem = distributed.broadcast_object(runtime, problem)
+    if problem:
+        raise RunError(problem)
     if runtime.note:
         say(f"warning: {runtime.note}")
 
@@ -227,10 +233,16 @@ def _fit(
     )
 
     # --- model, optimiser ------------------------------------------------------------------
-    if runtime.is_main:
-        net = initial_network(config.arch, config.init, body_part_head=config.body_part_head)
-    distributed.barrier(runtime)  # rank 0 downloads ImageNet weights once, others reuse them
-    if not runtime.is_main:
+    net, problem = None, None
+    if runtime.is_main:  # rank 0 downloads ImageNet weights once, the others reuse the file
+        try:
+            net = initial_network(config.arch, config.init, body_part_head=config.body_part_head)
+        except InitError as exc:
+            problem = str(exc)
+    problem = distributed.broadcast_object(runtime, problem)
+    if problem:
+        raise InitError(problem)
+    if net is None:
         net = initial_network(config.arch, config.init, body_part_head=config.body_part_head)
     channels_last = config.channels_last and runtime.device.type == "cuda"
     net = net.to(runtime.device, memory_format=torch.channels_last if channels_last else None)
