@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
 from collections.abc import Sequence
 
@@ -53,7 +54,12 @@ def build_viewer_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    multiprocessing.freeze_support()  # a frozen build's worker processes start here
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "--self-test":  # smoke test of a build: samples + demo model
+        from mura_desktop.gui.self_test import run_self_test
+
+        return run_self_test(argv[1:])
     if argv and (argv[0] in SUBCOMMANDS or argv[0] in ("-h", "--help", "--version")):
         args = build_parser().parse_args(argv)
         return args.run(args)

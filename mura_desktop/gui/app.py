@@ -15,9 +15,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from mura_desktop import __version__
+from mura_desktop.core.resources import icon_path, sample_paths
 from mura_desktop.gui.messages import log_file, show_unexpected
 from mura_desktop.gui.settings import APPLICATION, ORGANIZATION
 
@@ -89,6 +91,7 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("MURA Desktop")
     app.setApplicationVersion(__version__)
+    app.setWindowIcon(QIcon(str(icon_path() or "")))
     return app
 
 
@@ -101,7 +104,10 @@ def run_viewer(paths: Sequence[str], model: str | None = None) -> int:
     from mura_desktop.gui.main_window import MainWindow
     from mura_desktop.gui.settings import Settings
 
-    window = MainWindow(Settings())
+    settings = Settings()
+    if not paths and not Path(settings.file_name).exists():
+        paths = [str(p) for p in sample_paths()]  # first launch: the bundled sample studies
+    window = MainWindow(settings)
     window.show()
     QTimer.singleShot(0, lambda: window.start([Path(p) for p in paths], model))
     return app.exec()
