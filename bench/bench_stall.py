@@ -110,7 +110,10 @@ def main() -> int:
         f"scored {n} studies ({args.size} px phantoms, densenet121 at {args.input} px, CPU) "
         f"in {elapsed:.1f} s; meanwhile opened {steps[0]} studies, one every {STEP_MS} ms"
     )
-    print(f"probe every {PROBE_MS} ms: {len(stalls)} samples")
+    print(
+        f"probe every {PROBE_MS} ms: {len(stalls)} samples; load average {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} cores (other processes inflate stalls)"
+    )
     print(f"  longest event-loop stall   {stalls.max():7.1f} ms")
     print(f"  99th percentile stall      {np.percentile(stalls, 99):7.1f} ms")
     print(f"  median stall               {np.median(stalls):7.1f} ms")

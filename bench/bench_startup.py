@@ -122,7 +122,10 @@ def main() -> int:
             )
             runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     print(f"study: 1 phantom wrist study, 512 px views; model at start-up: {args.model}")
-    print(f"runs: {len(runs)} (median, min–max)")
+    print(
+        f"runs: {len(runs)} (median, min–max); load average {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} cores"
+    )
     for key, label in (
         ("window", "process start → main window shown"),
         ("first_image_after_open", "open study → first image on screen"),
