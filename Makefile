@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run demo test lint bench clean-venv
+.PHONY: setup run demo app test lint bench clean-venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,12 +15,19 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# Generate a small synthetic dataset and score it with the bundled model.
+# Open the viewer. The first time (no saved settings) it shows the bundled sample studies
+# scored by the bundled demo model; later it starts as the user left it.
+run: setup
+	$(BIN)/python -m mura_desktop
+
+# Headless: generate a small synthetic dataset and score it with the bundled model.
 demo: setup
 	$(BIN)/mura-train phantoms out/demo-data --studies 24 --seed 7 --force
 	$(BIN)/mura-desktop predict out/demo-data/MURA-v1.1 --heatmaps out/demo-heatmaps --json out/demo-results.json
 
-run: demo
+# The one-folder desktop app (PyInstaller, build.spec) in dist/mura-desktop/, smoke-tested.
+app: setup
+	$(BIN)/python scripts/build_app.py
 
 test: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
