@@ -52,8 +52,8 @@ class Lesion:
     of the image's long side. ``angle``: a fracture's
     obliquity or a wire's angle to the bone's normal, in degrees. ``shift``/``tilt``:
     a fracture's displacement (radii) and angulation (degrees). ``variant``:
-    plate | rod | wires | prosthesis for hardware, rim | plain for a lucency, chip | simple
-    for a fracture (a chip is a small loose fragment beside the break).
+    plate | rod | wires | prosthesis for hardware; rim | plain | expansile for a lucency;
+    chip | callus | simple for a fracture.
     """
 
     kind: str
@@ -138,7 +138,7 @@ def sample_lesion(kind: str, anat: Anatomy, rng: np.random.Generator) -> Lesion:
             angle=float(rng.uniform(-35.0, 35.0)),
             shift=sign * float(rng.uniform(0.9, 1.6)),
             tilt=float(rng.choice([-1.0, 1.0]) * rng.uniform(8.0, 20.0)),
-            variant=str(rng.choice(["chip", "simple"])),
+            variant=str(rng.choice(["chip", "callus", "simple"], p=[0.3, 0.4, 0.3])),
         )
     if kind == "lytic":
         return Lesion(
@@ -149,7 +149,7 @@ def sample_lesion(kind: str, anat: Anatomy, rng: np.random.Generator) -> Lesion:
             size=float(rng.uniform(0.8, 1.5)),
             aspect=float(rng.uniform(0.6, 0.9)),
             angle=float(rng.uniform(-20.0, 20.0)),
-            variant=str(rng.choice(["rim", "plain"], p=[0.7, 0.3])),
+            variant=str(rng.choice(["rim", "plain", "expansile"], p=[0.35, 0.2, 0.45])),
         )
     if isinstance(bone, Blob):
         if bone.name == "humeral_head" and rng.random() < 0.6:
@@ -209,12 +209,17 @@ def _fracture(lesion: Lesion, tube: Tube, long_side: float) -> Placement:
         clips=(*tube.clips, Clip(move.point(_pt(f)), _pt(moved_cut), gap / 2)),
     )
     fragments: tuple[Bone, ...] = (proximal, distal)
+    angle = float(np.rad2deg(np.arctan2(e[1], e[0])))
     if lesion.variant == "chip":
-        side = np.sign(lesion.shift) * n
-        chip = f + 1.15 * r * side + 0.4 * r * e
-        angle = float(np.rad2deg(np.arctan2(e[1], e[0])))
+        chip = f + 1.15 * r * np.sign(lesion.shift) * n + 0.4 * r * e
         fragments += (
             Blob(tube.name + "/chip", tube.group + "/chip", _pt(chip), 0.45 * r, 0.25 * r, angle),
+        )
+    elif lesion.variant == "callus":
+        # A healing fracture: a cuff of woven bone, trabecular without a cortex.
+        a = (1.6 + 0.5 * abs(lesion.shift)) * r
+        fragments += (
+            Blob(tube.name + "/callus", tube.group + "/callus", _pt(f), a, 1.5 * r, angle, 0.0),
         )
     half = r / max(np.cos(psi), 0.5)
     ends = (f - half * line, f + half * line)
@@ -251,9 +256,19 @@ def _lucency(lesion: Lesion, bone: Bone, long_side: float) -> Placement:
     c, _, _, r, axis_deg = _site(lesion, bone)
     a = max(lesion.size * r, 0.05 * long_side)
     b = max(lesion.aspect * a, 0.038 * long_side)
-    rim = 0.8 if lesion.variant == "rim" else 0.0
-    focus = Focus(bone.group, _pt(c), a, b, axis_deg + lesion.angle, -0.97, rim)
-    return Placement("lytic", None, (), (focus,), (), (_region(c, c, a, long_side),), (_pt(c),))
+    angle = axis_deg + lesion.angle
+    rim = 0.0 if lesion.variant == "plain" else 0.8
+    focus = Focus(bone.group, _pt(c), a, b, angle, -0.97, rim)
+    shell: tuple[Bone, ...] = ()
+    if lesion.variant == "expansile":
+        # The lesion has blown the cortex out into a thin shell wider than the bone.
+        density = bone.density if isinstance(bone, (Tube, Blob)) else 1.0
+        width = max(1.1 * b, 1.35 * r)
+        shell = (
+            Blob(bone.name + "/shell", bone.group, _pt(c), 1.08 * a, width, angle, 0.12, density),
+        )
+    region = (_region(c, c, max(a, b), long_side),)
+    return Placement("lytic", None, shell, (focus,), (), region, (_pt(c),))
 
 
 def _hardware(lesion: Lesion, bone: Bone, bones: dict[str, Bone], long_side: float) -> Placement:
