@@ -200,7 +200,10 @@ def _fracture(lesion: Lesion, tube: Tube, long_side: float) -> Placement:
     line = np.cos(psi) * n + np.sin(psi) * e
     cut = np.cos(psi) * e - np.sin(psi) * n
     gap = max(1.2, lesion.size * long_side)
-    move = rotation_about(_pt(f), lesion.tilt).then(Affine(offset=_pt(lesion.shift * r * n)))
+    # Small bones in a wide field (a metacarpal on a hand film) still show a visible break:
+    # displacement, callus and swelling have floors relative to the image.
+    shift = np.sign(lesion.shift) * max(abs(lesion.shift) * r, 0.025 * long_side)
+    move = rotation_about(_pt(f), lesion.tilt).then(Affine(offset=_pt(shift * n)))
     moved_cut = np.array(move.vector(_pt(cut)))
     proximal = replace(tube, clips=(*tube.clips, Clip(_pt(f), _pt(-cut), gap / 2)))
     distal = replace(
@@ -211,27 +214,37 @@ def _fracture(lesion: Lesion, tube: Tube, long_side: float) -> Placement:
     fragments: tuple[Bone, ...] = (proximal, distal)
     angle = float(np.rad2deg(np.arctan2(e[1], e[0])))
     if lesion.variant == "chip":
-        chip = f + 1.15 * r * np.sign(lesion.shift) * n + 0.4 * r * e
+        size = max(r, 0.025 * long_side)
+        chip = f + (r + 0.3 * size) * np.sign(lesion.shift) * n + 0.4 * size * e
         fragments += (
-            Blob(tube.name + "/chip", tube.group + "/chip", _pt(chip), 0.45 * r, 0.25 * r, angle),
+            Blob(
+                tube.name + "/chip",
+                tube.group + "/chip",
+                _pt(chip),
+                0.45 * size,
+                0.25 * size,
+                angle,
+            ),
         )
     elif lesion.variant == "callus":
         # A healing fracture: a cuff of woven bone, trabecular without a cortex.
-        a = (1.6 + 0.5 * abs(lesion.shift)) * r
+        a = max((1.6 + 0.5 * abs(lesion.shift)) * r, 0.05 * long_side)
+        b = max(1.5 * r, 0.035 * long_side)
         fragments += (
-            Blob(tube.name + "/callus", tube.group + "/callus", _pt(f), a, 1.5 * r, angle, 0.0),
+            Blob(tube.name + "/callus", tube.group + "/callus", _pt(f), a, b, angle, 0.0),
         )
     half = r / max(np.cos(psi), 0.5)
     ends = (f - half * line, f + half * line)
     core = tuple(_pt(f + s * half * line) for s in np.linspace(-0.8, 0.8, 9))
-    swelling = Capsule(_pt(f - 3.0 * r * e), _pt(f + 3.0 * r * e), 4.0 * r, 4.0 * r)
+    reach, bulge = max(3.0 * r, 0.05 * long_side), max(4.0 * r, 0.07 * long_side)
+    swelling = Capsule(_pt(f - reach * e), _pt(f + reach * e), bulge, bulge)
     return Placement(
         "fracture",
         tube.name,
         fragments,
         (),
         (),
-        (_region(ends[0], ends[1], 1.2 * r, long_side),),
+        (_region(ends[0], ends[1], max(1.2 * r, abs(shift)), long_side),),
         core,
         (swelling,),
     )
@@ -289,7 +302,7 @@ def _hardware(lesion: Lesion, bone: Bone, bones: dict[str, Bone], long_side: flo
         core = (bone.center, _pt((np.array(bone.center) + stem_end) / 2), _pt(stem_end))
         return Placement("hardware", None, (), (), tuple(metal), region, core)
     if lesion.variant == "wires" or not isinstance(bone, Tube):
-        half_w = max(0.6, 0.005 * long_side, 0.09 * r)
+        half_w = max(0.6, 0.007 * long_side, 0.09 * r)
         reach = max(1.6 * r, 0.05 * long_side)
         ends = []
         for k, sign in enumerate((1.0, -1.0)[: 1 + int(abs(lesion.offset) > 0.15)]):

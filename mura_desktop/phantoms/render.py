@@ -60,7 +60,8 @@ _TEXT_LABELS = ("AP", "PA", "LAT", "OBL", "ERECT", "SUPINE", "PORTABLE")
 @dataclass
 class PhantomView:
     """One synthetic radiograph: ``image`` uint8 (H, W), ``mask`` bool (H, W) of the lesions'
-    regions (all False for a normal-looking view), ``kinds`` of abnormality shown, body ``part``.
+    regions (all False for a normal-looking view), ``kinds`` of abnormality shown (in ``KINDS``
+    order), body ``part``.
     """
 
     image: np.ndarray
@@ -144,7 +145,8 @@ def draw_view(
     image = _expose(soft, soft_scale, bone, _metal(metal, shape), rng, pose.long_side)
     image = _burn_in_text(image, anat.side, view, rng)
     mask = _region_mask([c for p in shown for c in p.region], shape)
-    return PhantomView(image, mask, tuple(p.kind for p in shown), anat.part)
+    kinds = tuple(sorted({p.kind for p in shown}, key=KINDS.index))
+    return PhantomView(image, mask, kinds, anat.part)
 
 
 def sample_pose(anat: Anatomy, field: Field, rng: np.random.Generator, size: int) -> Pose:
