@@ -249,25 +249,10 @@ def study_results(
             if np.isfinite(p)
             else ViewResult(path=path, error="could not be read")
         )
-    results = []
-    for study, views in zip(studies, per_study, strict=True):
-        scored = [v.probability for v in views if v.ok]
-        probability = rule.aggregate(scored) if scored else None
-        results.append(
-            StudyResult(
-                uid=study.uid,
-                name=study.name,
-                views=views,
-                body_part=study.body_part,
-                label=study.label,
-                patient_id=study.patient_id,
-                split=study.split,
-                probability=probability,
-                verdict=rule.verdict(probability) if probability is not None else None,
-                rule=rule,
-            )
-        )
-    return results
+    return [
+        StudyResult.from_views(study, views, rule)
+        for study, views in zip(studies, per_study, strict=True)
+    ]
 
 
 def evaluate(

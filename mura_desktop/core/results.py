@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from mura_desktop.core.study import Study
 from mura_desktop.core.verdict import VerdictRule
 
 RESULTS_FORMAT = "mura-desktop-results"
@@ -58,6 +59,31 @@ class StudyResult:
         if self.probability is None:
             return None
         return int(self.rule.decide(self.probability))
+
+    @classmethod
+    def from_views(
+        cls,
+        study: Study,
+        views: list[ViewResult],
+        rule: VerdictRule,
+        predicted_body_part: str | None = None,
+    ) -> StudyResult:
+        """The study's result from its views' results: the one place the rule is applied."""
+        scored = [v.probability for v in views if v.ok]
+        probability = rule.aggregate(scored) if scored else None
+        return cls(
+            uid=study.uid,
+            name=study.name,
+            views=views,
+            body_part=study.body_part,
+            label=study.label,
+            patient_id=study.patient_id,
+            split=study.split,
+            probability=probability,
+            verdict=None if probability is None else rule.verdict(probability),
+            rule=rule,
+            predicted_body_part=predicted_body_part,
+        )
 
     def to_dict(self) -> dict:
         data = asdict(self)

@@ -239,25 +239,8 @@ class Predictor:
             )
             for i, (view, item) in enumerate(zip(study.views, decoded, strict=True))
         ]
-        study_probability = verdict = study_part = None
-        if probability:
-            study_probability = self.rule.aggregate(list(probability.values()))
-            verdict = self.rule.verdict(study_probability)
-        if body_part:
-            study_part = _part_name(np.mean(list(body_part.values()), axis=0))
-        return StudyResult(
-            uid=study.uid,
-            name=study.name,
-            views=views,
-            body_part=study.body_part,
-            label=study.label,
-            patient_id=study.patient_id,
-            split=study.split,
-            probability=study_probability,
-            verdict=verdict,
-            rule=self.rule,
-            predicted_body_part=study_part,
-        )
+        study_part = _part_name(np.mean(list(body_part.values()), axis=0)) if body_part else None
+        return StudyResult.from_views(study, views, self.rule, predicted_body_part=study_part)
 
     # --- the model --------------------------------------------------------------------
 
