@@ -176,8 +176,14 @@ def _score_samples(report: SelfTestReport, window, samples: list[Path], model: P
         f"{len(studies)} sample studies ({len(dicom)} DICOM, {labelled} labelled), "
         f"body parts {', '.join(parts)}",
     )
-    loaded = _wait_until(lambda: window.model is not None, MODEL_TIMEOUT_S)
-    if not report.check(loaded, f"model loaded by the worker: {model.name}"):
+    failures: list[str] = []
+    window.service.modelFailed.connect(lambda _job, message: failures.append(message))
+    window.service.crashed.connect(lambda _job, details: failures.append(details))
+    loaded = _wait_until(lambda: window.model is not None or bool(failures), MODEL_TIMEOUT_S)
+    problem = f": {failures[0].strip().splitlines()[-1]}" if failures else ""
+    if not report.check(
+        loaded and not failures, f"model loaded by the worker: {model.name}{problem}"
+    ):
         return
     info = window.model
     report.check(info.demo, f"model '{info.name}' is marked demo, on {info.device}")
