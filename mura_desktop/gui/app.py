@@ -105,8 +105,8 @@ def run_viewer(paths: Sequence[str], model: str | None = None) -> int:
     from mura_desktop.gui.settings import Settings
 
     settings = Settings()
-    if not paths and not Path(settings.file_name).exists():
-        paths = [str(p) for p in sample_paths()]  # first launch: the bundled sample studies
+    if not paths and settings.geometry is None:  # never closed before: a first launch
+        paths = [str(p) for p in sample_paths()]  # shows the bundled sample studies
     window = MainWindow(settings)
     window.show()
     QTimer.singleShot(0, lambda: window.start([Path(p) for p in paths], model))
