@@ -134,11 +134,11 @@ def sample_lesion(kind: str, anat: Anatomy, rng: np.random.Generator) -> Lesion:
             kind,
             bone.name,
             t=t,
-            size=float(rng.uniform(0.018, 0.03)),
+            size=float(rng.uniform(0.022, 0.035)),
             angle=float(rng.uniform(-35.0, 35.0)),
-            shift=sign * float(rng.uniform(0.9, 1.6)),
-            tilt=float(rng.choice([-1.0, 1.0]) * rng.uniform(8.0, 20.0)),
-            variant=str(rng.choice(["chip", "callus", "simple"], p=[0.3, 0.4, 0.3])),
+            shift=sign * float(rng.uniform(1.0, 1.8)),
+            tilt=float(rng.choice([-1.0, 1.0]) * rng.uniform(10.0, 25.0)),
+            variant=str(rng.choice(["chip", "callus", "simple"], p=[0.25, 0.5, 0.25])),
         )
     if kind == "lytic":
         return Lesion(
@@ -202,8 +202,13 @@ def _fracture(lesion: Lesion, tube: Tube, long_side: float) -> Placement:
     gap = max(1.2, lesion.size * long_side)
     # Small bones in a wide field (a metacarpal on a hand film) still show a visible break:
     # displacement, callus and swelling have floors relative to the image.
-    shift = np.sign(lesion.shift) * max(abs(lesion.shift) * r, 0.025 * long_side)
-    move = rotation_about(_pt(f), lesion.tilt).then(Affine(offset=_pt(shift * n)))
+    shift = np.sign(lesion.shift) * max(abs(lesion.shift) * r, 0.035 * long_side)
+    # The rest of the limb does not follow the fragment: cap how far its far end swings.
+    far = max((1.0 - lesion.t) * tube.length, 1.0)
+    tilt = np.sign(lesion.tilt) * min(
+        abs(lesion.tilt), np.rad2deg(np.arctan(0.08 * long_side / far))
+    )
+    move = rotation_about(_pt(f), float(tilt)).then(Affine(offset=_pt(shift * n)))
     moved_cut = np.array(move.vector(_pt(cut)))
     proximal = replace(tube, clips=(*tube.clips, Clip(_pt(f), _pt(-cut), gap / 2)))
     distal = replace(
@@ -236,7 +241,7 @@ def _fracture(lesion: Lesion, tube: Tube, long_side: float) -> Placement:
     half = r / max(np.cos(psi), 0.5)
     ends = (f - half * line, f + half * line)
     core = tuple(_pt(f + s * half * line) for s in np.linspace(-0.8, 0.8, 9))
-    reach, bulge = max(3.0 * r, 0.05 * long_side), max(4.0 * r, 0.07 * long_side)
+    reach, bulge = max(3.0 * r, 0.06 * long_side), max(4.0 * r, 0.08 * long_side)
     swelling = Capsule(_pt(f - reach * e), _pt(f + reach * e), bulge, bulge)
     return Placement(
         "fracture",

@@ -142,7 +142,9 @@ def draw_view(
     bone = _bones(drawn, foci, shape, texture, anat.medulla, pose.long_side)
     if rng.random() < 0.15:
         metal.append(_button(soft, rng, pose.long_side))
-    image = _expose(soft, soft_scale, bone, _metal(metal, shape), rng, pose.long_side)
+    image = _expose(
+        soft, soft_scale, bone, _metal(metal, shape) if metal else None, rng, pose.long_side
+    )
     image = _burn_in_text(image, anat.side, view, rng)
     mask = _region_mask([c for p in shown for c in p.region], shape)
     kinds = tuple(sorted({p.kind for p in shown}, key=KINDS.index))
@@ -259,7 +261,7 @@ def _swell(soft: np.ndarray, swelling: list[Capsule]) -> None:
             continue
         rows, cols, xs, ys = box
         u, _ = _capsule_u(c, xs, ys)
-        soft[rows, cols] *= 1.0 + 0.5 * np.sqrt(np.maximum(1.0 - u * u, 0.0))
+        soft[rows, cols] *= 1.0 + 0.7 * np.sqrt(np.maximum(1.0 - u * u, 0.0))
 
 
 def _texture(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -457,7 +459,7 @@ def _expose(
     soft: np.ndarray,
     scale: float,
     bone: np.ndarray,
-    metal: np.ndarray,
+    metal: np.ndarray | None,
     rng: np.random.Generator,
     long_side: float,
 ) -> np.ndarray:
@@ -470,8 +472,10 @@ def _expose(
     gain = float(rng.uniform(0.8, 1.2))
     atten = soft * (0.55 * gain / scale)
     atten += bone * (float(rng.uniform(3.2, 4.6)) * gain / scale)
-    atten += metal * gain
-    np.exp(-atten, out=atten)
+    if metal is not None:
+        atten += metal * gain
+    np.negative(atten, out=atten)
+    np.exp(atten, out=atten)
     exposure = ((1.0 - atten) * 255.0 + 0.5).astype(np.uint8)
     # Display curve (gamma between the detector's black and white levels) as a lookup table.
     background = float(rng.uniform(0.02, 0.1))
