@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from mura_desktop import __version__
-from mura_desktop.core.resources import MODEL_SUFFIX, default_model_path
+from mura_desktop.core.resources import MODEL_SUFFIX, default_model_path, is_frozen
 from mura_desktop.core.results import ResultSet, StudyResult
 from mura_desktop.core.study import Study
 from mura_desktop.gui.banners import DEMO_STYLE, INFO_STYLE, NO_MODEL_HTML, Banner, demo_text
@@ -306,6 +306,9 @@ class MainWindow(QMainWindow):
         self.act_train = a(
             "&Train a model…", self.show_train_window, None, "Run mura-train and watch it"
         )
+        if is_frozen():  # the packaged app leaves the trainer out
+            self.act_train.setEnabled(False)
+            self.act_train.setToolTip("Training runs from a source checkout (see README)")
         self.act_shortcuts = a("&Keyboard shortcuts", self.show_shortcuts, "F1")
         self.act_about = a("&About MURA Desktop", self.show_about)
         self.act_heatmap.setChecked(True)
