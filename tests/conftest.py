@@ -1,4 +1,5 @@
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,14 @@ def phantom_dataset(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("phantoms")
     summary = generate_dataset(out / "data", 10, seed=5, size=128, parts=("WRIST", "HAND", "ELBOW"))
     return summary.root
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """Two OpenMP threads on two shared cores stall badly when other work runs beside them."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

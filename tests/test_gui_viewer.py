@@ -69,20 +69,7 @@ class FakePredictor:
             images[view.path] = image
             if progress:
                 progress(i + 1, len(study.views))
-        ok = [v.probability for v in views if v.ok]
-        p = self.rule.aggregate(ok) if ok else None
-        result = StudyResult(
-            uid=study.uid,
-            name=study.name,
-            views=views,
-            body_part=study.body_part,
-            label=study.label,
-            patient_id=study.patient_id,
-            split=study.split,
-            probability=p,
-            verdict=None if p is None else self.rule.verdict(p),
-            rule=self.rule,
-        )
+        result = StudyResult.from_views(study, views, self.rule)
         return SimpleNamespace(result=result, heatmaps=maps, images=images)
 
     def close(self) -> None:

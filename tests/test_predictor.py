@@ -24,13 +24,7 @@ SIZE = 64
 SHAPES = [(90, 70), (64, 100), (120, 120)]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread() -> Iterator[None]:
-    """Two OpenMP threads on two shared cores stall badly when other work runs beside them."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
