@@ -53,7 +53,7 @@ class Lesion:
     obliquity or a wire's angle to the bone's normal, in degrees. ``shift``/``tilt``:
     a fracture's displacement (radii) and angulation (degrees). ``variant``:
     plate | rod | wires | prosthesis for hardware; rim | plain | expansile for a lucency;
-    chip | callus | simple for a fracture.
+    callus | impacted | chip | simple for a fracture.
     """
 
     kind: str
@@ -138,7 +138,9 @@ def sample_lesion(kind: str, anat: Anatomy, rng: np.random.Generator) -> Lesion:
             angle=float(rng.uniform(-35.0, 35.0)),
             shift=sign * float(rng.uniform(1.0, 1.8)),
             tilt=float(rng.choice([-1.0, 1.0]) * rng.uniform(10.0, 25.0)),
-            variant=str(rng.choice(["chip", "callus", "simple"], p=[0.25, 0.5, 0.25])),
+            variant=str(
+                rng.choice(["callus", "impacted", "chip", "simple"], p=[0.4, 0.3, 0.15, 0.15])
+            ),
         )
     if kind == "lytic":
         return Lesion(
@@ -208,12 +210,17 @@ def _fracture(lesion: Lesion, tube: Tube, long_side: float) -> Placement:
     tilt = np.sign(lesion.tilt) * min(
         abs(lesion.tilt), np.rad2deg(np.arctan(0.08 * long_side / far))
     )
+    if lesion.variant == "impacted":
+        # The fragments are driven into each other and overlap in a dense band.
+        gap, shift = -max(lesion.size * long_side, 2.0), 0.3 * shift
     move = rotation_about(_pt(f), float(tilt)).then(Affine(offset=_pt(shift * n)))
     moved_cut = np.array(move.vector(_pt(cut)))
     proximal = replace(tube, clips=(*tube.clips, Clip(_pt(f), _pt(-cut), gap / 2)))
+    # A group of its own: where the fragments overlap, their densities add.
     distal = replace(
         tube.mapped(move),
         name=tube.name + "/distal",
+        group=tube.group + "/distal",
         clips=(*tube.clips, Clip(move.point(_pt(f)), _pt(moved_cut), gap / 2)),
     )
     fragments: tuple[Bone, ...] = (proximal, distal)

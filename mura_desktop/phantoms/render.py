@@ -137,11 +137,11 @@ def draw_view(
         shape,
     )
     soft_scale = max(float(soft.max()), 1e-6)
+    if rng.random() < 0.15:
+        metal.append(_button(soft, rng, pose.long_side))
     _swell(soft, [c for p in shown for c in p.swelling])
     texture = _texture(shape, rng)
     bone = _bones(drawn, foci, shape, texture, anat.medulla, pose.long_side)
-    if rng.random() < 0.15:
-        metal.append(_button(soft, rng, pose.long_side))
     image = _expose(
         soft, soft_scale, bone, _metal(metal, shape) if metal else None, rng, pose.long_side
     )
