@@ -44,24 +44,29 @@ from mura_desktop.inference.network import build_network
 from mura_desktop.inference.predictor import Predictor
 from mura_desktop.phantoms import generate_dataset
 from mura_desktop.phantoms.dataset import is_phantom_dataset
-from trainer.config import TrainConfig
+from trainer.config import SCHEDULES, TrainConfig
 from trainer.data import dataset_root, make_split, view_samples
-from trainer.fit import fit
+from trainer.fit import amp_dtype, fit
 
 
-def measure_rate(arch: str, size: int, batch: int, steps: int = 3) -> float:
-    """Training images/s of forward + backward + Adam on random data (after one warm-up)."""
-    net = build_network(arch)
+def measure_rate(config: TrainConfig, steps: int = 3) -> float:
+    """Training images/s of forward + backward + Adam on random data (after one warm-up),
+    with the run's mixed precision and memory format."""
+    net = build_network(config.arch).to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(net.parameters())
-    x, y = torch.rand(batch, 3, size, size), torch.rand(batch)
+    x = torch.rand(config.batch_size, 3, config.size, config.size)
+    x, y = x.contiguous(memory_format=torch.channels_last), torch.rand(config.batch_size)
+    dtype = amp_dtype(config, torch.device("cpu"))
     for i in range(steps + 1):
         if i == 1:
             start = time.perf_counter()
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(net(x), y)
+        with torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+            logits = net(x).float()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    return steps * batch / (time.perf_counter() - start)
+    return steps * config.batch_size / (time.perf_counter() - start)
 
 
 def pointing_game(
@@ -125,21 +130,24 @@ def new_run(args: argparse.Namespace, data: Path) -> TrainConfig:
     split = make_split(discover([dataset_root(data)[0]]).studies, valid_fraction=0.1)
     n_train = len(view_samples(split.train))
     n_eval = len(view_samples(split.valid))
-    rate = measure_rate(args.arch, args.size, args.batch_size)
+    config = TrainConfig(
+        data=str(data), out=str(args.out_dir / f"run-{time.strftime('%Y%m%d-%H%M%S')}"),
+        arch=args.arch, size=args.size, batch_size=args.batch_size, lr=args.lr,
+        schedule=args.schedule, init="random", valid_fraction=0.1, seed=args.seed,
+        workers=args.workers, device="cpu", cache_dir=str(args.out_dir / "cache"),
+        log_every=50, keep_best=1, demo=True, name=f"synthetic-phantom {args.arch} {args.size}px",
+    )  # fmt: skip
+    rate = measure_rate(config)
     # 1.25: the loader, augmentation and other processes cost some of the measured rate
     epoch_s = n_train / rate * 1.25 + n_eval / (3 * rate)
     epochs = args.epochs or max(1, min(args.max_epochs, math.floor(args.budget_min * 60 / epoch_s)))
+    precision = str(amp_dtype(config, torch.device("cpu")) or "float32").removeprefix("torch.")
     print(
-        f"{args.arch} {args.size}px: {rate:.1f} training images/s on this CPU now; "
-        f"{n_train} training views -> about {epoch_s / 60:.1f} min/epoch; {epochs} epochs"
+        f"{args.arch} {args.size}px ({precision}): {rate:.1f} training images/s on this CPU "
+        f"now; {n_train} training views -> about "
+        f"{epoch_s / 60:.1f} min/epoch; {epochs} epochs"
     )
-    return TrainConfig(
-        data=str(data), out=str(args.out_dir / f"run-{time.strftime('%Y%m%d-%H%M%S')}"),
-        arch=args.arch, size=args.size, batch_size=args.batch_size, epochs=epochs, lr=args.lr,
-        init="random", valid_fraction=0.1, seed=args.seed, workers=args.workers, device="cpu",
-        cache_dir=str(args.out_dir / "cache"), log_every=50, keep_best=1, demo=True,
-        name=f"synthetic-phantom {args.arch} {args.size}px",
-    )  # fmt: skip
+    return replace(config, epochs=epochs)
 
 
 def evaluate_held_out(data: Path, bundle_path: Path) -> tuple[float, float]:
@@ -192,6 +200,7 @@ def main() -> int:
     )  # fmt: skip
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-3, help="from random weights: 1e-3")
+    parser.add_argument("--schedule", default="cosine", choices=SCHEDULES)
     parser.add_argument("--budget-min", type=float, default=28.0, help="training minutes")
     parser.add_argument("--max-epochs", type=int, default=30)
     parser.add_argument("--epochs", type=int, help="fixed epochs (default: fit the budget)")

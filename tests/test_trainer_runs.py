@@ -6,6 +6,7 @@ module and shared by the tests that only read it.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -29,7 +30,7 @@ from mura_desktop.phantoms import generate_dataset
 from trainer.__main__ import main
 from trainer.checkpoint import load_checkpoint
 from trainer.config import TrainConfig
-from trainer.fit import COMPLETED, DIVERGED, RunError, fit
+from trainer.fit import COMPLETED, DIVERGED, RunError, _lr_scheduler, amp_dtype, fit
 from trainer.initial_weights import InitError, initial_network
 from trainer.metrics_log import read_metrics
 
@@ -294,3 +295,26 @@ def test_two_process_ddp_on_cpu_with_a_body_part_head_writes_a_bundle(dataset, c
     assert done.stdout.count("epoch 1/1") == 1  # only rank 0 prints
     bundle = load_bundle(out / "model.mura")  # multi-task: the body-part head is exported
     assert bundle.body_parts == BODY_PARTS and bundle.provenance["config"]["body_part_head"]
+
+
+def test_cosine_schedule_warms_up_then_decays_to_zero() -> None:
+    config = TrainConfig(lr=1e-3, epochs=2, schedule="cosine")
+    optimizer = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=config.lr)
+    scheduler = _lr_scheduler(config, optimizer, steps_per_epoch=100)
+    lrs = []
+    for _ in range(200):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert lrs[0] == pytest.approx(1e-3 / 10)  # warm-up: 200 steps // 20
+    assert max(lrs) == pytest.approx(1e-3)
+    assert lrs.index(max(lrs)) == 9
+    assert all(b <= a for a, b in itertools.pairwise(lrs[9:]))
+    assert lrs[-1] < 1e-6
+
+
+@pytest.mark.parametrize(
+    ("amp", "expected"), [("off", None), ("bf16", torch.bfloat16), ("fp16", None)]
+)
+def test_cpu_mixed_precision_is_bfloat16_or_nothing(amp: str, expected) -> None:
+    assert amp_dtype(TrainConfig(amp=amp), torch.device("cpu")) is expected

@@ -21,6 +21,7 @@ LOSSES = ("wbce", "focal")
 CLASS_WEIGHT_MODES = ("part-studies", "part-images", "global", "none")
 SELECT_METRICS = ("valid_loss", "kappa", "auroc")
 AMP_MODES = ("auto", "off", "fp16", "bf16")
+SCHEDULES = ("plateau", "cosine")
 CONFIG_FILE = "config.json"
 
 RESUMABLE = frozenset({
@@ -45,6 +46,7 @@ class TrainConfig:
     epochs: int = 20
     lr: float = 1e-4
     weight_decay: float = 0.0
+    schedule: str = "plateau"
     plateau_patience: int = 1
     plateau_factor: float = 0.1
     loss: str = "wbce"
@@ -110,6 +112,7 @@ class TrainConfig:
             ("--class-weights", self.class_weights, CLASS_WEIGHT_MODES),
             ("--select", self.select_metric, SELECT_METRICS),
             ("--amp", self.amp, AMP_MODES),
+            ("--schedule", self.schedule, SCHEDULES),
         ):
             if value not in allowed:
                 problems.append(f"{name} {value!r}: choose one of {', '.join(allowed)}")
@@ -208,6 +211,14 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
     o.add_argument("--lr", type=float, default=s, help=f"Adam learning rate ({d.lr:g})")
     o.add_argument("--weight-decay", type=float, default=s, help=f"({d.weight_decay:g})")
     o.add_argument(
+        "--schedule",
+        default=s,
+        choices=SCHEDULES,
+        help="plateau: the paper's lr ÷10 when the validation loss stalls; cosine: a short "
+        "linear warm-up, then a cosine decay to zero over all epochs, stepped every batch "
+        f"(for short runs from random weights) ({d.schedule})",
+    )
+    o.add_argument(
         "--plateau-patience",
         type=int,
         default=s,
@@ -251,7 +262,13 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
     r.add_argument(
         "--threads", type=int, default=s, help="CPU threads for torch (0 = torch's default)"
     )
-    r.add_argument("--amp", default=s, choices=AMP_MODES, help="mixed precision on CUDA (auto)")
+    r.add_argument(
+        "--amp",
+        default=s,
+        choices=AMP_MODES,
+        help="mixed precision: auto = bf16 (or fp16) on CUDA, bf16 on CPUs with AMX or "
+        "AVX512-BF16, else off; fp16 applies to CUDA only",
+    )
     r.add_argument("--compile", action="store_true", default=s, help="torch.compile the model")
     r.add_argument(
         "--no-channels-last", dest="channels_last", action="store_false", default=s, help=""

@@ -131,6 +131,7 @@ def train_one_epoch(
     epoch: int,
     first_step: int = 0,
     on_step: StepCallback | None = None,
+    after_step: Callable[[], object] | None = None,
 ) -> EpochStats:
     """Train over ``loader`` once. Raises ``NonFiniteLossError`` on a NaN/inf loss.
 
@@ -155,6 +156,8 @@ def train_one_epoch(
             scaler.scale(loss).backward()
             scaler.step(optimizer)
             scaler.update()
+            if after_step is not None:
+                after_step()
             value = float(loss.detach()) * n
         else:
             value, n = 0.0, 0

@@ -13,6 +13,7 @@ Under ``torchrun`` every rank runs this function; only rank 0 writes files or pr
 
 from __future__ import annotations
 
+import math
 import random
 import sys
 from collections.abc import Callable
@@ -56,6 +57,7 @@ COMPLETED = "completed"
 EARLY_STOPPED = "early_stopped"
 INTERRUPTED = "interrupted"
 DIVERGED = "diverged"
+COSINE_WARMUP_STEPS = 200
 
 
 class RunError(Exception):
@@ -75,9 +77,38 @@ class FitResult:
     message: str = ""
 
 
-def _amp_dtype(config: TrainConfig, device: torch.device) -> torch.dtype | None:
-    if device.type != "cuda" or config.amp == "off":
+def _cpu_has_fast_bf16() -> bool:
+    """AMX or AVX512-BF16: where bfloat16 autocast trains faster than float32 on the CPU."""
+    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
+
+
+def _lr_scheduler(
+    config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int
+) -> torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau:
+    """``plateau`` steps once per epoch on the validation loss; ``cosine`` once per batch."""
+    if config.schedule == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode="min", factor=config.plateau_factor, patience=config.plateau_patience
+        )
+    total = max(1, config.epochs * steps_per_epoch)
+    warmup = max(1, min(COSINE_WARMUP_STEPS, total // 20))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def amp_dtype(config: TrainConfig, device: torch.device) -> torch.dtype | None:
+    if config.amp == "off":
         return None
+    if device.type == "cpu":
+        wanted = config.amp == "bf16" or (config.amp == "auto" and _cpu_has_fast_bf16())
+        return torch.bfloat16 if wanted else None
     if config.amp == "bf16" or (config.amp == "auto" and torch.cuda.is_bf16_supported()):
         return torch.bfloat16
     return torch.float16
@@ -244,7 +275,7 @@ def _fit(
         raise InitError(problem)
     if net is None:
         net = initial_network(config.arch, config.init, body_part_head=config.body_part_head)
-    channels_last = config.channels_last and runtime.device.type == "cuda"
+    channels_last = config.channels_last
     net = net.to(runtime.device, memory_format=torch.channels_last if channels_last else None)
     if runtime.device.type == "cuda":
         torch.backends.cudnn.benchmark = True
@@ -253,11 +284,9 @@ def _fit(
     optimizer = torch.optim.Adam(
         net.parameters(), lr=config.lr, betas=(0.9, 0.999), weight_decay=config.weight_decay
     )
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode="min", factor=config.plateau_factor, patience=config.plateau_patience
-    )
-    amp_dtype = _amp_dtype(config, runtime.device)
-    scaler = torch.amp.GradScaler(runtime.device.type, enabled=amp_dtype == torch.float16)
+    scheduler = _lr_scheduler(config, optimizer, len(train_loader))
+    precision = amp_dtype(config, runtime.device)
+    scaler = torch.amp.GradScaler(runtime.device.type, enabled=precision == torch.float16)
     minimize = config.select_metric == "valid_loss"
     best_k = BestK(config.keep_best, minimize)
     epoch_done, global_step, since_best = 0, 0, 0
@@ -291,7 +320,7 @@ def _fit(
         )
     if config.compile:
         model = torch.compile(model)
-    step = Step(runtime, amp_dtype, channels_last, config.body_part_loss_weight)
+    step = Step(runtime, precision, channels_last, config.body_part_loss_weight)
 
     log.write(
         "start",
@@ -302,7 +331,7 @@ def _fit(
         config=config.to_dict(),
         device=str(runtime.device),
         world_size=runtime.world_size,
-        amp=str(amp_dtype).removeprefix("torch.") if amp_dtype else "off",
+        amp=str(precision).removeprefix("torch.") if precision else "off",
         train_studies=len(split.train),
         valid_studies=len(split.valid),
         train_views=len(train_samples),
@@ -313,7 +342,7 @@ def _fit(
     )
     say(
         f"{config.arch} {config.size}px batch {config.batch_size}×{runtime.world_size} on "
-        f"{runtime.device}" + (f" ({str(amp_dtype).removeprefix('torch.')})" if amp_dtype else "")
+        f"{runtime.device}" + (f" ({str(precision).removeprefix('torch.')})" if precision else "")
     )
 
     status, message = COMPLETED, ""
@@ -335,13 +364,15 @@ def _fit(
                 epoch=epoch,
                 first_step=global_step,
                 on_step=on_step,
+                after_step=scheduler.step if config.schedule == "cosine" else None,
             )
             global_step += stats.steps
             distributed.sync_buffers(runtime, net)
             evaluation = evaluate(
                 step, eval_model, criterion, valid_loader, split.valid, valid_samples
             )
-            scheduler.step(evaluation.loss)
+            if config.schedule == "plateau":
+                scheduler.step(evaluation.loss)
             value = _selection_value(config, evaluation)
             entry, dropped = best_k.add(epoch, value) if best_k.would_keep(value) else (None, [])
             is_best = best_k.best is not None and best_k.best.epoch == epoch

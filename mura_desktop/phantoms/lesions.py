@@ -139,7 +139,7 @@ def sample_lesion(kind: str, anat: Anatomy, rng: np.random.Generator) -> Lesion:
             shift=sign * float(rng.uniform(1.0, 1.8)),
             tilt=float(rng.choice([-1.0, 1.0]) * rng.uniform(10.0, 25.0)),
             variant=str(
-                rng.choice(["callus", "impacted", "chip", "simple"], p=[0.4, 0.3, 0.15, 0.15])
+                rng.choice(["callus", "impacted", "chip", "simple"], p=[0.6, 0.2, 0.1, 0.1])
             ),
         )
     if kind == "lytic":
@@ -240,8 +240,8 @@ def _fracture(lesion: Lesion, tube: Tube, long_side: float) -> Placement:
         )
     elif lesion.variant == "callus":
         # A healing fracture: a cuff of woven bone, trabecular without a cortex.
-        a = max((1.6 + 0.5 * abs(lesion.shift)) * r, 0.05 * long_side)
-        b = max(1.5 * r, 0.035 * long_side)
+        a = max((1.6 + 0.5 * abs(lesion.shift)) * r, 0.07 * long_side)
+        b = max(1.5 * r, 0.05 * long_side)
         fragments += (
             Blob(tube.name + "/callus", tube.group + "/callus", _pt(f), a, b, angle, 0.0),
         )
