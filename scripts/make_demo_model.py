@@ -2,7 +2,7 @@
 
     PYTHONPATH=. .venv/bin/python scripts/make_demo_model.py RUN_DIR PHANTOM_DATA [--out F]
 
-1. ``mura-train export RUN_DIR OUT --half --demo`` (the trainer's own CLI) and, for the
+1. ``mura-train export RUN_DIR OUT --half --demo --name ...`` (the trainer's own CLI) and, for the
    comparison only, a float32 export to a temporary file;
 2. the largest |logit difference| between the float16 and float32 bundles over the held-out
    views (the networks run directly, on the preprocessed views);
@@ -34,12 +34,13 @@ from mura_desktop.inference.network import network_from_state_dict  # noqa: E402
 from mura_desktop.inference.preprocess import preprocess_batch  # noqa: E402
 from trainer.data import dataset_root  # noqa: E402
 
-NAME = "mura-demo-densenet121-128.mura"
+NAME = "mura-demo-densenet121-192.mura"
+MODEL_NAME = "MURA Desktop demo (synthetic phantoms, densenet121 192px)"
 
 
-def export(run_dir: Path, out: Path, *, half: bool) -> None:
+def export(run_dir: Path, out: Path, *, half: bool, name: str) -> None:
     command = [sys.executable, "-m", "trainer", "export", str(run_dir), str(out), "--demo"]
-    command += ["--force"] + (["--half"] if half else [])
+    command += ["--name", name, "--force"] + (["--half"] if half else [])
     print("$", " ".join(command[1:]), flush=True)
     subprocess.run(command, check=True, cwd=ROOT)
 
@@ -74,10 +75,10 @@ def main() -> int:
     parser.add_argument("--views", type=int, default=512, help="views for the logit check")
     args = parser.parse_args()
 
-    export(args.run_dir, args.out, half=True)
+    export(args.run_dir, args.out, half=True, name=MODEL_NAME)
     with tempfile.TemporaryDirectory() as tmp:
         full_path = Path(tmp) / "float32.mura"
-        export(args.run_dir, full_path, half=False)
+        export(args.run_dir, full_path, half=False, name=MODEL_NAME)
         full = load_bundle(full_path)
         full_size = full_path.stat().st_size
     half = load_bundle(args.out)
