@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
 
     scan = discover(args.paths)
     for problem in scan.problems:
-        print(f"skipped: {problem.path}: {problem.reason}", file=err)
+        print(f"{problem.kind}: {problem.path}: {problem.reason}", file=err)
     if not scan.studies:
         print("error: no studies found in " + ", ".join(map(str, args.paths)), file=err)
         return EXIT_FATAL
@@ -95,7 +95,9 @@ def run(args: argparse.Namespace) -> int:
         )
         print(f"{len(scan.studies)} studies, {scan.n_views} views", file=err)
 
-    results = ResultSet(model={**bundle.summary(), "path": str(model_path)})
+    results = ResultSet(
+        model={**bundle.summary(), "path": str(model_path)}, problems=list(scan.problems)
+    )
     show_lines = not args.quiet and len(scan.studies) <= 50
     bar = None if args.quiet or show_lines else ProgressBar(len(scan.studies), "studies")
     if args.heatmaps:
@@ -128,10 +130,10 @@ def run(args: argparse.Namespace) -> int:
     if interrupted:
         return EXIT_INTERRUPTED
     failed_views = sum(s.n_failed for s in results.studies)
-    if failed_views or scan.problems:
+    if failed_views or scan.failures:
         print(
             f"partial: {failed_views} view(s) could not be scored, "
-            f"{len(scan.problems)} path(s) skipped while scanning",
+            f"{len(scan.failures)} path(s) could not be read while scanning",
             file=err,
         )
         return EXIT_PARTIAL

@@ -31,7 +31,7 @@ from mura_desktop.core.mura_layout import (
     folder_facts,
     read_mura_csvs,
 )
-from mura_desktop.core.study import Scan, ScanProblem, Study, View
+from mura_desktop.core.study import FAILED, IGNORED, WARNING, Scan, ScanProblem, Study, View
 
 RASTER_EXTENSIONS: frozenset[str] = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"})
 DICOM_EXTENSIONS: frozenset[str] = frozenset({".dcm", ".dicom"})
@@ -161,7 +161,7 @@ class _Discovery:
         self, entry: os.DirEntry[str], chain: _FolderChain
     ) -> tuple[str, _FolderChain] | None:
         if entry.name.startswith(".") or entry.name == "__MACOSX":
-            self._problem(entry.path, "hidden or system folder, not scanned")
+            self._problem(entry.path, "hidden or system folder, not scanned", IGNORED)
             return None
         try:
             st = entry.stat()
@@ -190,25 +190,26 @@ class _Discovery:
             except OSError as exc:
                 self._problem(path, _failure(exc, path))
                 return None
+        lower = os.path.basename(path).lower()
+        ext = os.path.splitext(lower)[1]
+        looks_like_image = ext in RASTER_EXTENSIONS or ext in DICOM_EXTENSIONS
         if not stat.S_ISREG(st.st_mode):
-            self._problem(path, "not a regular file")
+            self._problem(path, "not a regular file", FAILED if looks_like_image else IGNORED)
             return None
         key = (st.st_dev, st.st_ino)
         if key in self.files_seen:
             return None
         self.files_seen.add(key)
-        if st.st_size == 0:
-            self._problem(path, "empty file (0 bytes)")
-            return None
-        lower = os.path.basename(path).lower()
         if lower.startswith("._") or lower in _SYSTEM_FILES:
-            self._problem(path, "not an image: operating-system metadata file")
+            self._problem(path, "not an image: operating-system metadata file", IGNORED)
             return None
-        ext = os.path.splitext(lower)[1]
+        if st.st_size == 0:
+            self._problem(path, "empty file (0 bytes)", FAILED if looks_like_image else IGNORED)
+            return None
         if ext in RASTER_EXTENSIONS:
             return View(Path(path))
         if ext in _NOT_IMAGE_EXTENSIONS:
-            self._problem(path, "not an image or DICOM file")
+            self._problem(path, "not an image or DICOM file", IGNORED)
             return None
         kind = "dicom" if ext in DICOM_EXTENSIONS else self._sniff(path)
         if kind == "dicom":
@@ -216,7 +217,7 @@ class _Discovery:
         if kind == "image":
             return View(Path(path))
         if kind is None:
-            self._problem(path, "not an image or DICOM file")
+            self._problem(path, "not an image or DICOM file", IGNORED)
         return None
 
     def _sniff(self, path: str) -> str | None:
@@ -237,7 +238,7 @@ class _Discovery:
             self._problem(path, f"cannot read file: {_failure(exc)}")
             return None
         if not header.has_image:
-            self._problem(path, "DICOM without an image (no Rows): not a radiograph view")
+            self._problem(path, "DICOM without an image (no Rows): not a radiograph view", IGNORED)
             return None
         view = View(Path(path), is_dicom=True)
         if header.study_uid is None:
@@ -298,6 +299,7 @@ class _Discovery:
                     folder,
                     f"{csv_name} labels this study {csv_label} but its folder name says "
                     f"{label}; using {csv_name}",
+                    WARNING,
                 )
             label = csv_label
         study = Study(
@@ -335,8 +337,8 @@ class _Discovery:
                 self.problems.extend(found.problems)
         return self.csvs[root]
 
-    def _problem(self, path: str | os.PathLike[str], reason: str) -> None:
-        self.problems.append(ScanProblem(Path(path), reason))
+    def _problem(self, path: str | os.PathLike[str], reason: str, kind: str = FAILED) -> None:
+        self.problems.append(ScanProblem(Path(path), reason, kind))
 
     def finish(self) -> Scan:
         self._check_csv_listings()

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from mura_desktop.core.study import Study
+from mura_desktop.core.study import ScanProblem, Study
 from mura_desktop.core.verdict import VerdictRule
 
 RESULTS_FORMAT = "mura-desktop-results"
@@ -107,6 +107,8 @@ class ResultSet:
     created: str = field(
         default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
     )
+    # Paths the scan skipped or doubted, so that a saved batch can be audited on its own.
+    problems: list[ScanProblem] = field(default_factory=list)
 
     def to_json(self, path: str | os.PathLike[str]) -> None:
         payload = {
@@ -115,6 +117,7 @@ class ResultSet:
             "created": self.created,
             "model": self.model,
             "studies": [s.to_dict() for s in self.studies],
+            "skipped": [p.to_dict() for p in self.problems],
         }
         _write_atomically(Path(path), json.dumps(payload, indent=1, ensure_ascii=False))
 
@@ -136,15 +139,21 @@ class ResultSet:
             studies=[StudyResult.from_dict(s) for s in payload.get("studies", [])],
             model=payload.get("model", {}),
             created=payload.get("created", ""),
+            problems=[ScanProblem.from_dict(p) for p in payload.get("skipped", [])],
         )
 
     CSV_FIELDS = (
         "study_uid", "study_name", "body_part", "patient_id", "split", "label",
         "study_probability", "verdict", "rule", "view_path", "view_probability", "view_error",
+        "skipped",
     )  # fmt: skip
 
     def to_csv(self, path: str | os.PathLike[str]) -> None:
-        """One row per view; the study's fields repeat on each of its rows."""
+        """One row per view; the study's fields repeat on each of its rows.
+
+        Paths the scan skipped follow, one row each: no study fields, ``view_path`` the
+        path, ``view_error`` the reason and ``skipped`` its kind (empty on view rows).
+        """
         path = Path(path)
         tmp = path.with_name(path.name + ".part")
         with tmp.open("w", newline="", encoding="utf-8") as fh:
@@ -158,8 +167,10 @@ class ResultSet:
                         "" if s.probability is None else f"{s.probability:.6f}",
                         s.verdict or "", s.rule_text, v.path,
                         "" if v.probability is None else f"{v.probability:.6f}",
-                        v.error or "",
+                        v.error or "", "",
                     ])  # fmt: skip
+            for p in self.problems:
+                writer.writerow(["", "", "", "", "", "", "", "", "", p.path, "", p.reason, p.kind])
         os.replace(tmp, path)
 
     @classmethod
@@ -167,8 +178,14 @@ class ResultSet:
         """Rebuild studies from a CSV written by ``to_csv``; the rule is not in the CSV."""
         rule = rule or VerdictRule()
         studies: dict[str, StudyResult] = {}
+        problems: list[ScanProblem] = []
         with Path(path).open(newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
+                if row.get("skipped"):
+                    problems.append(
+                        ScanProblem(Path(row["view_path"]), row["view_error"], row["skipped"])
+                    )
+                    continue
                 uid = row["study_uid"]
                 if uid not in studies:
                     studies[uid] = StudyResult(
@@ -193,7 +210,7 @@ class ResultSet:
                         error=row["view_error"] or None,
                     )
                 )
-        return cls(studies=list(studies.values()))
+        return cls(studies=list(studies.values()), problems=problems)
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -38,12 +38,37 @@ class Study:
     folder: Path | None = None
 
 
+IGNORED = "ignored"
+FAILED = "failed"
+WARNING = "warning"
+PROBLEM_KINDS: tuple[str, ...] = (FAILED, WARNING, IGNORED)
+
+
 @dataclass(frozen=True)
 class ScanProblem:
-    """A path discovery skipped, and why (unreadable, zero bytes, not an image, ...)."""
+    """A path discovery skipped or doubted, and why.
+
+    ``kind`` says what it means for a run: ``FAILED`` is an image, DICOM, folder or MURA CSV
+    that could not be read (a run with one is partial); ``IGNORED`` is something that is not
+    a radiograph view at all (a README, ``.DS_Store``, a hidden folder, a DICOM report);
+    ``WARNING`` is data that was used but disagrees with itself (a CSV label against a
+    folder name).
+    """
 
     path: Path
     reason: str
+    kind: str = FAILED
+
+    def __post_init__(self) -> None:
+        if self.kind not in PROBLEM_KINDS:
+            raise ValueError(f"unknown problem kind {self.kind!r}; expected one of {PROBLEM_KINDS}")
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": str(self.path), "kind": self.kind, "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ScanProblem:
+        return cls(Path(data["path"]), str(data["reason"]), str(data.get("kind", FAILED)))
 
 
 @dataclass
@@ -56,6 +81,11 @@ class Scan:
     @property
     def n_views(self) -> int:
         return sum(len(s.views) for s in self.studies)
+
+    @property
+    def failures(self) -> list[ScanProblem]:
+        """The problems that make a run partial: things that should have been read."""
+        return [p for p in self.problems if p.kind == FAILED]
 
 
 def body_part_from_name(name: str) -> str | None:
