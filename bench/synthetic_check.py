@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import os
 import shutil
@@ -34,7 +33,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 import torch
-from PIL import Image
 
 from mura_desktop.cli.progress import ProgressBar
 from mura_desktop.core.discovery import discover
@@ -44,6 +42,7 @@ from mura_desktop.inference.network import build_network
 from mura_desktop.inference.predictor import Predictor
 from mura_desktop.phantoms import generate_dataset
 from mura_desktop.phantoms.dataset import is_phantom_dataset
+from mura_desktop.phantoms.ground_truth import GroundTruth
 from trainer.config import SCHEDULES, TrainConfig
 from trainer.data import dataset_root, make_split, view_samples
 from trainer.fit import amp_dtype, fit
@@ -77,11 +76,12 @@ def pointing_game(
     Also counts the masks that contain a centre of the ``grid``×``grid`` CAM cells: the
     upsampled heatmap peaks at a cell centre, so this bounds what any model can hit.
     """
-    truth = {}
-    with (data_dir / "ground_truth.csv").open(newline="") as fh:
-        for row in csv.DictReader(fh):
-            if row["view_abnormal"] == "1" and row["mask"]:
-                truth[(data_dir / row["image"]).resolve()] = row
+    ground_truth = GroundTruth(data_dir)
+    truth = {
+        (data_dir / row["image"]).resolve(): row
+        for row in ground_truth.rows
+        if row["view_abnormal"] == "1" and row["mask"]
+    }
     hits = trials = reachable = 0
     per_kind: dict[str, list[int]] = {}
     for prediction in predictions:
@@ -89,8 +89,7 @@ def pointing_game(
             row = truth.get(Path(path).resolve())
             if row is None:
                 continue
-            with Image.open(data_dir / row["mask"]) as im:
-                mask = np.asarray(im.convert("L")) > 0
+            mask = ground_truth.mask(row)
             if not mask.any():
                 continue
             y, x = np.unravel_index(int(np.argmax(heatmap)), heatmap.shape)

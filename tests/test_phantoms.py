@@ -6,6 +6,7 @@ import csv
 import re
 import subprocess
 import sys
+import zipfile
 from collections import defaultdict
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from mura_desktop.phantoms import (
 )
 from mura_desktop.phantoms.cli import main as cli_main
 from mura_desktop.phantoms.dicom_out import study_uid, to_12bit
+from mura_desktop.phantoms.ground_truth import GroundTruth
 
 PARTS = "|".join(BODY_PARTS)
 IMAGE_LINE = re.compile(
@@ -55,7 +57,7 @@ def _tree_bytes(out: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(out)): p.read_bytes()
         for p in sorted(out.rglob("*"))
-        if p.is_file() and p.suffix in (".png", ".csv", ".dcm", ".txt")
+        if p.is_file() and p.suffix in (".png", ".csv", ".dcm", ".txt", ".zip")
     }
 
 
@@ -181,13 +183,19 @@ def test_ground_truth_masks_match_views(dataset: Path) -> None:
         split, part, patient, _, label, _ = m.groups()
         assert (r["split"], r["body_part"], r["patient"]) == (split, part, patient)
         assert int(r["study_label"]) == (label == "positive")
-        assert r["mask"] == "masks/" + r["image"].removeprefix("MURA-v1.1/")
-        with Image.open(dataset / r["mask"]) as img:
+        assert r["mask"] == r["image"].removeprefix("MURA-v1.1/")
+        with (
+            zipfile.ZipFile(dataset / "masks.zip") as archive,
+            archive.open(r["mask"]) as fh,
+            Image.open(fh) as img,
+        ):
             assert img.mode == "L"
             mask = np.asarray(img)
         with Image.open(dataset / r["image"]) as img:
             assert img.size == (mask.shape[1], mask.shape[0])
         assert set(np.unique(mask).tolist()) <= {0, 255}
+        with GroundTruth(dataset) as truth:
+            assert np.array_equal(truth.mask(r), mask > 0)
         view_abnormal = int(r["view_abnormal"])
         assert mask.any() == bool(view_abnormal)
         assert bool(r["kinds"]) == bool(view_abnormal)
@@ -215,7 +223,7 @@ def test_same_seed_same_bytes_whatever_the_workers(tmp_path: Path) -> None:
     generate_dataset(tmp_path / "b", 9, seed=3, size=48, workers=2)
     generate_dataset(tmp_path / "c", 9, seed=4, size=48, workers=1)
     bytes_a, bytes_b, bytes_c = (_tree_bytes(tmp_path / n) for n in "abc")
-    assert len(bytes_a) == 2 * a.n_views + 6
+    assert len(bytes_a) == a.n_views + 7
     assert bytes_a == bytes_b
     pngs = [k for k in bytes_a if k.endswith(".png")]
     changed = [k for k in pngs if bytes_c.get(k) != bytes_a[k]]

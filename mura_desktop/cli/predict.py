@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from mura_desktop.core.metrics import format_metrics_table, study_metrics
 from mura_desktop.core.overlay import blend_heatmap
 from mura_desktop.core.resources import default_model_path
 from mura_desktop.core.results import ResultSet, StudyResult
+from mura_desktop.core.study import Study
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1
@@ -102,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
     bar = None if args.quiet or show_lines else ProgressBar(len(scan.studies), "studies")
     if args.heatmaps:
         args.heatmaps.mkdir(parents=True, exist_ok=True)
+        heatmap_folders = _heatmap_folders(scan.studies)
     interrupted = False
     try:
         for i, prediction in enumerate(
@@ -110,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
             study = prediction.result
             results.studies.append(study)
             if args.heatmaps:
-                _write_overlays(args.heatmaps, prediction, args.opacity)
+                folder = args.heatmaps / heatmap_folders[study.uid]
+                _write_overlays(folder, prediction, args.opacity)
             if show_lines:
                 print(_study_line(study))
             elif bar:
@@ -173,8 +177,28 @@ def _print_summary(results: ResultSet, quiet: bool) -> None:
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def _write_overlays(out_dir: Path, prediction, opacity: float) -> None:
-    study_dir = out_dir / _UNSAFE.sub("_", prediction.result.name).strip("_")
+def _heatmap_folders(studies: list[Study]) -> dict[str, Path]:
+    """One output folder per study, unique by its location: the study folder's path below
+    the folder common to all of them (``a/XR_WRIST/...`` and ``b/XR_WRIST/...`` for two
+    copies of a dataset), ``dicom_<StudyInstanceUID>`` for DICOM studies."""
+    on_disk = [s for s in studies if not s.uid.startswith("dicom:") and s.folder is not None]
+    try:
+        common = Path(os.path.commonpath([s.folder for s in on_disk])) if on_disk else None
+    except ValueError:  # different drives
+        common = None
+    folders: dict[str, Path] = {}
+    for study in studies:
+        if study in on_disk and common is not None and study.folder != common:
+            parts = study.folder.relative_to(common).parts
+        elif study in on_disk:
+            parts = (study.folder.name,)
+        else:
+            parts = ("dicom_" + study.uid.removeprefix("dicom:"),)
+        folders[study.uid] = Path(*(_UNSAFE.sub("_", p).strip("_") or "_" for p in parts))
+    return folders
+
+
+def _write_overlays(study_dir: Path, prediction, opacity: float) -> None:
     study_dir.mkdir(parents=True, exist_ok=True)
     for path, heatmap in prediction.heatmaps.items():
         image = prediction.images[path].pixels

@@ -1,8 +1,8 @@
 """A whole synthetic dataset in MURA's layout, with per-view ground truth beside it.
 
 ``OUT/MURA-v1.1/{train,valid}/XR_<PART>/patientNNNNN/studyN_{positive,negative}/imageN.png``
-plus MURA's four CSVs; ``OUT/masks/...`` (same relative paths) holds each view's
-abnormality region; ``OUT/ground_truth.csv`` one row per view; ``OUT/README.txt`` what
+plus MURA's four CSVs; ``OUT/masks.zip`` holds each view's abnormality region (see
+``ground_truth``); ``OUT/ground_truth.csv`` one row per view; ``OUT/README.txt`` what
 made it. Everything is a function of the seed and the options: the plan (parts,
 patients, splits, labels, view counts) comes from one generator, each study's pixels
 from its own ``SeedSequence(seed, spawn_key=(1, index))``, so the worker count changes
@@ -11,12 +11,11 @@ nothing.
 
 from __future__ import annotations
 
-import csv
 import multiprocessing
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,23 +25,22 @@ from PIL import Image
 from mura_desktop.core.study import BODY_PARTS
 from mura_desktop.phantoms import dicom_out
 from mura_desktop.phantoms.anatomy import sample_anatomy, sample_view
+from mura_desktop.phantoms.ground_truth import (
+    GROUND_TRUTH_COLUMNS,
+    GROUND_TRUTH_CSV,
+    MASKS_ARCHIVE,
+    GroundTruthRow,
+    mask_png,
+    write_ground_truth,
+)
 from mura_desktop.phantoms.lesions import KINDS, MASK_MIN_RADIUS, sample_lesion
 from mura_desktop.phantoms.render import PhantomView, draw_view
 
 ROOT_NAME = "MURA-v1.1"
 SPLITS = ("train", "valid")
 README_SIGNATURE = "MURA Desktop synthetic phantom dataset"
-GROUND_TRUTH_COLUMNS = (
-    "image",
-    "body_part",
-    "study_label",
-    "view_abnormal",
-    "kinds",
-    "mask",
-    "patient",
-    "split",
-)
-_OWNED = (ROOT_NAME, "masks", "dicom", "ground_truth.csv", "README.txt")
+# "masks" is the folder tree earlier versions wrote; a rerun clears it too.
+_OWNED = (ROOT_NAME, MASKS_ARCHIVE, "masks", "dicom", GROUND_TRUTH_CSV, "README.txt")
 _VIEW_COUNTS = (1, 2, 3, 4)
 _VIEW_COUNT_P = (0.1, 0.42, 0.36, 0.12)
 _KIND_P = (0.45, 0.25, 0.3)
@@ -76,20 +74,6 @@ class StudyPlan:
         """Path relative to ``MURA-v1.1``, e.g. ``train/XR_WRIST/patient00001/study1_positive``."""
         label = "positive" if self.abnormal else "negative"
         return f"{self.split}/XR_{self.part}/{self.patient}/study{self.number}_{label}"
-
-
-@dataclass(frozen=True)
-class GroundTruthRow:
-    """One line of ``ground_truth.csv``."""
-
-    image: str
-    body_part: str
-    study_label: int
-    view_abnormal: int
-    kinds: str
-    mask: str
-    patient: str
-    split: str
 
 
 @dataclass
@@ -261,21 +245,24 @@ def generate_dataset(
     prepare_output(out, force=force)
     jobs = [(plan, seed, size, str(out), dicom) for plan in plans]
     rows: list[GroundTruthRow] = []
-    workers = max(1, min(workers, len(jobs)))
-    if workers == 1:
-        results = map(_write_study, jobs)
-        for done, study_rows in enumerate(results, start=1):
+    masks: list[tuple[str, bytes]] = []
+
+    def collect(outputs: Iterable[_StudyOutput]) -> None:
+        for done, (study_rows, study_masks) in enumerate(outputs, start=1):
             rows.extend(study_rows)
+            masks.extend(study_masks)
             if progress:
                 progress(done, len(jobs))
+
+    workers = max(1, min(workers, len(jobs)))
+    if workers == 1:
+        collect(map(_write_study, jobs))
     else:
         chunk = max(1, min(16, len(jobs) // (workers * 8)))
         with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            for done, study_rows in enumerate(pool.imap(_write_study, jobs, chunk), start=1):
-                rows.extend(study_rows)
-                if progress:
-                    progress(done, len(jobs))
+            collect(pool.imap(_write_study, jobs, chunk))
     _write_csvs(out, plans, rows)
+    write_ground_truth(out, rows, masks)
     summary = _summarise(out / ROOT_NAME, plans, rows, time.perf_counter() - started)
     _write_readme(out, summary, seed, size, parts, abnormal_fraction, valid_fraction, dicom)
     return summary
@@ -332,20 +319,23 @@ def _check_options(
     return [p for p in BODY_PARTS if p in set(parts)]
 
 
-def _write_study(job: tuple[StudyPlan, int, int, str, bool]) -> list[GroundTruthRow]:
+_StudyOutput = tuple[list[GroundTruthRow], list[tuple[str, bytes]]]
+
+
+def _write_study(job: tuple[StudyPlan, int, int, str, bool]) -> _StudyOutput:
+    """Write one study's images; return its ground-truth rows and mask PNGs for the archive."""
     plan, seed, size, out_dir, dicom = job
     out = Path(out_dir)
     views = make_study(plan, seed, size)
     image_dir = out / ROOT_NAME / plan.folder
-    mask_dir = out / "masks" / plan.folder
     image_dir.mkdir(parents=True, exist_ok=True)
-    mask_dir.mkdir(parents=True, exist_ok=True)
     rows = []
+    masks = []
     for n, view in enumerate(views, start=1):
         name = f"image{n}.png"
         Image.fromarray(view.image, mode="L").save(image_dir / name, format="PNG", compress_level=1)
-        mask = view.mask.astype(np.uint8) * 255
-        Image.fromarray(mask, mode="L").save(mask_dir / name, format="PNG", compress_level=1)
+        member = f"{plan.folder}/{name}"
+        masks.append((member, mask_png(view.mask)))
         rows.append(
             GroundTruthRow(
                 image=f"{ROOT_NAME}/{plan.folder}/{name}",
@@ -353,7 +343,7 @@ def _write_study(job: tuple[StudyPlan, int, int, str, bool]) -> list[GroundTruth
                 study_label=int(plan.abnormal),
                 view_abnormal=int(bool(view.kinds)),
                 kinds="+".join(view.kinds),
-                mask=f"masks/{plan.folder}/{name}",
+                mask=member,
                 patient=plan.patient,
                 split=plan.split,
             )
@@ -370,7 +360,7 @@ def _write_study(job: tuple[StudyPlan, int, int, str, bool]) -> list[GroundTruth
             abnormal=plan.abnormal,
             rng=np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2, plan.index))),
         )
-    return rows
+    return rows, masks
 
 
 def _write_csvs(out: Path, plans: list[StudyPlan], rows: list[GroundTruthRow]) -> None:
@@ -382,22 +372,6 @@ def _write_csvs(out: Path, plans: list[StudyPlan], rows: list[GroundTruthRow]) -
         with (root / f"{split}_labeled_studies.csv").open("w", encoding="utf-8", newline="") as fh:
             fh.writelines(
                 f"{ROOT_NAME}/{p.folder}/,{int(p.abnormal)}\n" for p in plans if p.split == split
-            )
-    with (out / "ground_truth.csv").open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(GROUND_TRUTH_COLUMNS)
-        for r in rows:
-            writer.writerow(
-                [
-                    r.image,
-                    r.body_part,
-                    r.study_label,
-                    r.view_abnormal,
-                    r.kinds,
-                    r.mask,
-                    r.patient,
-                    r.split,
-                ]
             )
 
 
@@ -452,11 +426,14 @@ def _write_readme(
         "Contents",
         f"  {ROOT_NAME}/  MURA's layout: {layout}",
         "      and {train,valid}_image_paths.csv, {train,valid}_labeled_studies.csv",
-        f"  masks/  one 8-bit PNG per image, same relative path as under {ROOT_NAME}/: 255 marks",
-        "      the abnormality's region (its footprint plus a margin, at least a disc of radius "
-        f"{MASK_MIN_RADIUS:.0%}",
-        "      of the image's long side); all zero where the view shows no abnormality.",
-        f"  ground_truth.csv  one row per image: {', '.join(GROUND_TRUTH_COLUMNS)}.",
+        f"  {MASKS_ARCHIVE}  one 8-bit PNG per image, named by its path under {ROOT_NAME}/: 255",
+        "      marks the abnormality's region (its footprint plus a margin, at least a disc of",
+        f"      radius {MASK_MIN_RADIUS:.0%} of the image's long side); all zero where the view "
+        "shows no",
+        "      abnormality. An archive, not a folder, so that no scanner takes the masks for",
+        "      radiograph studies.",
+        f"  {GROUND_TRUTH_CSV}  one row per image: {', '.join(GROUND_TRUTH_COLUMNS)};",
+        f"      'mask' is the member name in {MASKS_ARCHIVE}.",
     ]
     if dicom:
         lines.append(
