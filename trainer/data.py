@@ -71,8 +71,8 @@ def dataset_root(path: str | os.PathLike[str]) -> tuple[Path, str | None]:
 
     A folder without MURA's CSVs that holds exactly one subfolder with them (``OUT`` of
     ``mura-train phantoms``, or a download folder around ``MURA-v1.1``) means that
-    subfolder: its siblings (e.g. the phantoms' ``masks/`` tree, laid out like studies)
-    are not training data.
+    subfolder: whatever lies beside it (a ``dicom/`` copy of the phantoms, other
+    downloads) is not training data.
     """
     root = Path(path)
     if not root.is_dir():
