@@ -15,7 +15,11 @@ from mura_desktop.core.study import BODY_PARTS, Study, View
 from mura_desktop.core.verdict import INDETERMINATE
 from mura_desktop.inference.bundle import ModelBundle
 from mura_desktop.inference.cam import display_heatmap
-from mura_desktop.inference.device import choose_device
+from mura_desktop.inference.device import (
+    DeviceUnavailableError,
+    choose_device,
+    cuda_unusable_reason,
+)
 from mura_desktop.inference.network import build_network, network_from_state_dict
 from mura_desktop.inference.predictor import PredictionCancelled, Predictor, StudyPrediction
 from mura_desktop.inference.preprocess import preprocess_batch
@@ -220,21 +224,29 @@ def test_predict_many_matches_predict_study(predictor: Predictor, study_dir: Pat
     assert list(predictor.predict_many([])) == []
 
 
-def test_device_choice_and_cuda_fallback_note(members: list) -> None:
+def test_device_asked_for_is_device_used(members: list) -> None:
     assert choose_device("cpu") == (torch.device("cpu"), None)
     with pytest.raises(ValueError, match="unknown device 'tpu'"):
         choose_device("tpu")
     if torch.cuda.is_available():
-        pytest.skip("this machine has CUDA; the fallback note is for machines without it")
-    assert choose_device("auto") == (torch.device("cpu"), None)
-    with Predictor(_bundle(members[:1]), device="cuda") as p:
-        assert p.device == torch.device("cpu")
-        assert any("CUDA was requested but is not available" in n for n in p.notes)
+        count = torch.cuda.device_count()
+        with pytest.raises(DeviceUnavailableError, match=f"has {count} CUDA device"):
+            choose_device(f"cuda:{count}")
+        pytest.skip("this machine has CUDA; the refusal is for machines without it")
+    reason = cuda_unusable_reason()
+    assert reason
+    device, note = choose_device("auto")
+    assert device == torch.device("cpu") and note is not None and reason in note
+    for request in ("cuda", "cuda:1"):
+        with pytest.raises(DeviceUnavailableError, match=f"'{request}' cannot be used"):
+            Predictor(_bundle(members[:1]), device=request)
+    with Predictor(_bundle(members[:1]), device="auto") as p:
+        assert p.device == torch.device("cpu") and any("running on the CPU" in n for n in p.notes)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_cuda_error_falls_back_to_cpu_once(members: list, study_dir: Path) -> None:
-    with Predictor(_bundle(members[:1]), device="cuda") as p:
+    with Predictor(_bundle(members[:1]), device="auto") as p:
         on_gpu = p.predict_study(_study(study_dir)).result
 
         def fail_once(module: torch.nn.Module, args: tuple) -> None:

@@ -125,6 +125,32 @@ def test_metrics_log_schema(run):
     end = records[-1]
     assert end["status"] == "completed" and Path(end["bundle"]) == run / "model.mura"
     assert all(isinstance(r["time"], float) for r in records)
+    assert start["device"] == "cpu"
+
+
+def test_the_device_used_is_recorded_in_the_bundle(run):
+    last = load_checkpoint(run / "checkpoints" / "last.pt")
+    assert last["device"].startswith("cpu × 1")
+    bundle = load_bundle(run / "model.mura")
+    assert bundle.provenance["trained_on"] == [last["device"]]
+    assert f"training device   {last['device']}" in bundle.describe()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a usable GPU")
+@pytest.mark.parametrize("program", ["trainer", "mura_desktop"])
+def test_an_explicit_gpu_that_cannot_be_used_is_fatal(program, dataset, run, tmp_path):
+    if program == "trainer":
+        cmd = ["fit", str(dataset), "--out", str(tmp_path / "run"), "--device", "cuda"]
+    else:
+        cmd = ["predict", str(dataset), "--model", str(run / "model.mura"), "--device", "cuda"]
+    done = subprocess.run(
+        [sys.executable, "-m", program, *cmd],
+        capture_output=True, text=True, env=_env(), timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "device 'cuda' cannot be used" in done.stderr
+    assert "--device cpu" in done.stderr  # what to do
+    assert not (tmp_path / "run").exists()
 
 
 def test_epoch_metrics_match_sklearn_on_the_stored_predictions(run):

@@ -183,6 +183,7 @@ def bundle_from_run(
         "notes": (f"epoch {epochs[0]}" if len(epochs) == 1 else f"ensemble of epochs {epochs}")
         + f" selected by {config.select_metric}; operating points from the validation studies",
         "members_epochs": epochs,
+        "trained_on": sorted({str(s["device"]) for s in states if s.get("device")}),
     }
     bundle = ModelBundle(
         architecture=config.arch,

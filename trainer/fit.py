@@ -396,6 +396,8 @@ def _fit(
                     "split": f"{split.description}: {len(split.train)} train / "
                     f"{len(split.valid)} valid studies",
                     "trainer_version": __version__,
+                    "device": f"{runtime.device} × {runtime.world_size}"
+                    + (f", {str(precision).removeprefix('torch.')}" if precision else ""),
                 }
                 if entry is not None:
                     save_checkpoint(state, ckpt_dir / entry.file)

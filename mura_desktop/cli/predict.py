@@ -64,6 +64,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: refusing to write {clash} inside the input data", file=err)
         return EXIT_FATAL
 
+    from mura_desktop.inference.device import choose_device
+
+    try:
+        choose_device(args.device)  # refuse a device that cannot be used before any work
+    except ValueError as exc:
+        print(f"error: {exc}", file=err)
+        return EXIT_FATAL
+
     model_path = args.model or default_model_path()
     if model_path is None:
         print(f"error: {NO_MODEL_HELP}", file=err)

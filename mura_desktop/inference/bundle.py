@@ -163,10 +163,13 @@ class ModelBundle:
             ("split", "split"),
             ("created", "created"),
             ("trainer_version", "trainer version"),
+            ("trained_on", "training device"),
             ("notes", "notes"),
         ):
-            if prov.get(key):
-                lines.append(f"  {label:<17} {prov[key]}")
+            value = prov.get(key)
+            if value:
+                text = ", ".join(map(str, value)) if isinstance(value, list) else value
+                lines.append(f"  {label:<17} {text}")
         metrics = prov.get("metrics")
         if isinstance(metrics, Mapping) and metrics:
             shown = ", ".join(f"{k} {_fmt_value(v)}" for k, v in metrics.items() if _is_scalar(v))

@@ -1,4 +1,9 @@
-"""Which torch device inference runs on."""
+"""Which torch device inference and training run on.
+
+An explicit request is honoured or refused: ``cuda`` on a machine where CUDA cannot be
+used is an error that says why, never a silent run on the CPU. Only ``auto`` falls back,
+and says so.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +12,64 @@ import re
 import torch
 
 _CUDA = re.compile(r"^cuda(?::(\d+))?$")
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:N")
+
+
+class DeviceUnavailableError(ValueError):
+    """The device asked for cannot be used here; the message says why and what to do."""
+
+
+def cuda_unusable_reason() -> str | None:
+    """Why CUDA cannot be used in this process, or ``None`` when it can."""
+    if torch.version.cuda is None:
+        return (
+            "this PyTorch is a CPU-only build (no CUDA support); install a CUDA build of "
+            "torch to use a GPU"
+        )
+    if torch.cuda.is_available():
+        return None
+    try:
+        torch.cuda.init()  # raises with the driver's own explanation
+    except (RuntimeError, AssertionError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        if "too old" in first.lower():
+            return (
+                f"{first} This torch was built for CUDA {torch.version.cuda}; update the "
+                "NVIDIA driver or install a torch built for an older CUDA"
+            )
+        return f"{first.rstrip('.')}; check the GPU and its NVIDIA driver (nvidia-smi)"
+    return "no CUDA device is visible (check CUDA_VISIBLE_DEVICES and nvidia-smi)"
 
 
 def choose_device(requested: str = "auto") -> tuple[torch.device, str | None]:
-    """Resolve a device setting to a usable device and an optional note for the user.
+    """Resolve a device setting to the device to use and an optional note for the user.
 
-    ``"auto"``: the first CUDA device when one is usable, else the CPU. ``"cpu"``.
-    ``"cuda"`` / ``"cuda:N"``: that GPU, or the CPU (or ``cuda:0``) with a note saying why
-    when it is not available. Anything else raises ``ValueError``.
+    ``"auto"``: the first CUDA device when one is usable, else the CPU with a note saying
+    why. ``"cpu"``. ``"cuda"`` / ``"cuda:N"``: that GPU, or ``DeviceUnavailableError``
+    saying why it cannot be used. Anything else raises ``ValueError``.
     """
     text = requested.strip().lower()
     if text == "cpu":
         return torch.device("cpu"), None
     if text == "auto":
-        return (torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu")), None
+        reason = cuda_unusable_reason()
+        if reason is None:
+            return torch.device("cuda", 0), None
+        return torch.device("cpu"), f"no usable GPU, running on the CPU: {reason}"
     match = _CUDA.match(text)
     if match is None:
         raise ValueError(f"unknown device {requested!r}; use 'auto', 'cpu', 'cuda' or 'cuda:N'")
-    if not torch.cuda.is_available():
-        return torch.device("cpu"), "CUDA was requested but is not available; running on the CPU"
+    reason = cuda_unusable_reason()
+    if reason is not None:
+        raise DeviceUnavailableError(
+            f"device {requested!r} cannot be used: {reason}. "
+            "Use --device cpu, or --device auto to take a GPU only when one works."
+        )
     index = int(match.group(1) or 0)
     count = torch.cuda.device_count()
     if index >= count:
-        note = f"cuda:{index} does not exist ({count} CUDA device(s)); using cuda:0"
-        return torch.device("cuda", 0), note
+        raise DeviceUnavailableError(
+            f"device {requested!r} does not exist: this machine has {count} CUDA device(s) "
+            f"(cuda:0 to cuda:{count - 1})"
+        )
     return torch.device("cuda", index), None

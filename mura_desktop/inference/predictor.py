@@ -70,7 +70,9 @@ class Predictor:
     bundle
         The model; its members are loaded once.
     device
-        ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (see ``choose_device``).
+        ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"`` (see ``choose_device``): an
+        explicit device that cannot be used raises ``DeviceUnavailableError``; only
+        ``"auto"`` falls back to the CPU (at start, or when CUDA fails mid-run), with a note.
     threshold
         Overrides the bundle's default operating point.
     max_batch
@@ -88,6 +90,7 @@ class Predictor:
         self.bundle = bundle
         self.rule = bundle.verdict_rule(threshold)
         self.max_batch = max_batch
+        self.fallback = device.strip().lower() == "auto"
         self.device, note = choose_device(device)
         self.notes: list[str] = [note] if note else []
         self._members: list[MuraNet] = []
@@ -258,7 +261,7 @@ class Predictor:
         try:
             return self._run_members(batch, heatmaps)
         except RuntimeError as exc:
-            if self.device.type != "cuda":
+            if self.device.type != "cuda" or not self.fallback:
                 raise
             first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             note = f"CUDA failed during inference ({first_line}); continuing on the CPU"
