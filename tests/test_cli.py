@@ -143,3 +143,19 @@ def test_usage_errors_exit_2(argv):
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 2
+
+
+def test_undefined_metrics_read_na_with_the_reason(
+    phantom_dataset, tiny_bundle_path, tmp_path, capsys
+):
+    normal = next(p for p in phantom_dataset.rglob("study*_negative") if p.is_dir())
+    out_json = tmp_path / "r.json"
+    code = main(["predict", str(normal), "--model", str(tiny_bundle_path), "--json", str(out_json)])
+    out = capsys.readouterr().out
+    assert code == EXIT_OK
+    overall = next(line for line in out.splitlines() if line.startswith("ALL"))
+    assert overall.split()[3] == "n/a"  # κ of a one-class group, once printed as 1.000
+    assert "only normal studies: needs both classes" in out
+    metrics = json.loads(out_json.read_text())["metrics"]["ALL"]
+    assert metrics["kappa"] is None and "only normal studies" in metrics["undefined"]["kappa"]
+    assert metrics["accuracy"] is not None and "accuracy" not in metrics["undefined"]

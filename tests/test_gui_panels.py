@@ -18,7 +18,7 @@ from mura_desktop.core.pixels import LoadedImage
 from mura_desktop.core.results import StudyResult, ViewResult
 from mura_desktop.core.study import BODY_PARTS
 from mura_desktop.core.verdict import VerdictRule
-from mura_desktop.gui.metrics_panel import DASH, MetricsPanel, format_metric
+from mura_desktop.gui.metrics_panel import COLUMNS, MetricsPanel
 from mura_desktop.gui.model_dialog import ModelDialog
 from mura_desktop.gui.report import DISCLAIMER, write_study_report
 
@@ -70,10 +70,10 @@ def test_metrics_panel_shows_the_core_metrics(panel):
     for group in ("ALL", "WRIST"):
         m = expected[group]
         assert panel.table_text(group, "n") == f"{m.n:,}"
-        assert panel.table_text(group, "κ") == format_metric(m.kappa)
-        assert panel.table_text(group, "AUROC") == format_metric(m.auroc)
-        assert panel.table_text(group, "Sensitivity") == format_metric(m.sensitivity)
-        assert panel.table_text(group, "F1") == format_metric(m.f1)
+        assert panel.table_text(group, "κ") == m.text("kappa")
+        assert panel.table_text(group, "AUROC") == m.text("auroc")
+        assert panel.table_text(group, "Sensitivity") == m.text("sensitivity")
+        assert panel.table_text(group, "F1") == m.text("f1")
     np.testing.assert_array_equal(panel.confusion_counts(), expected["ALL"].confusion)
     labels = [r.label for r in results]
     scores = [r.probability for r in results]
@@ -114,13 +114,17 @@ def test_metrics_panel_without_labels_says_why(panel):
     assert panel.metrics() == {}
 
 
-def test_metrics_panel_one_class_shows_dash_for_auroc(panel):
+def test_metrics_panel_one_class_shows_na_with_the_reason(panel):
     results = make_results(30, parts=("FINGER",))
     for r in results:
         r.label = 1
     panel.set_results(results)
-    assert panel.table_text("ALL", "AUROC") == DASH
-    assert panel.table_text("FINGER", "Specificity") == DASH
+    assert panel.table_text("ALL", "AUROC") == "n/a"
+    assert panel.table_text("FINGER", "Specificity") == "n/a"
+    assert panel.table_text("FINGER", "κ") == "n/a"  # was 1.000 or 0.000
+    row = [panel._table.item(r, 0).text() for r in range(panel._table.rowCount())].index("FINGER")
+    kappa = panel._table.item(row, COLUMNS.index("κ"))
+    assert "only abnormal studies" in kappa.toolTip()
     x, _ = panel._roc_curve.getData()
     assert x is None or len(x) == 0
     assert "both normal and" in panel._roc_note.toPlainText()

@@ -59,10 +59,45 @@ def test_hand_computed_small_case():
 
 def test_degenerate_cases():
     assert np.isnan(roc_auc([1, 1], [0.2, 0.3]))
-    assert cohen_kappa([1, 1], [1, 1]) == 1.0
+    assert np.isnan(cohen_kappa([1, 1], [1, 1]))
     m = binary_metrics([0, 0], [0.1, 0.2])
     assert np.isnan(m.sensitivity) and m.specificity == 1.0
     assert m.to_dict()["sensitivity"] is None
+
+
+@pytest.mark.parametrize(
+    ("labels", "scores", "reason"),
+    [
+        ([0, 0, 0], [0.1, 0.2, 0.3], "only normal studies"),  # all right: κ would read 1.000
+        ([1, 1], [0.9, 0.8], "only abnormal studies"),
+        ([0, 0, 0], [0.1, 0.7, 0.9], "only normal studies"),  # κ would read 0.000
+    ],
+)
+def test_one_class_groups_have_no_kappa_but_say_why(labels, scores, reason):
+    m = binary_metrics(labels, scores)
+    for name in ("kappa", "auroc", "precision", "f1"):
+        assert np.isnan(getattr(m, name)) and reason in m.undefined[name]
+        assert m.text(name) == "n/a"
+    assert not np.isnan(m.accuracy) and "accuracy" not in m.undefined
+    data = m.to_dict()
+    assert data["kappa"] is None and reason in data["undefined"]["kappa"]
+
+
+def _result(uid: str, part: str, label: int, probability: float) -> StudyResult:
+    return StudyResult(uid=uid, name=uid, body_part=part, label=label, probability=probability)
+
+
+def test_metrics_table_prints_na_with_the_reason():
+    studies = [
+        _result("a", "WRIST", 1, 0.9), _result("b", "WRIST", 0, 0.2),
+        _result("c", "HAND", 0, 0.1), _result("d", "HAND", 0, 0.3),
+    ]  # fmt: skip
+    metrics = study_metrics(studies)
+    table = format_metrics_table(metrics)
+    hand = next(line for line in table.splitlines() if line.startswith("HAND"))
+    assert hand.split()[3:5] == ["n/a", "n/a"] and "1.000" not in hand.split()[3]
+    assert "HAND: κ, AUROC, precision, F1: only normal studies: needs both classes" in table
+    assert "WRIST:" not in table  # both classes, everything defined
 
 
 def test_operating_points(scored):

@@ -143,6 +143,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     for note in outcome.notes:
         print(f"warning: {note}", file=sys.stderr)
+    outcome.results.metrics = {name: m.to_dict() for name, m in outcome.metrics.items()}
     if args.json:
         outcome.results.to_json(args.json)
     if args.csv:

@@ -129,11 +129,16 @@ def metrics_summary(metrics: dict[str, BinaryMetrics]) -> dict[str, Any]:
         for k in ("kappa", "auroc", "accuracy", "sensitivity", "specificity", "precision", "f1")
     }
     summary["studies"] = overall["n"]
-    summary["per_part"] = {
-        name: {k: m.to_dict()[k] for k in ("n", "kappa", "auroc", "accuracy")}
-        for name, m in metrics.items()
-        if name != OVERALL
-    }
+    if overall["undefined"]:
+        summary["undefined"] = overall["undefined"]
+    summary["per_part"] = {}
+    for name, m in metrics.items():
+        if name != OVERALL:
+            data = m.to_dict()
+            part = {k: data[k] for k in ("n", "kappa", "auroc", "accuracy")}
+            if data["undefined"]:
+                part["undefined"] = data["undefined"]
+            summary["per_part"][name] = part
     return summary
 
 

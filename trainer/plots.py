@@ -145,7 +145,7 @@ def confusion_chart(
     draw.text((x0 + cell, y0 - 30), "predicted", fill=INK, font=small, anchor="md")
     draw.text((14, y0 + cell), "truth", fill=INK, font=small, anchor="lm")
     draw.text((size / 2, 12), title, fill=INK, font=_font(15), anchor="ma")
-    footer = f"threshold {metrics.threshold:.2f}   kappa {metrics.kappa:.3f}   n {metrics.n}"
+    footer = f"threshold {metrics.threshold:.2f}   kappa {metrics.text('kappa')}   n {metrics.n}"
     draw.text((size / 2, y0 + 2 * cell + 18), footer, fill=INK, font=small, anchor="ma")
     return _save(image, path)
 

@@ -13,7 +13,7 @@ from PIL import Image
 
 from mura_desktop.cli.progress import ProgressBar
 from mura_desktop.core.discovery import discover
-from mura_desktop.core.metrics import format_metrics_table, study_metrics
+from mura_desktop.core.metrics import BinaryMetrics, format_metrics_table, study_metrics
 from mura_desktop.core.overlay import blend_heatmap
 from mura_desktop.core.resources import default_model_path
 from mura_desktop.core.results import ResultSet, StudyResult
@@ -133,11 +133,13 @@ def run(args: argparse.Namespace) -> int:
     finally:
         predictor.close()
 
+    metrics = study_metrics(results.studies)
+    results.metrics = {name: m.to_dict() for name, m in metrics.items()}
     if args.json:
         results.to_json(args.json)
     if args.csv:
         results.to_csv(args.csv)
-    _print_summary(results, quiet=args.quiet)
+    _print_summary(results, metrics, quiet=args.quiet)
 
     if interrupted:
         return EXIT_INTERRUPTED
@@ -169,14 +171,13 @@ def _study_line(study: StudyResult) -> str:
     return f"{score}  {study.verdict or 'unscored':<13} {study.name}{truth}{failed}"
 
 
-def _print_summary(results: ResultSet, quiet: bool) -> None:
+def _print_summary(results: ResultSet, metrics: dict[str, BinaryMetrics], quiet: bool) -> None:
     studies = results.studies
     verdicts: dict[str, int] = {}
     for s in studies:
         verdicts[s.verdict or "unscored"] = verdicts.get(s.verdict or "unscored", 0) + 1
     if not quiet:
         print("verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(verdicts.items())))
-    metrics = study_metrics(studies)
     if metrics:
         print(f"\nStudy-level metrics (threshold {next(iter(metrics.values())).threshold:.2f}):")
         print(format_metrics_table(metrics))

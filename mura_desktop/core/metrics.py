@@ -6,7 +6,7 @@ Plain numpy so the viewer and the trainer compute exactly the same numbers.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -15,12 +15,18 @@ from mura_desktop.core.results import StudyResult
 OVERALL = "ALL"
 
 
+NOT_AVAILABLE = "n/a"
+RATES = ("kappa", "auroc", "accuracy", "sensitivity", "specificity", "precision", "f1")
+
+
 @dataclass(frozen=True)
 class BinaryMetrics:
     """Metrics of binary decisions ``score >= threshold`` against 0/1 labels.
 
-    Ratios whose denominator is zero (e.g. sensitivity with no positives) are ``nan``;
-    ``auroc`` is ``nan`` when only one class is present.
+    A metric that means nothing for this group is ``nan`` and ``undefined`` says why:
+    κ, AUROC, precision and F1 need both classes in the ground truth (κ of a one-class
+    group is 0 or 0/0 whatever the model does), sensitivity needs abnormal studies,
+    specificity normal ones, precision a study called abnormal.
     """
 
     n: int
@@ -37,17 +43,42 @@ class BinaryMetrics:
     fp: int
     fn: int
     tp: int
+    undefined: dict[str, str] = field(default_factory=dict)
 
     @property
     def confusion(self) -> np.ndarray:
         """2×2 matrix, rows = truth (normal, abnormal), columns = prediction."""
         return np.array([[self.tn, self.fp], [self.fn, self.tp]])
 
+    def text(self, name: str, digits: int = 3) -> str:
+        """The metric to show: its value, or ``n/a`` when it is undefined."""
+        value = getattr(self, name)
+        return NOT_AVAILABLE if name in self.undefined else f"{value:.{digits}f}"
+
     def to_dict(self) -> dict:
+        """Plain data: undefined metrics are ``None``, with their reasons in ``undefined``."""
         return {
             k: (None if isinstance(v, float) and np.isnan(v) else v)
             for k, v in asdict(self).items()
         }
+
+
+def undefined_metrics(n: int, n_positive: int, n_called_abnormal: int) -> dict[str, str]:
+    """Which metrics mean nothing for a group of this make-up, and why."""
+    if n == 0:
+        return {name: "no studies" for name in RATES}
+    reasons: dict[str, str] = {}
+    if n_positive in (0, n):
+        one_class = "only normal studies" if n_positive == 0 else "only abnormal studies"
+        for name in ("kappa", "auroc", "precision", "f1"):
+            reasons[name] = f"{one_class}: needs both classes"
+    if n_positive == 0:
+        reasons["sensitivity"] = "no abnormal studies"
+    if n_positive == n:
+        reasons["specificity"] = "no normal studies"
+    if n_called_abnormal == 0:
+        reasons.setdefault("precision", "no study called abnormal")
+    return reasons
 
 
 def _ratio(num: float, den: float) -> float:
@@ -55,7 +86,7 @@ def _ratio(num: float, den: float) -> float:
 
 
 def cohen_kappa(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
-    """Cohen's κ of two binary raters (1 for identical constant ratings)."""
+    """Cohen's κ of two binary raters (``nan`` when both are constant and agree: 0/0)."""
     t = np.asarray(y_true, dtype=bool)
     p = np.asarray(y_pred, dtype=bool)
     n = t.size
@@ -64,7 +95,7 @@ def cohen_kappa(y_true: Sequence[int], y_pred: Sequence[int]) -> float:
     observed = float(np.mean(t == p))
     expected = float(t.mean() * p.mean() + (1 - t.mean()) * (1 - p.mean()))
     if expected == 1.0:
-        return 1.0 if observed == 1.0 else 0.0
+        return float("nan") if observed == 1.0 else 0.0
     return (observed - expected) / (1.0 - expected)
 
 
@@ -122,23 +153,27 @@ def binary_metrics(
     tn = int(np.sum(~pred & ~y))
     fp = int(np.sum(pred & ~y))
     fn = int(np.sum(~pred & y))
-    precision = _ratio(tp, tp + fp)
-    sensitivity = _ratio(tp, tp + fn)
+    undefined = undefined_metrics(int(y.size), int(y.sum()), tp + fp)
+    values = {
+        "kappa": cohen_kappa(y, pred),
+        "auroc": roc_auc(y, s),
+        "accuracy": _ratio(tp + tn, y.size),
+        "sensitivity": _ratio(tp, tp + fn),
+        "specificity": _ratio(tn, tn + fp),
+        "precision": _ratio(tp, tp + fp),
+        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
+    }
+    values = {k: float("nan") if k in undefined else v for k, v in values.items()}
     return BinaryMetrics(
         n=int(y.size),
         n_positive=int(y.sum()),
         threshold=float(threshold),
-        kappa=cohen_kappa(y, pred),
-        auroc=roc_auc(y, s),
-        accuracy=_ratio(tp + tn, y.size),
-        sensitivity=sensitivity,
-        specificity=_ratio(tn, tn + fp),
-        precision=precision,
-        f1=_ratio(2 * tp, 2 * tp + fp + fn),
+        **values,
         tn=tn,
         fp=fp,
         fn=fn,
         tp=tp,
+        undefined=undefined,
     )
 
 
@@ -181,20 +216,36 @@ def study_metrics(
 
 
 def format_metrics_table(metrics: dict[str, BinaryMetrics]) -> str:
-    """A fixed-width table: one row per group, with κ, AUROC and the confusion counts."""
+    """A fixed-width table: one row per group, with κ, AUROC and the confusion counts.
+
+    Undefined metrics read ``n/a``; a note under the table gives each group's reasons.
+    """
+    columns = (("kappa", 8), ("auroc", 8), ("accuracy", 7), ("sensitivity", 7))
+    columns += (("specificity", 7), ("precision", 7), ("f1", 7))
     header = (
         f"{'group':<10}{'n':>6}{'abn':>6}{'kappa':>8}{'AUROC':>8}{'acc':>7}{'sens':>7}"
         f"{'spec':>7}{'prec':>7}{'F1':>7}   TN   FP   FN   TP"
     )
     lines = [header, "-" * len(header)]
-
-    def fmt(x: float, width: int) -> str:
-        return f"{'—':>{width}}" if np.isnan(x) else f"{x:>{width}.3f}"
-
+    notes = []
     for name, m in metrics.items():
+        cells = "".join(f"{m.text(key):>{width}}" for key, width in columns)
         lines.append(
-            f"{name:<10}{m.n:>6}{m.n_positive:>6}{fmt(m.kappa, 8)}{fmt(m.auroc, 8)}"
-            f"{fmt(m.accuracy, 7)}{fmt(m.sensitivity, 7)}{fmt(m.specificity, 7)}"
-            f"{fmt(m.precision, 7)}{fmt(m.f1, 7)}{m.tn:>5}{m.fp:>5}{m.fn:>5}{m.tp:>5}"
+            f"{name:<10}{m.n:>6}{m.n_positive:>6}{cells}{m.tn:>5}{m.fp:>5}{m.fn:>5}{m.tp:>5}"
         )
+        if m.undefined:
+            notes.append(f"  {name}: {describe_undefined(m)}")
+    if notes:
+        lines += [f"{NOT_AVAILABLE}: undefined for that group", *notes]
     return "\n".join(lines)
+
+
+_SHORT = {"kappa": "κ", "auroc": "AUROC", "f1": "F1"}
+
+
+def describe_undefined(m: BinaryMetrics) -> str:
+    """``κ, AUROC, precision, F1: only normal studies: needs both classes; sensitivity: ...``."""
+    by_reason: dict[str, list[str]] = {}
+    for name, reason in m.undefined.items():
+        by_reason.setdefault(reason, []).append(_SHORT.get(name, name))
+    return "; ".join(f"{', '.join(names)}: {reason}" for reason, names in by_reason.items())

@@ -109,6 +109,8 @@ class ResultSet:
     )
     # Paths the scan skipped or doubted, so that a saved batch can be audited on its own.
     problems: list[ScanProblem] = field(default_factory=list)
+    # Study-level metrics per group as plain data (``BinaryMetrics.to_dict``), when known.
+    metrics: dict[str, dict] = field(default_factory=dict)
 
     def to_json(self, path: str | os.PathLike[str]) -> None:
         payload = {
@@ -118,6 +120,7 @@ class ResultSet:
             "model": self.model,
             "studies": [s.to_dict() for s in self.studies],
             "skipped": [p.to_dict() for p in self.problems],
+            "metrics": self.metrics,
         }
         _write_atomically(Path(path), json.dumps(payload, indent=1, ensure_ascii=False))
 
@@ -140,6 +143,7 @@ class ResultSet:
             model=payload.get("model", {}),
             created=payload.get("created", ""),
             problems=[ScanProblem.from_dict(p) for p in payload.get("skipped", [])],
+            metrics=payload.get("metrics", {}),
         )
 
     CSV_FIELDS = (

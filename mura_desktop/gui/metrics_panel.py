@@ -28,21 +28,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mura_desktop.core.metrics import OVERALL, BinaryMetrics, roc_curve, study_metrics
+from mura_desktop.core.metrics import (
+    NOT_AVAILABLE,
+    OVERALL,
+    BinaryMetrics,
+    roc_curve,
+    study_metrics,
+)
 from mura_desktop.core.results import StudyResult
 
 COLUMNS = ("Group", "n", "Abnormal", "κ", "AUROC", "Sensitivity", "Specificity", "Accuracy", "F1")
 _HEADERS = ("Group", "n", "Abn.", "κ", "AUROC", "Sens.", "Spec.", "Acc.", "F1")
 _FIELDS = ("kappa", "auroc", "sensitivity", "specificity", "accuracy", "f1")
-DASH = "—"
 
 _CORRECT = QColor(46, 160, 67)
 _WRONG = QColor(215, 58, 73)
-
-
-def format_metric(value: float) -> str:
-    """Three decimals, or a dash when the metric is undefined (nan)."""
-    return DASH if math.isnan(value) else f"{value:.3f}"
 
 
 class MetricsPanel(QWidget):
@@ -252,8 +252,9 @@ class MetricsPanel(QWidget):
         table.setRowCount(len(self._metrics))
         for row, (name, m) in enumerate(self._metrics.items()):
             values = [name, f"{m.n:,}", f"{m.n_positive:,}"]
-            values += [format_metric(getattr(m, f)) for f in _FIELDS]
-            for col, value in enumerate(values):
+            values += [m.text(f) for f in _FIELDS]
+            reasons = ["", "", ""] + [m.undefined.get(f, "") for f in _FIELDS]
+            for col, (value, reason) in enumerate(zip(values, reasons, strict=True)):
                 item = table.item(row, col)
                 if item is None:
                     item = QTableWidgetItem()
@@ -261,6 +262,7 @@ class MetricsPanel(QWidget):
                     item.setTextAlignment(align | Qt.AlignmentFlag.AlignVCenter)
                     table.setItem(row, col, item)
                 item.setText(value)
+                item.setToolTip(f"{NOT_AVAILABLE}: {reason}" if reason else "")
             if name == OVERALL:
                 bold = table.item(row, 0).font()
                 bold.setBold(True)
