@@ -97,6 +97,12 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
 
 def run_viewer(paths: Sequence[str], model: str | None = None) -> int:
     """The ``mura-desktop [PATH ...]`` entry point: show the window, then open and load."""
+    from mura_desktop.gui.system_libraries import preflight
+
+    problem = preflight()  # Qt aborts the process where this would have said why
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 2
     app = create_application()
     configure_logging()
     install_exception_hooks()
