@@ -13,26 +13,16 @@ epoch appears once, in order.
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from pathlib import Path
 from typing import Any
 
+from mura_desktop.core import strict_json
+from mura_desktop.core.strict_json import plain
+
 METRICS_FILE = "metrics.jsonl"
 EVENTS = ("start", "step", "epoch", "end", "error")
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):  # numpy / torch scalars
-        return _plain(value.item())
-    return value
 
 
 class MetricsLog:
@@ -45,10 +35,10 @@ class MetricsLog:
     def write(self, event: str, **fields: Any) -> dict[str, Any]:
         if event not in EVENTS:
             raise ValueError(f"unknown event {event!r}")
-        record = {"event": event, **_plain(fields), "time": round(time.time(), 3)}
+        record = {"event": event, **plain(fields), "time": round(time.time(), 3)}
         if self.enabled:
             with self.path.open("a", encoding="utf-8") as fh:
-                fh.write(json.dumps(record, allow_nan=False) + "\n")
+                fh.write(strict_json.dumps(record) + "\n")
                 fh.flush()
         return record
 
@@ -57,7 +47,7 @@ class MetricsLog:
         if not self.enabled or not self.path.exists():
             return
         kept = [
-            json.dumps(r, allow_nan=False)
+            strict_json.dumps(r)
             for r in read_metrics(self.path)
             if r.get("epoch") is None or r["epoch"] <= epoch
         ]

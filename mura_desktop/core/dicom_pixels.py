@@ -108,10 +108,22 @@ def display_pixels(ds: Dataset, path: Path) -> np.ndarray:
         return _colour_to_gray(stored, ds)
     values = _modality_values(stored, ds, path)
     del stored
+    _require_finite(values, path, "after the rescale / Modality LUT")
     values = _apply_voi(values, ds, path)
+    _require_finite(values, path, "after the VOI LUT / window")
+    if values.dtype != np.float32:
+        values = values.astype(np.float32)
     if photometric == "MONOCHROME1":
         np.subtract(1.0, values, out=values)
     return values
+
+
+def _require_finite(values: np.ndarray, path: Path, step: str) -> None:
+    if not np.isfinite(values).all():
+        raise CorruptImageError(
+            path,
+            f"pixel values are not finite {step} (Rescale Slope/Intercept or LUT out of range)",
+        )
 
 
 def _transfer_syntax(ds: Dataset, path: Path) -> uid.UID:
@@ -221,11 +233,16 @@ def _modality_values(stored: np.ndarray, ds: Dataset, path: Path) -> np.ndarray:
         intercept = _first_number(ds, "RescaleIntercept")
     except ValueError as exc:
         raise CorruptImageError(path, f"invalid rescale ({exc})") from exc
-    values = stored.astype(np.float32)
-    if slope is not None and slope != 1.0:
-        values *= slope
-    if intercept:
-        values += intercept
+    # float32 holds any stored value times a sane slope; a huge slope or intercept (1e38)
+    # overflows it, so such files are rescaled in float64 (and fail only if even that does).
+    largest = max(abs(float(stored.min(initial=0))), abs(float(stored.max(initial=0))))
+    reach = largest * abs(slope or 1.0) + abs(intercept or 0.0)
+    values = stored.astype(np.float32 if reach < _FLOAT32_SAFE else np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is caught as non-finite
+        if slope is not None and slope != 1.0:
+            values *= slope
+        if intercept:
+            values += intercept
     return values
 
 
@@ -304,6 +321,9 @@ def _full_range(values: np.ndarray) -> np.ndarray:
     if high > low:
         values /= high - low
     return values
+
+
+_FLOAT32_SAFE = 1e30
 
 
 def _first_number(ds: Dataset, keyword: str) -> float | None:

@@ -27,6 +27,10 @@ class ImageTooLargeError(ImageLoadError):
     """The image exceeds the decompression-bomb limit."""
 
 
+class BlankImageError(ImageLoadError):
+    """The image decodes, but to one value everywhere: there is nothing to show or score."""
+
+
 class UnreadableFileError(ImageLoadError):
     """The file cannot be opened at all: missing, a folder, or permission denied."""
 

@@ -13,6 +13,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from mura_desktop.core.dicom_pixels import display_pixels, read_dataset
 from mura_desktop.core.dicom_tags import describe, reader_tags
 from mura_desktop.core.errors import (
+    BlankImageError,
     CorruptImageError,
     ImageLoadError,
     ImageTooLargeError,
@@ -65,8 +66,9 @@ def load_image(path: str | os.PathLike[str]) -> LoadedImage:
     colour and palette converted to gray, EXIF orientation applied.
 
     Raises a subclass of ``ImageLoadError`` naming the file and the reason:
-    ``UnreadableFileError``, ``UnsupportedImageError``, ``CorruptImageError`` or
-    ``ImageTooLargeError``.
+    ``UnreadableFileError``, ``UnsupportedImageError``, ``CorruptImageError``,
+    ``ImageTooLargeError`` or ``BlankImageError`` (one value everywhere, e.g. Rescale
+    Slope 0). The pixels returned are always finite.
     """
     path = Path(path)
     with _open_read_only(path) as fh:
@@ -77,9 +79,22 @@ def load_image(path: str | os.PathLike[str]) -> LoadedImage:
         if kind is None:
             raise UnsupportedImageError(path, _unknown_content_reason(path, head))
         fh.seek(0)
-        if kind == "dicom":
-            return _load_dicom(path, fh)
-        return _load_raster(path, fh)
+        loaded = _load_dicom(path, fh) if kind == "dicom" else _load_raster(path, fh)
+    _require_usable(loaded)
+    return loaded
+
+
+def _require_usable(image: LoadedImage) -> None:
+    """Refuse pixels no score may be made from: non-finite, or one value everywhere."""
+    pixels = image.pixels
+    if not np.isfinite(pixels).all():
+        raise CorruptImageError(image.path, "pixel values are not finite (NaN or infinity)")
+    low, high = float(pixels.min()), float(pixels.max())
+    if low == high:
+        raise BlankImageError(
+            image.path,
+            f"every pixel has the same value ({low:.3g}): a blank image, nothing to score",
+        )
 
 
 def _open_read_only(path: Path) -> BinaryIO:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from mura_desktop.core import strict_json
 from mura_desktop.core.study import ScanProblem, Study
 from mura_desktop.core.verdict import VerdictRule
 
 RESULTS_FORMAT = "mura-desktop-results"
 RESULTS_VERSION = 1
+NON_FINITE_SCORE = "the model's score is not finite (NaN or infinity): the view is not scored"
 
 
 @dataclass
@@ -24,6 +27,12 @@ class ViewResult:
     probability: float | None = None
     error: str | None = None
     predicted_body_part: str | None = None
+
+    def __post_init__(self) -> None:
+        # The one gate for scores: a non-finite number is a failed view, never a score.
+        if self.probability is not None and not math.isfinite(self.probability):
+            self.probability = None
+            self.error = self.error or NON_FINITE_SCORE
 
     @property
     def ok(self) -> bool:
@@ -45,6 +54,11 @@ class StudyResult:
     verdict: str | None = None
     rule: VerdictRule = field(default_factory=VerdictRule)
     predicted_body_part: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.probability is not None and not math.isfinite(self.probability):
+            self.probability = None  # e.g. a results file from before non-finite scores failed
+            self.verdict = None
 
     @property
     def n_failed(self) -> int:
@@ -122,7 +136,7 @@ class ResultSet:
             "skipped": [p.to_dict() for p in self.problems],
             "metrics": self.metrics,
         }
-        _write_atomically(Path(path), json.dumps(payload, indent=1, ensure_ascii=False))
+        _write_atomically(Path(path), strict_json.dumps(payload, indent=1, ensure_ascii=False))
 
     @classmethod
     def from_json(cls, path: str | os.PathLike[str]) -> ResultSet:

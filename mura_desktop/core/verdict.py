@@ -7,6 +7,7 @@ high-specificity operating point; scores between them are reported as indetermin
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -49,16 +50,22 @@ class VerdictRule:
         values = np.asarray(probabilities, dtype=np.float64)
         if values.size == 0:
             raise ValueError("a study needs at least one scored view")
+        if not np.isfinite(values).all():
+            raise ValueError(f"view probabilities must be finite, got {values.tolist()}")
         return float(values.max() if self.aggregation == "max" else values.mean())
 
     def decide(self, probability: float) -> bool:
-        """The binary decision: True for abnormal."""
+        """The binary decision: True for abnormal. A non-finite probability is refused
+        (``NaN >= threshold`` is False, which would read as "normal")."""
+        if not math.isfinite(probability):
+            raise ValueError(f"a verdict needs a finite probability, got {probability}")
         return probability >= self.threshold
 
     def verdict(self, probability: float) -> str:
+        decision = self.decide(probability)
         if self.band is not None and self.band[0] <= probability < self.band[1]:
             return INDETERMINATE
-        return ABNORMAL if self.decide(probability) else NORMAL
+        return ABNORMAL if decision else NORMAL
 
     def describe(self, n_views: int) -> str:
         """Human-readable rule, e.g. ``mean of 4 views ≥ 0.50``."""

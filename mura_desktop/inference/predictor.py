@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -20,7 +21,7 @@ import torch
 
 from mura_desktop.core.errors import ImageLoadError
 from mura_desktop.core.pixels import LoadedImage, load_image
-from mura_desktop.core.results import StudyResult, ViewResult
+from mura_desktop.core.results import NON_FINITE_SCORE, StudyResult, ViewResult
 from mura_desktop.core.study import BODY_PARTS, Study, View
 from mura_desktop.inference.bundle import ModelBundle
 from mura_desktop.inference.cam import class_activation_maps, display_heatmap
@@ -214,7 +215,11 @@ class Predictor:
             for j, (index, image) in enumerate(zip(chunk, images, strict=True)):
                 assert isinstance(image, LoadedImage)
                 path = study.views[index].path
-                probability[index] = float(output.probability[j])
+                score = float(output.probability[j])
+                if not math.isfinite(score):
+                    decoded[index] = NON_FINITE_SCORE
+                    continue
+                probability[index] = score
                 if output.body_part is not None:
                     body_part[index] = output.body_part[j].numpy()
                 if output.cams is not None:
