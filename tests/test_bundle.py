@@ -384,3 +384,42 @@ def test_import_refuses_a_bundle(saved: Path) -> None:
 def _save(path: Path, payload: object) -> Path:
     torch.save(payload, path)
     return path
+
+
+# --- hostile and damaged weights ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_weights_are_refused_at_load_import_and_init(
+    saved: Path, plain_checkpoint: Path, tmp_path: Path, bad: float
+) -> None:
+    from trainer.initial_weights import InitError, load_initial_state
+
+    payload = torch.load(saved, weights_only=True)
+    member = {k: v.clone() for k, v in payload["members"][0].items()}
+    member["classifier.bias"][0] = bad
+    # a bundle whose hash was recomputed over the damaged weights: only the finite check helps
+    with pytest.raises(ValueError, match="NaN or infinite values .*classifier.bias"):
+        ModelBundle(architecture="densenet121", members=[member], input_size=64)
+    path = _rewrite(saved, tmp_path / "nan.mura", members=[member])
+    with pytest.raises(BundleError, match="NaN or infinite"):
+        load_bundle(path)
+    state = {k: v.clone() for k, v in torch.load(plain_checkpoint, weights_only=True).items()}
+    state["features.conv0.weight"][0, 0, 0, 0] = bad
+    checkpoint = _save(tmp_path / "nan.pth", state)
+    with pytest.raises(BundleError, match="NaN or infinite .*features.conv0.weight"):
+        import_state_dict(checkpoint)
+    with pytest.raises(InitError, match="NaN or infinite"):
+        load_initial_state(build_network("densenet121"), checkpoint)
+
+
+def test_a_zip_bomb_is_refused_before_it_is_read(saved: Path, tmp_path: Path) -> None:
+    import zipfile
+
+    bomb = tmp_path / "bomb.mura"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("archive/data.pkl", b"\0" * (64 << 20))
+    assert bomb.stat().st_size < 1 << 20
+    with pytest.raises(BundleError, match="would inflate from"):
+        load_bundle(bomb)
+    load_bundle(saved)  # a real bundle passes the same check

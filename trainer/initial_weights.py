@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from mura_desktop.inference.bundle import non_finite_tensors
 from mura_desktop.inference.network import MuraNet, build_network
 
 _NESTED = ("state_dict", "model_state_dict", "model")
@@ -61,6 +62,12 @@ def load_initial_state(net: MuraNet, path: str | os.PathLike[str]) -> None:
     if state is None:
         raise InitError(f"--init {path}: no state_dict (name -> tensor mapping) in the file")
     state = _canonical(state)
+    bad = non_finite_tensors(state)
+    if bad:
+        raise InitError(
+            f"--init {path}: {len(bad)} tensor(s) hold NaN or infinite values (e.g. "
+            f"{', '.join(bad[:3])})"
+        )
     own = net.state_dict()
     trunk = {k: v for k, v in state.items() if k.startswith("features.")}
     missing = [

@@ -21,6 +21,7 @@ import json
 import os
 import pickle
 import re
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -366,6 +367,24 @@ def _validate(bundle: ModelBundle) -> None:
     ]
     if problems:
         raise ValueError(f"weights do not fit {bundle.architecture}: " + "; ".join(problems))
+    for i, member in enumerate(bundle.members):
+        bad = non_finite_tensors(member)
+        if bad:
+            raise ValueError(
+                f"member {i}: {len(bad)} tensor(s) hold NaN or infinite values (e.g. "
+                f"{', '.join(bad[:3])}); such weights score every study as nonsense"
+            )
+
+
+def non_finite_tensors(state: Mapping[str, Any]) -> list[str]:
+    """Names of the floating-point tensors in ``state`` holding NaN or infinity."""
+    return [
+        name
+        for name, tensor in state.items()
+        if isinstance(tensor, torch.Tensor)
+        and tensor.is_floating_point()
+        and not bool(torch.isfinite(tensor).all())
+    ]
 
 
 def _compare_shapes(member: Mapping[str, Any], expected: Mapping[str, tuple[int, ...]]) -> str:
@@ -449,6 +468,25 @@ def _triple(values: Any, what: str) -> tuple[float, float, float]:
 
 # --- reading and writing ----------------------------------------------------------------
 
+# torch.save stores zip members uncompressed; a member claiming far more bytes than it
+# occupies is a decompression bomb (1.5 GB of zeros in 1.5 MB), refused before reading.
+_INFLATION_SLACK = 1 << 20
+
+
+def _refuse_inflating_archive(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise BundleError(path, f"truncated or damaged file ({exc})") from exc
+    for info in members:
+        if info.file_size > 2 * info.compress_size + _INFLATION_SLACK:
+            raise BundleError(
+                path,
+                f"member {info.filename!r} would inflate from {info.compress_size:,} to "
+                f"{info.file_size:,} bytes: not a file PyTorch wrote (refused unread)",
+            )
+
 
 def _read_torch_file(path: Path) -> Any:
     try:
@@ -464,6 +502,8 @@ def _read_torch_file(path: Path) -> Any:
         raise BundleError(path, "empty file")
     if not (head.startswith(_ZIP_MAGIC) or head == _LEGACY_TORCH_MAGIC):
         raise BundleError(path, "not a PyTorch file")
+    if head.startswith(_ZIP_MAGIC):
+        _refuse_inflating_archive(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
