@@ -399,7 +399,7 @@ def test_non_finite_weights_are_refused_at_load_import_and_init(
     member = {k: v.clone() for k, v in payload["members"][0].items()}
     member["classifier.bias"][0] = bad
     # a bundle whose hash was recomputed over the damaged weights: only the finite check helps
-    with pytest.raises(ValueError, match="NaN or infinite values .*classifier.bias"):
+    with pytest.raises(ValueError, match=r"NaN or infinite values .*classifier\.bias"):
         ModelBundle(architecture="densenet121", members=[member], input_size=64)
     path = _rewrite(saved, tmp_path / "nan.mura", members=[member])
     with pytest.raises(BundleError, match="NaN or infinite"):
@@ -407,7 +407,7 @@ def test_non_finite_weights_are_refused_at_load_import_and_init(
     state = {k: v.clone() for k, v in torch.load(plain_checkpoint, weights_only=True).items()}
     state["features.conv0.weight"][0, 0, 0, 0] = bad
     checkpoint = _save(tmp_path / "nan.pth", state)
-    with pytest.raises(BundleError, match="NaN or infinite .*features.conv0.weight"):
+    with pytest.raises(BundleError, match=r"NaN or infinite .*features\.conv0\.weight"):
         import_state_dict(checkpoint)
     with pytest.raises(InitError, match="NaN or infinite"):
         load_initial_state(build_network("densenet121"), checkpoint)

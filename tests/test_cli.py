@@ -1,7 +1,9 @@
 """The headless CLI end to end: real discovery, real decoding, a real (tiny, random) model."""
 
 import json
+import os
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -79,19 +81,67 @@ def test_bad_bundle_and_empty_input_are_fatal(phantom_dataset, tiny_bundle_path,
     assert "no studies found" in capsys.readouterr().err
 
 
-def test_refuses_to_write_into_input_data(phantom_dataset, tiny_bundle_path, capsys):
-    target = phantom_dataset / "results.json"
-    args = [
-        "predict",
-        str(phantom_dataset),
-        "--model",
-        str(tiny_bundle_path),
-        "--json",
-        str(target),
-    ]
+def test_refuses_to_write_into_input_data(phantom_dataset, tiny_bundle_path, tmp_path, capsys):
+    model = ["--model", str(tiny_bundle_path)]
+    study = next(p for p in phantom_dataset.rglob("study*") if len(list(p.glob("*.png"))) >= 2)
+    radiograph = study / "image2.png"
+    before = radiograph.read_bytes()
+    link = tmp_path / "link-into-data"
+    link.symlink_to(study)
+    cases = [
+        [str(phantom_dataset), "--json", str(phantom_dataset / "results.json")],
+        # a file input: its folder is the data (this once overwrote a radiograph with CSV)
+        [str(study / "image1.png"), "--csv", str(radiograph)],
+        # a MURA CSV input: its folder is the dataset
+        [str(phantom_dataset / "valid_labeled_studies.csv"), "--json", str(phantom_dataset / "r")],
+        # a symbolic link into the data is the data
+        [str(study), "--heatmaps", str(link / "heat")],
+    ]  # fmt: skip
+    for case in cases:
+        assert main(["predict", *case, *model]) == EXIT_FATAL, case
+        assert "is inside the input data" in capsys.readouterr().err
+    assert radiograph.read_bytes() == before
+    assert not (phantom_dataset / "results.json").exists() and not (study / "heat").exists()
+
+
+def test_outputs_are_checked_before_scoring(phantom_dataset, tiny_bundle_path, tmp_path, capsys):
+    model = ["--model", str(tiny_bundle_path)]
+    notes = tmp_path / "notes.csv"
+    notes.write_text("my own notes\n")
+    assert main(["predict", str(phantom_dataset), *model, "--csv", str(notes)]) == EXIT_FATAL
+    err = capsys.readouterr().err
+    assert "not a results file of ours (use --force" in err and "studies," not in err
+    assert notes.read_text() == "my own notes\n"
+    missing = tmp_path / "no" / "such" / "r.json"
+    assert main(["predict", str(phantom_dataset), *model, "--json", str(missing)]) == EXIT_FATAL
+    assert "folder does not exist" in capsys.readouterr().err
+    same = tmp_path / "r.out"
+    args = ["predict", str(phantom_dataset), *model, "--json", str(same), "--csv", str(same)]
     assert main(args) == EXIT_FATAL
-    assert "refusing to write" in capsys.readouterr().err
-    assert not target.exists()
+    # our own previous results are replaced; --force replaces a foreign file
+    ours = tmp_path / "r.json"
+    assert main(["predict", str(phantom_dataset), *model, "--json", str(ours)]) == EXIT_OK
+    assert main(["predict", str(phantom_dataset), *model, "--json", str(ours)]) == EXIT_OK
+    args = ["predict", str(phantom_dataset), *model, "--csv", str(notes), "--force"]
+    assert main(args) == EXIT_OK
+    assert notes.read_text().startswith("study_uid,")
+    assert not list(tmp_path.glob("*.part")) and not list(tmp_path.glob(".*.part"))
+
+
+def test_names_that_are_not_utf8_are_written_losslessly(
+    phantom_dataset, tiny_bundle_path, tmp_path, capfd
+):
+    study = next(p for p in phantom_dataset.rglob("study*") if p.is_dir())
+    folder = tmp_path / os.fsdecode(b"study\xff_positive")
+    shutil.copytree(study, folder)
+    out_json, out_csv = tmp_path / "r.json", tmp_path / "r.csv"
+    args = ["predict", str(folder), "--model", str(tiny_bundle_path)]
+    assert main([*args, "--json", str(out_json), "--csv", str(out_csv)]) == EXIT_OK
+    assert b"study\xff_positive" in capfd.readouterr().out.encode("utf-8", "surrogateescape")
+    [from_json] = ResultSet.from_json(out_json).studies
+    [from_csv] = ResultSet.from_csv(out_csv).studies
+    assert from_json.uid == from_csv.uid == str(folder)
+    assert all(Path(v.path).exists() for v in from_json.views + from_csv.views)
 
 
 def test_threshold_override_changes_verdicts(phantom_dataset, tiny_bundle_path, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import re
 import sys
@@ -13,10 +14,11 @@ from PIL import Image
 
 from mura_desktop.cli.progress import ProgressBar
 from mura_desktop.core.discovery import discover
-from mura_desktop.core.metrics import BinaryMetrics, format_metrics_table, study_metrics
+from mura_desktop.core.metrics import format_metrics_table, study_metrics
+from mura_desktop.core.output_guard import OutputRefused, check_output_file, check_output_folder
 from mura_desktop.core.overlay import blend_heatmap
 from mura_desktop.core.resources import default_model_path
-from mura_desktop.core.results import ResultSet, StudyResult
+from mura_desktop.core.results import ResultSet, StudyResult, is_results_csv, is_results_json
 from mura_desktop.core.study import Study
 
 EXIT_OK = 0
@@ -51,22 +53,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--opacity", type=float, default=0.5, help="overlay opacity (default 0.5)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no per-study lines or progress")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace existing output files that are not previous results (never input data)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from mura_desktop.inference.bundle import BundleError, load_bundle
+    from mura_desktop.inference.device import choose_device
     from mura_desktop.inference.predictor import Predictor
 
+    _lossless_console()
     err = sys.stderr
-    outputs = [p for p in (args.json, args.csv, args.heatmaps) if p is not None]
-    clash = _output_inside_inputs(outputs, args.paths)
-    if clash:
-        print(f"error: refusing to write {clash} inside the input data", file=err)
-        return EXIT_FATAL
-
-    from mura_desktop.inference.device import choose_device
-
     try:
+        check_outputs(args)
         choose_device(args.device)  # refuse a device that cannot be used before any work
     except ValueError as exc:
         print(f"error: {exc}", file=err)
@@ -110,10 +112,9 @@ def run(args: argparse.Namespace) -> int:
     )
     show_lines = not args.quiet and len(scan.studies) <= 50
     bar = None if args.quiet or show_lines else ProgressBar(len(scan.studies), "studies")
-    if args.heatmaps:
-        args.heatmaps.mkdir(parents=True, exist_ok=True)
-        heatmap_folders = _heatmap_folders(scan.studies)
+    heatmap_folders = _heatmap_folders(scan.studies) if args.heatmaps else {}
     interrupted = False
+    failed_outputs = 0
     try:
         for i, prediction in enumerate(
             predictor.predict_many(scan.studies, heatmaps=args.heatmaps is not None), 1
@@ -121,8 +122,13 @@ def run(args: argparse.Namespace) -> int:
             study = prediction.result
             results.studies.append(study)
             if args.heatmaps:
-                folder = args.heatmaps / heatmap_folders[study.uid]
-                _write_overlays(folder, prediction, args.opacity)
+                try:
+                    _write_overlays(
+                        args.heatmaps / heatmap_folders[study.uid], prediction, args.opacity
+                    )
+                except OSError as exc:
+                    failed_outputs += 1
+                    print(f"error: heatmaps of {study.name}: {exc}", file=err)
             if show_lines:
                 print(_study_line(study))
             elif bar:
@@ -132,15 +138,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"\ninterrupted after {len(results.studies)} studies", file=err)
     finally:
         predictor.close()
+        failed_outputs += _write_results(results, args)
 
-    metrics = study_metrics(results.studies)
-    results.metrics = {name: m.to_dict() for name, m in metrics.items()}
-    if args.json:
-        results.to_json(args.json)
-    if args.csv:
-        results.to_csv(args.csv)
-    _print_summary(results, metrics, quiet=args.quiet)
-
+    _print_summary(results, quiet=args.quiet)
+    if failed_outputs:
+        return EXIT_FATAL
     if interrupted:
         return EXIT_INTERRUPTED
     failed_views = sum(s.n_failed for s in results.studies)
@@ -154,14 +156,44 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _output_inside_inputs(outputs: list[Path], inputs: list[Path]) -> Path | None:
-    for out in outputs:
-        resolved = out.resolve()
-        for src in inputs:
-            src = src.resolve()
-            if resolved == src or (src.is_dir() and src in resolved.parents):
-                return out
-    return None
+def check_outputs(args: argparse.Namespace) -> None:
+    """Refuse (``OutputRefused``) any output that may not be written, before any work."""
+    if args.json is not None:
+        check_output_file(args.json, args.paths, is_ours=is_results_json, force=args.force)
+    if args.csv is not None:
+        check_output_file(args.csv, args.paths, is_ours=is_results_csv, force=args.force)
+    if args.heatmaps is not None:
+        check_output_folder(args.heatmaps, args.paths, is_ours=_is_heatmap_file, force=args.force)
+    named = [p.resolve() for p in (args.json, args.csv) if p is not None]
+    if len(named) != len(set(named)):
+        raise OutputRefused(args.json, "--json and --csv name the same file")
+
+
+def _write_results(results: ResultSet, args: argparse.Namespace) -> int:
+    """Write whatever was scored; an output that cannot be written is reported and counted,
+    and does not stop the other."""
+    results.metrics = {name: m.to_dict() for name, m in study_metrics(results.studies).items()}
+    failed = 0
+    for path, write in ((args.json, results.to_json), (args.csv, results.to_csv)):
+        if path is None:
+            continue
+        try:
+            write(path)
+        except OSError as exc:
+            failed += 1
+            print(f"error: could not write {path}: {exc.strerror or exc}", file=sys.stderr)
+    return failed
+
+
+def _lossless_console() -> None:
+    """Print file names that are not valid UTF-8 as their own bytes, never a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="surrogateescape")
+
+
+def _is_heatmap_file(path: Path) -> bool:
+    return path.name.endswith("_heatmap.png")
 
 
 def _study_line(study: StudyResult) -> str:
@@ -171,13 +203,14 @@ def _study_line(study: StudyResult) -> str:
     return f"{score}  {study.verdict or 'unscored':<13} {study.name}{truth}{failed}"
 
 
-def _print_summary(results: ResultSet, metrics: dict[str, BinaryMetrics], quiet: bool) -> None:
+def _print_summary(results: ResultSet, quiet: bool) -> None:
     studies = results.studies
     verdicts: dict[str, int] = {}
     for s in studies:
         verdicts[s.verdict or "unscored"] = verdicts.get(s.verdict or "unscored", 0) + 1
     if not quiet:
         print("verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(verdicts.items())))
+    metrics = study_metrics(studies)
     if metrics:
         print(f"\nStudy-level metrics (threshold {next(iter(metrics.values())).threshold:.2f}):")
         print(format_metrics_table(metrics))

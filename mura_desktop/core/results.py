@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from mura_desktop.core import strict_json
+from mura_desktop.core.atomic_write import atomic_open, write_atomically
 from mura_desktop.core.study import ScanProblem, Study
 from mura_desktop.core.verdict import VerdictRule
 
@@ -136,7 +137,10 @@ class ResultSet:
             "skipped": [p.to_dict() for p in self.problems],
             "metrics": self.metrics,
         }
-        _write_atomically(Path(path), strict_json.dumps(payload, indent=1, ensure_ascii=False))
+        text = strict_json.dumps(payload, indent=1, ensure_ascii=False)
+        if not _encodes(text):  # names that are not UTF-8 (surrogate escapes): \u escapes
+            text = strict_json.dumps(payload, indent=1, ensure_ascii=True)
+        write_atomically(path, text)
 
     @classmethod
     def from_json(cls, path: str | os.PathLike[str]) -> ResultSet:
@@ -172,9 +176,8 @@ class ResultSet:
         Paths the scan skipped follow, one row each: no study fields, ``view_path`` the
         path, ``view_error`` the reason and ``skipped`` its kind (empty on view rows).
         """
-        path = Path(path)
-        tmp = path.with_name(path.name + ".part")
-        with tmp.open("w", newline="", encoding="utf-8") as fh:
+        # surrogateescape writes a file name that is not valid UTF-8 back as its own bytes
+        with atomic_open(path, "w", newline="", encoding="utf-8", errors="surrogateescape") as fh:
             writer = csv.writer(fh)
             writer.writerow(self.CSV_FIELDS)
             for s in self.studies:
@@ -189,7 +192,6 @@ class ResultSet:
                     ])  # fmt: skip
             for p in self.problems:
                 writer.writerow(["", "", "", "", "", "", "", "", "", p.path, "", p.reason, p.kind])
-        os.replace(tmp, path)
 
     @classmethod
     def from_csv(cls, path: str | os.PathLike[str], rule: VerdictRule | None = None) -> ResultSet:
@@ -197,7 +199,7 @@ class ResultSet:
         rule = rule or VerdictRule()
         studies: dict[str, StudyResult] = {}
         problems: list[ScanProblem] = []
-        with Path(path).open(newline="", encoding="utf-8") as fh:
+        with Path(path).open(newline="", encoding="utf-8", errors="surrogateescape") as fh:
             for row in csv.DictReader(fh):
                 if row.get("skipped"):
                     problems.append(
@@ -231,7 +233,29 @@ class ResultSet:
         return cls(studies=list(studies.values()), problems=problems)
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+def is_results_json(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a results file ``ResultSet.to_json`` wrote (by its marker)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    return f'"format": "{RESULTS_FORMAT}"'.encode() in head
+
+
+def is_results_csv(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a results file ``ResultSet.to_csv`` wrote (by its header)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            header = fh.readline().strip()
+    except OSError:
+        return False
+    return header.split(",")[:3] == list(ResultSet.CSV_FIELDS[:3])
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

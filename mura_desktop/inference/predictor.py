@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mura_desktop.core.errors import ImageLoadError
+from mura_desktop.core.errors import ImageLoadError, reason_from
 from mura_desktop.core.pixels import LoadedImage, load_image
 from mura_desktop.core.results import NON_FINITE_SCORE, StudyResult, ViewResult
 from mura_desktop.core.study import BODY_PARTS, Study, View
@@ -171,6 +171,28 @@ class Predictor:
     # --- scoring ----------------------------------------------------------------------
 
     def _score(
+        self,
+        study: Study,
+        pending: list[Future[Decoded]],
+        heatmaps: bool,
+        progress: ProgressCallback | None,
+        should_cancel: CancelCallback | None,
+    ) -> StudyPrediction:
+        """Score one study; an error inside inference fails this study, with its reason,
+        and never the batch (cancelling still stops everything)."""
+        try:
+            return self._score_views(study, pending, heatmaps, progress, should_cancel)
+        except PredictionCancelled:
+            raise
+        except Exception as exc:
+            log.exception("inference failed for study %s", study.uid)
+            for future in pending:
+                future.cancel()
+            reason = f"inference failed: {type(exc).__name__}: {reason_from(exc)}"
+            views = [ViewResult(path=str(v.path), error=reason) for v in study.views]
+            return StudyPrediction(result=StudyResult.from_views(study, views, self.rule))
+
+    def _score_views(
         self,
         study: Study,
         pending: list[Future[Decoded]],
