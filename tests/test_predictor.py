@@ -224,6 +224,23 @@ def test_predict_many_matches_predict_study(predictor: Predictor, study_dir: Pat
     assert list(predictor.predict_many([])) == []
 
 
+def test_an_inference_error_fails_its_study_and_the_batch_goes_on(
+    members: list, study_dir: Path
+) -> None:
+    with Predictor(_bundle(members[:1]), device="cpu") as p:
+
+        def fail_once(module: torch.nn.Module, args: tuple) -> None:
+            handle.remove()
+            raise RuntimeError("out of memory while scoring")
+
+        handle = p._members[0].register_forward_pre_hook(fail_once)
+        first, second = _study(study_dir, ["image1.png"]), _study(study_dir, ["image2.png"])
+        results = [r.result for r in p.predict_many([first, second])]
+    assert results[0].probability is None and results[0].verdict is None
+    assert "inference failed: RuntimeError: out of memory" in results[0].views[0].error
+    assert results[1].probability is not None and results[1].views[0].ok
+
+
 def test_device_asked_for_is_device_used(members: list) -> None:
     assert choose_device("cpu") == (torch.device("cpu"), None)
     with pytest.raises(ValueError, match="unknown device 'tpu'"):
