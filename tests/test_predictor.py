@@ -233,7 +233,7 @@ def test_an_inference_error_fails_its_study_and_the_batch_goes_on(
             handle.remove()
             raise RuntimeError("out of memory while scoring")
 
-        handle = p._members[0].register_forward_pre_hook(fail_once)
+        handle = p._members[0].features.register_forward_pre_hook(fail_once)
         first, second = _study(study_dir, ["image1.png"]), _study(study_dir, ["image2.png"])
         results = [r.result for r in p.predict_many([first, second])]
     assert results[0].probability is None and results[0].verdict is None
@@ -270,7 +270,7 @@ def test_cuda_error_falls_back_to_cpu_once(members: list, study_dir: Path) -> No
             handle.remove()
             raise RuntimeError("CUDA error: an illegal memory access was encountered")
 
-        handle = p._members[0].register_forward_pre_hook(fail_once)
+        handle = p._members[0].features.register_forward_pre_hook(fail_once)
         with pytest.warns(RuntimeWarning, match="continuing on the CPU"):
             on_cpu = p.predict_study(_study(study_dir)).result
         assert p.device == torch.device("cpu") and "CUDA failed" in p.notes[-1]
