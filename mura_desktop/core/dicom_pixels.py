@@ -16,10 +16,11 @@ import pydicom
 from PIL import Image
 from pydicom import uid
 from pydicom.dataset import Dataset
-from pydicom.encaps import generate_fragments
+from pydicom.encaps import generate_fragments, get_frame
 from pydicom.multival import MultiValue
 from pydicom.pixels import apply_modality_lut, apply_voi, get_decoder, pixel_array
 
+from mura_desktop.core.codestreams import frame_header
 from mura_desktop.core.dicom_tags import transfer_syntax_label
 from mura_desktop.core.errors import (
     CorruptImageError,
@@ -54,7 +55,6 @@ _DECODER_PACKAGES: dict[str, str] = {
 # decoder per family reads every variant (lossless or not), so the family is enough.
 _J2K_CODESTREAM = b"\xff\x4f\xff\x51"
 _JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
-_JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC} | {0xF7}
 _CODEC_BY_JPEG_FRAME_MARKER: dict[int, uid.UID] = {
     0xC0: uid.JPEGBaseline8Bit,
     0xC1: uid.JPEGExtended12Bit,
@@ -84,6 +84,8 @@ def display_pixels(ds: Dataset, path: Path) -> np.ndarray:
     transfer_syntax = _transfer_syntax(ds, path)
     _require_decoder(transfer_syntax, path)
     _refuse_oversized(ds, path)
+    if ds["PixelData"].is_undefined_length:
+        _check_codestream(ds, path)
     photometric = str(ds.get("PhotometricInterpretation") or "").strip().upper()
     if not photometric:
         raise CorruptImageError(path, "DICOM file has no Photometric Interpretation")
@@ -162,27 +164,12 @@ def _codec_of_fragment(fragment: bytes) -> uid.UID | None:
     if fragment.startswith((_J2K_CODESTREAM, _JP2_SIGNATURE)):
         return uid.JPEG2000
     if fragment.startswith(b"\xff\xd8"):
-        return _CODEC_BY_JPEG_FRAME_MARKER.get(_jpeg_frame_marker(fragment))
+        header = frame_header(fragment)
+        return None if header is None else _CODEC_BY_JPEG_FRAME_MARKER.get(header.marker)
     if len(fragment) >= 64:
         segments, first_segment_offset = struct.unpack_from("<2I", fragment)
         if 1 <= segments <= 15 and first_segment_offset == 64:
             return uid.RLELossless
-    return None
-
-
-def _jpeg_frame_marker(data: bytes) -> int | None:
-    position = 2
-    while position + 4 <= len(data):
-        if data[position] != 0xFF:
-            return None
-        marker = data[position + 1]
-        if marker == 0xFF:  # fill byte
-            position += 1
-            continue
-        if marker in _JPEG_FRAME_MARKERS:
-            return marker
-        (length,) = struct.unpack_from(">H", data, position + 2)
-        position += 2 + length
     return None
 
 
@@ -210,6 +197,34 @@ def _refuse_oversized(ds: Dataset, path: Path) -> None:
     if limit and rows * columns > limit:
         raise ImageTooLargeError(
             path, f"{rows} × {columns} pixels exceeds the limit of {limit} pixels"
+        )
+
+
+def _check_codestream(ds: Dataset, path: Path) -> None:
+    """The first frame's own header must agree with Rows/Columns, and its data must be long
+    enough to hold it: decoders allocate what the codestream claims."""
+    try:
+        frames = int(ds.get("NumberOfFrames") or 1)
+        frame = get_frame(ds.PixelData, 0, number_of_frames=frames)
+    except (ValueError, TypeError, IndexError, KeyError) as exc:
+        raise CorruptImageError(
+            path, f"malformed encapsulated pixel data ({reason_from(exc)})"
+        ) from exc
+    header = frame_header(frame)
+    if header is None:
+        return  # RLE, or a stream the decoder will judge
+    rows, columns = int(ds.get("Rows") or 0), int(ds.get("Columns") or 0)
+    if header.height and (header.width, header.height) != (columns, rows):
+        raise CorruptImageError(
+            path,
+            f"the {header.codec} codestream declares {header.width} × {header.height} pixels "
+            f"but Rows/Columns say {columns} × {rows}: damaged or inconsistent file",
+        )
+    if len(frame) < header.minimum_bytes():
+        raise CorruptImageError(
+            path,
+            f"truncated pixel data: {len(frame):,} bytes cannot hold a {header.width} × "
+            f"{header.height} {header.codec} frame (at least {header.minimum_bytes():,})",
         )
 
 

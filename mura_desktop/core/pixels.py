@@ -10,6 +10,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from mura_desktop.core.codestreams import frame_header
 from mura_desktop.core.dicom_pixels import display_pixels, read_dataset
 from mura_desktop.core.dicom_tags import describe, reader_tags
 from mura_desktop.core.errors import (
@@ -133,6 +134,8 @@ def _load_raster(path: Path, fh: BinaryIO) -> LoadedImage:
     try:
         with Image.open(fh, formats=_PILLOW_FORMATS) as img:
             _refuse_bomb(path, img)
+            if img.format == "JPEG":
+                _refuse_short_jpeg(path, fh)
             parts = [img.format or "image", _MODE_NAMES.get(img.mode, img.mode)]
             if img.mode in _SIXTEEN_BIT_MODES:
                 parts[1] = "16-bit gray"
@@ -171,6 +174,21 @@ def _refuse_bomb(path: Path, img: Image.Image) -> None:
     if limit and width * height > limit:
         raise ImageTooLargeError(
             path, f"{width} × {height} pixels exceeds the limit of {limit} pixels"
+        )
+
+
+def _refuse_short_jpeg(path: Path, fh: BinaryIO) -> None:
+    """A JPEG far shorter than its frame header claims decodes "fine", as mid-gray padding."""
+    position = fh.tell()
+    fh.seek(0)
+    data = fh.read()
+    fh.seek(position)
+    header = frame_header(data)
+    if header is not None and len(data) < header.minimum_bytes():
+        raise CorruptImageError(
+            path,
+            f"truncated: {len(data):,} bytes cannot hold the {header.width} × {header.height} "
+            f"image its JPEG header declares (at least {header.minimum_bytes():,} needed)",
         )
 
 
