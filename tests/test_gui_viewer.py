@@ -431,3 +431,52 @@ def test_no_model_banner_explains_how_to_get_one(window):
     text = window.no_model_banner.text()
     assert "load a model bundle" in text and "mura-train" in text
     assert os.environ["QT_QPA_PLATFORM"] == "offscreen"
+
+
+def test_only_opens_that_found_studies_become_recent(qtbot, window, dataset, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "README.txt").write_text("not an image")
+    for folder in (empty, junk):
+        with qtbot.waitSignal(window.scanFinished, timeout=WAIT_MS) as scanned:
+            window.open_paths([folder])
+        assert scanned.args == [0]
+    window.open_paths([tmp_path / "nowhere"])
+    assert window.settings.recent_items == []
+    open_and_wait(qtbot, window, [dataset])
+    assert window.settings.recent_items == [str(dataset.resolve())]
+
+
+def test_png_export_is_named_after_the_study_and_view(qtbot, window, dataset, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    study = dataset / "MURA-v1.1/valid/XR_WRIST/patient00001/study1_positive"
+    open_and_wait(qtbot, window, [study])
+    wait_image(qtbot, window)
+    offered: list[str] = []
+
+    def cancel_dialog(_parent, _title, path, _filter):
+        offered.append(path)
+        return "", ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", cancel_dialog)
+    window.choose_png_target()
+    assert Path(offered[0]).name == "XR_WRIST_patient00001_study1_positive_image1.png"
+
+
+def test_window_title_names_the_app_once(qtbot, window, dataset):
+    from PySide6.QtGui import QGuiApplication
+
+    from mura_desktop.gui.app import create_application
+
+    create_application()
+    name = QGuiApplication.applicationDisplayName()
+    assert name == "MURA Desktop"
+    assert window.windowTitle() == "", "Qt shows the display name alone"
+    study = dataset / "MURA-v1.1/valid/XR_WRIST/patient00001/study1_positive"
+    open_and_wait(qtbot, window, [study])
+    title = window.windowTitle()
+    assert "study1_positive" in title
+    assert name not in title, "Qt appends the display name to the title itself"

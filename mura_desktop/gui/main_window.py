@@ -524,8 +524,6 @@ class MainWindow(QMainWindow):
             if not paths:
                 self._release_deferred_model()
                 return
-        for p in paths if len(paths) <= 3 else paths[:1]:
-            self.settings.add_recent(p)
         self.settings.last_open_dir = str(paths[0] if paths[0].is_dir() else paths[0].parent)
         self._scan_request = next(self._request_ids)
         self._scan_inputs = paths
@@ -541,6 +539,10 @@ class MainWindow(QMainWindow):
             session.adopt_model(self.model.record)
         self._set_session(session)
         n = len(session.studies)
+        if n:
+            inputs = self._scan_inputs
+            for path in inputs if len(inputs) <= 3 else inputs[:1]:
+                self.settings.add_recent(path)
         summary = f"{n:,} stud{'y' if n == 1 else 'ies'}, {scan.n_views:,} views"
         if scan.problems:
             summary += f"; {len(scan.problems)} path(s) skipped (see the log)"
@@ -1173,7 +1175,8 @@ class MainWindow(QMainWindow):
         current = self._current
         if current is None or self.image_view.image is None:
             return
-        name = f"{current.paths[current.view].stem}_view.png"
+        view = current.paths[current.view].stem
+        name = f"{_safe_name(current.study.name)}_{_safe_name(view)}.png"
         path, _ = QFileDialog.getSaveFileName(
             self, "Export view", self._save_dir(name), "PNG (*.png)"
         )
@@ -1290,9 +1293,11 @@ class MainWindow(QMainWindow):
         show_unexpected(self, f"The model failed: {last}", details)
 
     def _update_title(self) -> None:
-        label = ", ".join(name for name, _ in self.session.groups) or "no data"
-        study = f" — {self._current.study.name}" if self._current is not None else ""
-        self.setWindowTitle(f"MURA Desktop — {label}{study}")
+        # Qt appends the application display name ("MURA Desktop") to every window title.
+        parts = [", ".join(name for name, _ in self.session.groups)]
+        if self._current is not None:
+            parts.append(self._current.study.name)
+        self.setWindowTitle(" — ".join(p for p in parts if p))
 
 
 def _local_paths(mime) -> list[Path]:
