@@ -153,6 +153,7 @@ class ImageView(QWidget):
         self._heatmap_visible = True
         self._opacity = 0.5
 
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a click on the image takes the keys
         self._graphics = pg.GraphicsView(background="k")
         self._graphics.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._viewbox = _ImageViewBox(lockAspect=True, invertY=True, enableMenu=False)

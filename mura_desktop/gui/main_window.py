@@ -19,6 +19,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -34,6 +35,7 @@ from mura_desktop.core.results import ResultSet, StudyResult
 from mura_desktop.core.study import Study
 from mura_desktop.gui.banners import DEMO_STYLE, INFO_STYLE, NO_MODEL_HTML, Banner, demo_text
 from mura_desktop.gui.dicom_tags import DicomTagsPanel
+from mura_desktop.gui.focus_keys import NavigationKeyGuard
 from mura_desktop.gui.image_view import WINDOW_PRESETS, HeatmapBar, ImageView
 from mura_desktop.gui.loader import BackgroundLoader, DisplayImage, ImageCache
 from mura_desktop.gui.messages import show_problem, show_unexpected
@@ -130,6 +132,8 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
         self._connect()
+        QApplication.instance().installEventFilter(NavigationKeyGuard(self))
+        self.image_view.setFocus()
         self._restore_settings()
         self._show_model_state()
         self._refresh_verdict()
