@@ -478,6 +478,11 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def closeEvent(self, event) -> None:
+        if not self._training_allows_quit():
+            event.ignore()
+            return
+        if self.train_window is not None:
+            self.train_window.close()
         self._closing = True
         self.save_settings()
         self.service.shutdown()
@@ -1102,20 +1107,8 @@ class MainWindow(QMainWindow):
         self.train_window.raise_()
 
     def _training_allows_quit(self) -> bool:
-        """A running training job is stopped (after asking) before the viewer quits."""
-        train = self.train_window
-        if train is None or not train.has_running_job():
-            return True
-        answer = QMessageBox.question(
-            self,
-            "Training in progress",
-            "A training run is still going. Stop it and quit?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-        )
-        if answer != QMessageBox.StandardButton.Yes:
-            return False
-        train.stop_training(wait=True)
-        return True
+        """A running training is stopped or left running on its own, as the user says."""
+        return self.train_window is None or self.train_window.settle_before_quit(self)
 
     # ====================================================================================
     # display options
