@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -32,7 +33,7 @@ from PySide6.QtWidgets import (
 from mura_desktop import __version__
 from mura_desktop.core.resources import MODEL_SUFFIX, default_model_path, is_frozen
 from mura_desktop.core.results import ResultSet, StudyResult
-from mura_desktop.core.study import Study
+from mura_desktop.core.study import FAILED, ScanProblem, Study
 from mura_desktop.gui.banners import DEMO_STYLE, INFO_STYLE, NO_MODEL_HTML, Banner, demo_text
 from mura_desktop.gui.dicom_tags import DicomTagsPanel
 from mura_desktop.gui.focus_keys import NavigationKeyGuard
@@ -46,6 +47,7 @@ from mura_desktop.gui.scoring_progress import ScoringProgress
 from mura_desktop.gui.session import Session
 from mura_desktop.gui.settings import Settings
 from mura_desktop.gui.shortcuts import ShortcutsDialog
+from mura_desktop.gui.skipped_dialog import SkippedFilesDialog, problem_counts
 from mura_desktop.gui.study_browser import StudyBrowser
 from mura_desktop.gui.thumbnails import ThumbnailStrip, gray_qimage
 from mura_desktop.gui.train_window import TrainWindow
@@ -124,6 +126,8 @@ class MainWindow(QMainWindow):
         self._deferred_model: Path | None = None
         self.train_window: TrainWindow | None = None
         self.model_dialog: ModelDialog | None = None
+        self.skipped_dialog: SkippedFilesDialog | None = None
+        self._unreadable: dict[Path, ScanProblem] = {}  # views found by the scan, undecodable
 
         self.loader = BackgroundLoader(parent=self)
         self.service = InferenceService(model_factory, parent=self)
@@ -195,7 +199,12 @@ class MainWindow(QMainWindow):
         self.pixel_label.setMinimumWidth(260)
         self.model_label = QLabel()
         self.progress = ScoringProgress()
+        self.skipped_button = QPushButton()
+        self.skipped_button.setFlat(True)
+        self.skipped_button.setToolTip("Show the paths the last scan skipped, and why")
+        self.skipped_button.hide()
         status = self.statusBar()
+        status.addPermanentWidget(self.skipped_button)
         status.addPermanentWidget(self.progress)
         status.addPermanentWidget(self.pixel_label)
         status.addPermanentWidget(self.model_label)
@@ -258,6 +267,12 @@ class MainWindow(QMainWindow):
             self.choose_report_target,
             "Ctrl+P",
             "One page: views with heatmaps, scores, verdict, model",
+        )
+        self.act_skipped = a(
+            "S&kipped files…",
+            self.show_skipped_files,
+            None,
+            "Every path the last scan skipped or doubted, with the reason",
         )
         self.act_quit = a("&Quit", self.close, "Ctrl+Q")
 
@@ -327,6 +342,8 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addActions([self.act_save_results, self.act_export_png])
         file_menu.addAction(self.act_export_pdf)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_skipped)
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
 
@@ -398,6 +415,7 @@ class MainWindow(QMainWindow):
         self.no_model_banner.linkActivated.connect(lambda _href: self.choose_model_file())
         self.progress.pauseToggled.connect(self._on_pause_toggled)
         self.progress.cancelRequested.connect(self.cancel_scoring)
+        self.skipped_button.clicked.connect(self.show_skipped_files)
 
         self.loader.imageLoaded.connect(self._on_image_loaded)
         self.loader.imageFailed.connect(self._on_image_failed)
@@ -554,9 +572,9 @@ class MainWindow(QMainWindow):
                 self.settings.add_recent(path)
         summary = f"{n:,} stud{'y' if n == 1 else 'ies'}, {scan.n_views:,} views"
         if scan.problems:
-            summary += f"; {len(scan.problems)} path(s) skipped (see the log)"
+            summary += f"; skipped {problem_counts(scan.problems)} (File ▸ Skipped files…)"
             for problem in scan.problems:
-                log.warning("skipped %s: %s", problem.path, problem.reason)
+                log.warning("skipped %s (%s): %s", problem.path, problem.kind, problem.reason)
         self.statusBar().showMessage(summary, 10_000)
         if n == 0:
             self._release_deferred_model()
@@ -602,6 +620,8 @@ class MainWindow(QMainWindow):
             self.service.cancel(self._current.job)
         self.session = session
         self._current = None
+        self._unreadable.clear()
+        self._show_problem_count()
         self._cache.clear()
         self.browser.set_collection(session.groups, session.results, self.act_grouped.isChecked())
         self._update_title()
@@ -737,6 +757,9 @@ class MainWindow(QMainWindow):
         current = self._current
         if self._closing or current is None or request != current.request:
             return
+        if path not in self._unreadable:
+            self._unreadable[path] = ScanProblem(path, f"could not be read: {reason}", FAILED)
+            self._show_problem_count()
         for i, p in enumerate(current.paths):
             if p == path:
                 current.failures[path] = reason
@@ -1253,6 +1276,21 @@ class MainWindow(QMainWindow):
     # ====================================================================================
     # help, messages, title
     # ====================================================================================
+
+    def skipped_problems(self) -> list[ScanProblem]:
+        """What the last scan skipped, and the views it found that could not be read."""
+        return [*self.session.problems, *self._unreadable.values()]
+
+    def _show_problem_count(self) -> None:
+        counts = problem_counts(self.skipped_problems())
+        self.skipped_button.setText(f"Skipped: {counts}…")
+        self.skipped_button.setVisible(bool(counts))
+
+    def show_skipped_files(self) -> None:
+        dialog = SkippedFilesDialog(self.skipped_problems(), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.skipped_dialog = dialog
+        dialog.open()
 
     def show_shortcuts(self) -> None:
         dialog = ShortcutsDialog(self.actions(), self)

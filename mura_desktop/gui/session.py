@@ -65,6 +65,7 @@ class Session:
             groups=[(f"{path.name} (results)", studies)] if studies else [],
             results={r.uid: r for r in results.studies},
             model=dict(results.model),
+            problems=list(results.problems),
             results_file=path,
         )
 
@@ -122,6 +123,7 @@ class Session:
         return ResultSet(
             studies=[self.results[uid] for uid in order if uid in self.results],
             model=dict(self.model),
+            problems=list(self.problems),
         )
 
 
