@@ -504,6 +504,7 @@ class HeatmapBar(QWidget):
         self.note = QLabel(self.NOTE)
         self.note.setStyleSheet("color: gray; font-size: 11px;")
         self.note.setWordWrap(True)
+        self.note.setMinimumWidth(180)  # never a column of one word per line
         row = QHBoxLayout(self)
         row.setContentsMargins(6, 2, 6, 2)
         row.addWidget(self.toggle)

@@ -38,6 +38,7 @@ from mura_desktop.gui.banners import DEMO_STYLE, INFO_STYLE, NO_MODEL_HTML, Bann
 from mura_desktop.gui.dicom_tags import DicomTagsPanel
 from mura_desktop.gui.focus_keys import NavigationKeyGuard
 from mura_desktop.gui.image_view import WINDOW_PRESETS, HeatmapBar, ImageView
+from mura_desktop.gui.layout_guard import image_has_room
 from mura_desktop.gui.loader import BackgroundLoader, DisplayImage, ImageCache
 from mura_desktop.gui.messages import show_problem, show_unexpected
 from mura_desktop.gui.metrics_panel import MetricsPanel
@@ -123,6 +124,7 @@ class MainWindow(QMainWindow):
         self._model_job: int | None = None
         self._dataset_job: int | None = None
         self._closing = False
+        self._shown_once = False
         self._deferred_model: Path | None = None
         self.train_window: TrainWindow | None = None
         self.model_dialog: ModelDialog | None = None
@@ -187,8 +189,13 @@ class MainWindow(QMainWindow):
 
         self.metrics_panel = MetricsPanel()
         self.metrics_dock = self._dock(
-            "Metrics", self.metrics_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+            "Metrics", self.metrics_panel, Qt.DockWidgetArea.RightDockWidgetArea
         )
+        # A window of its own by default: docked under or beside the image it starves it.
+        self.metrics_dock.setAllowedAreas(
+            Qt.DockWidgetArea.LeftDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.metrics_dock.setFloating(True)
         self.metrics_dock.hide()
         self._metrics_timer = QTimer(self)
         self._metrics_timer.setSingleShot(True)
@@ -469,22 +476,49 @@ class MainWindow(QMainWindow):
 
     def _restore_settings(self) -> None:
         s = self.settings
+        self._default_state = self.saveState()
         if s.geometry is not None:
             self.restoreGeometry(s.geometry)
         if s.window_state is not None:
             self.restoreState(s.window_state)
         else:
-            self.resizeDocks(
-                [self.browser_dock, self.verdict_dock], [430, 320], Qt.Orientation.Horizontal
-            )
-            self.resizeDocks(
-                [self.verdict_dock, self.tags_dock], [520, 260], Qt.Orientation.Vertical
-            )
+            self._size_docks()
         self.image_view.set_heatmap_opacity(s.heatmap_opacity)
         self.heatmap_bar.set_state(s.heatmap_visible, s.heatmap_opacity)
         self.set_heatmap_visible(s.heatmap_visible)
         self.act_grouped.setChecked(s.group_studies)
         self.set_grouped(s.group_studies)
+
+    def _size_docks(self) -> None:
+        self.resizeDocks(
+            [self.browser_dock, self.verdict_dock], [430, 320], Qt.Orientation.Horizontal
+        )
+        self.resizeDocks([self.verdict_dock, self.tags_dock], [520, 260], Qt.Orientation.Vertical)
+
+    def ensure_image_room(self) -> bool:
+        """Fall back to the default layout when the image view lacks its share of the window
+        (a layout saved crushed, or from a larger screen); True if it had to."""
+        if image_has_room(self, self.image_view):
+            return False
+        log.info("the image view had too little room; the default layout is restored")
+        self.restoreState(self._default_state)
+        self._size_docks()
+        return True
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            QTimer.singleShot(0, self.ensure_image_room)  # once the layout has its sizes
+
+    def _show_metrics(self) -> None:
+        dock = self.metrics_dock
+        if dock.isFloating() and not dock.isVisible():
+            frame = self.geometry()
+            width, height = min(900, frame.width()), min(640, frame.height())
+            dock.setGeometry(frame.right() - width, frame.top() + 60, width, height)
+        dock.show()
+        dock.raise_()
 
     def save_settings(self) -> None:
         s = self.settings
@@ -947,7 +981,7 @@ class MainWindow(QMainWindow):
         self._dataset_job = self.service.score_dataset(todo)
         self.progress.start(len(todo))
         if any(s.label is not None for s in todo):
-            self.metrics_dock.show()
+            self._show_metrics()
 
     def cancel_scoring(self) -> None:
         if self._dataset_job is not None:
