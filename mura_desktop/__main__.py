@@ -13,6 +13,10 @@ SUBCOMMANDS = ("predict", "import-weights", "model-info")
 
 
 VIEWER_USAGE = "mura-desktop [--model BUNDLE] [PATH ...]"
+VIEWER_DESCRIPTION = (
+    "Open the MURA Desktop viewer, optionally with study/patient/dataset folders, image "
+    "files, DICOMs or a saved results file."
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,11 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mura-desktop",
         description="MURA Desktop: musculoskeletal radiograph abnormality viewer. "
         "Research use only; not a medical device.",
-        epilog=f"Without a subcommand, opens the viewer: {VIEWER_USAGE} "
-        "(see `mura-desktop view --help`).",
+        epilog=f"Without a subcommand, opens the viewer: {VIEWER_USAGE}",
     )
     parser.add_argument("--version", action="version", version=f"mura-desktop {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+    add_viewer_arguments(sub.add_parser("view", help="open the viewer (the default)"))
     p = sub.add_parser("predict", help="score studies headlessly")
     predict.add_arguments(p)
     p.set_defaults(run=predict.run)
@@ -45,12 +49,15 @@ def build_viewer_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mura-desktop",
         usage=VIEWER_USAGE,
-        description="Open the MURA Desktop viewer, optionally with study/patient/dataset "
-        "folders, image files, DICOMs or a saved results file.",
     )
+    add_viewer_arguments(parser)
+    return parser
+
+
+def add_viewer_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = VIEWER_DESCRIPTION
     parser.add_argument("paths", nargs="*", help="what to open")
     parser.add_argument("--model", help="model bundle (.mura) to load instead of the last one")
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

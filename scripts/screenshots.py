@@ -1,5 +1,5 @@
 """Render the viewer's main states to PNGs (offscreen): no model, a study with its heatmap,
-a scored dataset with the metrics panel, and the model dialog.
+a scored dataset, its metrics window, and the model dialog.
 
     PYTHONPATH=. .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--model M]
 
@@ -58,8 +58,6 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-    from PySide6.QtCore import Qt
-
     from mura_desktop.gui.app import create_application
     from mura_desktop.gui.main_window import MainWindow
     from mura_desktop.gui.settings import Settings
@@ -102,10 +100,9 @@ def main() -> int:
             wait_for(lambda: bool(scanned) and window.session.n_scored >= 1, "the first score")
             window.score_all()
             wait_for(lambda: bool(finished), "dataset scoring")
-            window.metrics_dock.show()
-            window.resizeDocks([window.metrics_dock], [380], Qt.Orientation.Vertical)
             window._refresh_metrics()
-            save(window, "dataset_metrics.png")
+            save(window, "dataset_scored.png")
+            save(window.metrics_dock, "dataset_metrics.png")  # a window of its own
 
             window.show_model_dialog()
             dialog = window.model_dialog

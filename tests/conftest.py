@@ -56,3 +56,44 @@ def one_torch_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+# --- the viewer with a fake predictor (tests/viewer_support.py) ----------------------------
+
+
+@pytest.fixture
+def settings(tmp_path):
+    from mura_desktop.gui.settings import Settings
+
+    return Settings(tmp_path / "settings" / "viewer.ini")
+
+
+@pytest.fixture
+def factory():
+    from viewer_support import FakeFactory
+
+    return FakeFactory()
+
+
+@pytest.fixture
+def window(qtbot, settings, factory):
+    """A shown ``MainWindow`` on the fake predictor; closing it must join every thread."""
+    from mura_desktop.gui.main_window import MainWindow
+
+    win = MainWindow(settings, model_factory=factory)
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    if factory.gate is not None:
+        factory.gate.set()
+    win.close()
+    assert win.service.thread.isFinished()
+    assert win.loader.active_threads == 0
+
+
+@pytest.fixture
+def dataset(tmp_path) -> Path:
+    """A small MURA-style tree: 2 body parts, 3 patients, 4 labelled studies."""
+    from viewer_support import make_dataset
+
+    return make_dataset(tmp_path)

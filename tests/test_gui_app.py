@@ -49,6 +49,17 @@ def test_viewer_command_line_help():
     assert "--model" in out.stdout and "PATH" in out.stdout
 
 
+def test_main_help_lists_every_command_it_mentions_in_plain_text():
+    out = subprocess.run(
+        [sys.executable, "-m", "mura_desktop", "--help"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    listed = out.stdout.split("positional arguments:")[1].split("options:")[0]
+    for command in ("view", "predict", "import-weights", "model-info"):
+        assert f"\n    {command} " in listed, command
+    assert "`" not in out.stdout, "no reST/markdown markup in a terminal help"
+
+
 @pytest.fixture
 def hooks(monkeypatch, tmp_path):
     """Install the real hooks and log file, restoring everything afterwards."""

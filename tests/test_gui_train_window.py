@@ -38,7 +38,7 @@ if args.ignore_term:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 out = Path(args.out)
-out.mkdir(parents=True)
+out.mkdir(parents=True, exist_ok=True)  # the viewer puts console.log there first
 log = (out / "metrics.jsonl").open("a")
 
 

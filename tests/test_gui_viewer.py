@@ -1,190 +1,31 @@
-"""Viewer flows on the offscreen platform, with a fast fake predictor in the real worker.
-
-The fake has the ``Predictor`` interface and really decodes the files (so a corrupt view
-fails for real); a ``gate`` Event holds it mid-study so tests can change study, load another
-model or close the window while inference is running.
-"""
+"""Viewer flows on the offscreen platform, with a fast fake predictor in the real worker
+(``viewer_support``; the ``window``, ``factory``, ``settings`` and ``dataset`` fixtures are in
+``conftest.py``)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
+from viewer_support import (
+    WAIT_MS,
+    FakeFactory,
+    load_model,
+    make_study,
+    open_and_wait,
+    tree_snapshot,
+    wait_image,
+    write_png,
+)
 
-from mura_desktop.core.errors import ImageLoadError
-from mura_desktop.core.pixels import load_image
-from mura_desktop.core.results import ResultSet, StudyResult, ViewResult
-from mura_desktop.core.verdict import VerdictRule
+from mura_desktop.core.results import ResultSet
 from mura_desktop.gui.main_window import MainWindow
 from mura_desktop.gui.settings import Settings
-from mura_desktop.gui.worker import LoadedModel, ModelInfo, ModelLoadError
-
-WAIT_MS = 10_000
-
-
-class FakeCancelled(Exception):
-    pass
-
-
-class FakePredictor:
-    """``Predictor``'s interface; probability = mean pixel value of each view."""
-
-    def __init__(self, rule: VerdictRule, gate: threading.Event | None) -> None:
-        self.device = "cpu"
-        self.notes: list[str] = []
-        self.rule = rule
-        self.gate = gate
-        self.started = threading.Event()
-        self.calls: list[str] = []
-        self.closed = False
-
-    def predict_study(self, study, *, heatmaps=True, progress=None, should_cancel=None):
-        self.calls.append(study.uid)
-        self.started.set()
-        cancelled = should_cancel or (lambda: False)
-        while self.gate is not None and not self.gate.wait(0.002):
-            if cancelled():
-                raise FakeCancelled
-        views, maps, images = [], {}, {}
-        for i, view in enumerate(study.views):
-            if cancelled():
-                raise FakeCancelled
-            try:
-                image = load_image(view.path)
-            except ImageLoadError as exc:
-                views.append(ViewResult(str(view.path), error=str(exc)))
-                continue
-            views.append(ViewResult(str(view.path), probability=float(image.pixels.mean())))
-            if heatmaps:
-                h, w = image.pixels.shape
-                maps[view.path] = np.tile(np.linspace(0, 1, w, dtype=np.float32), (h, 1))
-            images[view.path] = image
-            if progress:
-                progress(i + 1, len(study.views))
-        result = StudyResult.from_views(study, views, self.rule)
-        return SimpleNamespace(result=result, heatmaps=maps, images=images)
-
-    def close(self) -> None:
-        self.closed = True
-
-
-class FakeFactory:
-    """Model "files" are any paths: ``demo`` in the name makes a demo model, ``broken`` fails.
-    ``gate`` (when set) holds every prediction until released."""
-
-    def __init__(self) -> None:
-        self.gate: threading.Event | None = None
-        self.threshold_default = 0.5
-        self.predictors: list[FakePredictor] = []
-
-    def __call__(self, path: Path, device: str, threshold: float | None) -> LoadedModel:
-        if "broken" in path.name:
-            raise ModelLoadError(f"{path}: not a MURA Desktop model bundle")
-        rule = VerdictRule(threshold=self.threshold_default if threshold is None else threshold)
-        predictor = FakePredictor(rule, self.gate)
-        self.predictors.append(predictor)
-        info = ModelInfo(
-            path=path,
-            name=path.stem,
-            architecture="fake",
-            input_size=64,
-            content_hash=hashlib.sha256(path.name.encode()).hexdigest(),
-            demo="demo" in path.name,
-            device=device,
-            rule=rule,
-        )
-        return LoadedModel(info, predictor)
-
-
-# --- data -------------------------------------------------------------------------------
-
-
-def write_png(path: Path, value: float, size: tuple[int, int] = (48, 40)) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    h, w = size
-    ramp = np.linspace(0, 1, w)[None, :] * np.ones((h, 1))
-    pixels = np.clip(value + 0.1 * (ramp - 0.5), 0, 1)
-    Image.fromarray((pixels * 255).astype(np.uint8)).save(path)
-    return path
-
-
-def make_study(folder: Path, values: list[float], corrupt: int | None = None) -> Path:
-    for i, value in enumerate(values, 1):
-        path = folder / f"image{i}.png"
-        if i - 1 == corrupt:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(b"\x89PNG\r\n\x1a\nthis is not a png body")
-        else:
-            write_png(path, value)
-    return folder
-
-
-@pytest.fixture
-def dataset(tmp_path) -> Path:
-    """A small MURA-style tree: 2 body parts, 3 patients, 4 labelled studies."""
-    root = tmp_path / "data" / "MURA-v1.1" / "valid"
-    make_study(root / "XR_WRIST/patient00001/study1_positive", [0.8, 0.7, 0.9])
-    make_study(root / "XR_WRIST/patient00001/study2_negative", [0.2, 0.3])
-    make_study(root / "XR_WRIST/patient00002/study1_negative", [0.7, 0.6])  # model disagrees
-    make_study(root / "XR_HAND/patient00003/study1_positive", [0.9, 0.8, 0.85, 0.6])
-    return tmp_path / "data"
-
-
-def tree_snapshot(root: Path) -> dict[str, tuple[int, int]]:
-    return {
-        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
-        for p in sorted(root.rglob("*"))
-    }
-
-
-@pytest.fixture
-def settings(tmp_path) -> Settings:
-    return Settings(tmp_path / "settings" / "viewer.ini")
-
-
-@pytest.fixture
-def factory() -> FakeFactory:
-    return FakeFactory()
-
-
-@pytest.fixture
-def window(qtbot, settings, factory):
-    win = MainWindow(settings, model_factory=factory)
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    if factory.gate is not None:
-        factory.gate.set()
-    win.close()
-    assert win.service.thread.isFinished()
-    assert win.loader.active_threads == 0
-
-
-def load_model(qtbot, window: MainWindow, name: str = "model.mura") -> None:
-    with qtbot.waitSignal(window.modelChanged, timeout=WAIT_MS):
-        window.load_model(Path("/models") / name)
-
-
-def open_and_wait(qtbot, window: MainWindow, paths: list[Path]) -> None:
-    with qtbot.waitSignal(window.scanFinished, timeout=WAIT_MS):
-        window.open_paths(paths)
-
-
-def wait_image(qtbot, window: MainWindow) -> None:
-    qtbot.waitUntil(lambda: window.image_view.image is not None, timeout=WAIT_MS)
-
-
-def key(qtbot, window: MainWindow, k: Qt.Key, text: str = "") -> None:
-    qtbot.keyClick(window, k)
-
 
 # --- opening ----------------------------------------------------------------------------
 
@@ -590,3 +431,52 @@ def test_no_model_banner_explains_how_to_get_one(window):
     text = window.no_model_banner.text()
     assert "load a model bundle" in text and "mura-train" in text
     assert os.environ["QT_QPA_PLATFORM"] == "offscreen"
+
+
+def test_only_opens_that_found_studies_become_recent(qtbot, window, dataset, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "README.txt").write_text("not an image")
+    for folder in (empty, junk):
+        with qtbot.waitSignal(window.scanFinished, timeout=WAIT_MS) as scanned:
+            window.open_paths([folder])
+        assert scanned.args == [0]
+    window.open_paths([tmp_path / "nowhere"])
+    assert window.settings.recent_items == []
+    open_and_wait(qtbot, window, [dataset])
+    assert window.settings.recent_items == [str(dataset.resolve())]
+
+
+def test_png_export_is_named_after_the_study_and_view(qtbot, window, dataset, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    study = dataset / "MURA-v1.1/valid/XR_WRIST/patient00001/study1_positive"
+    open_and_wait(qtbot, window, [study])
+    wait_image(qtbot, window)
+    offered: list[str] = []
+
+    def cancel_dialog(_parent, _title, path, _filter):
+        offered.append(path)
+        return "", ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", cancel_dialog)
+    window.choose_png_target()
+    assert Path(offered[0]).name == "XR_WRIST_patient00001_study1_positive_image1.png"
+
+
+def test_window_title_names_the_app_once(qtbot, window, dataset):
+    from PySide6.QtGui import QGuiApplication
+
+    from mura_desktop.gui.app import create_application
+
+    create_application()
+    name = QGuiApplication.applicationDisplayName()
+    assert name == "MURA Desktop"
+    assert window.windowTitle() == "", "Qt shows the display name alone"
+    study = dataset / "MURA-v1.1/valid/XR_WRIST/patient00001/study1_positive"
+    open_and_wait(qtbot, window, [study])
+    title = window.windowTitle()
+    assert "study1_positive" in title
+    assert name not in title, "Qt appends the display name to the title itself"

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -21,6 +22,7 @@ class DicomTagsPanel(QWidget):
         super().__init__(parent)
         self._title = QLabel("No view")
         self._title.setWordWrap(True)
+        self._title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._filter = QLineEdit()
         self._filter.setPlaceholderText("Filter tags…")
         self._filter.setClearButtonEnabled(True)

@@ -153,6 +153,7 @@ class ImageView(QWidget):
         self._heatmap_visible = True
         self._opacity = 0.5
 
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a click on the image takes the keys
         self._graphics = pg.GraphicsView(background="k")
         self._graphics.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self._viewbox = _ImageViewBox(lockAspect=True, invertY=True, enableMenu=False)
@@ -503,6 +504,7 @@ class HeatmapBar(QWidget):
         self.note = QLabel(self.NOTE)
         self.note.setStyleSheet("color: gray; font-size: 11px;")
         self.note.setWordWrap(True)
+        self.note.setMinimumWidth(180)  # never a column of one word per line
         row = QHBoxLayout(self)
         row.setContentsMargins(6, 2, 6, 2)
         row.addWidget(self.toggle)

@@ -19,11 +19,13 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -31,10 +33,12 @@ from PySide6.QtWidgets import (
 from mura_desktop import __version__
 from mura_desktop.core.resources import MODEL_SUFFIX, default_model_path, is_frozen
 from mura_desktop.core.results import ResultSet, StudyResult
-from mura_desktop.core.study import Study
+from mura_desktop.core.study import FAILED, ScanProblem, Study
 from mura_desktop.gui.banners import DEMO_STYLE, INFO_STYLE, NO_MODEL_HTML, Banner, demo_text
 from mura_desktop.gui.dicom_tags import DicomTagsPanel
+from mura_desktop.gui.focus_keys import NavigationKeyGuard
 from mura_desktop.gui.image_view import WINDOW_PRESETS, HeatmapBar, ImageView
+from mura_desktop.gui.layout_guard import image_has_room
 from mura_desktop.gui.loader import BackgroundLoader, DisplayImage, ImageCache
 from mura_desktop.gui.messages import show_problem, show_unexpected
 from mura_desktop.gui.metrics_panel import MetricsPanel
@@ -44,6 +48,7 @@ from mura_desktop.gui.scoring_progress import ScoringProgress
 from mura_desktop.gui.session import Session
 from mura_desktop.gui.settings import Settings
 from mura_desktop.gui.shortcuts import ShortcutsDialog
+from mura_desktop.gui.skipped_dialog import SkippedFilesDialog, problem_counts
 from mura_desktop.gui.study_browser import StudyBrowser
 from mura_desktop.gui.thumbnails import ThumbnailStrip, gray_qimage
 from mura_desktop.gui.train_window import TrainWindow
@@ -119,9 +124,12 @@ class MainWindow(QMainWindow):
         self._model_job: int | None = None
         self._dataset_job: int | None = None
         self._closing = False
+        self._shown_once = False
         self._deferred_model: Path | None = None
         self.train_window: TrainWindow | None = None
         self.model_dialog: ModelDialog | None = None
+        self.skipped_dialog: SkippedFilesDialog | None = None
+        self._unreadable: dict[Path, ScanProblem] = {}  # views found by the scan, undecodable
 
         self.loader = BackgroundLoader(parent=self)
         self.service = InferenceService(model_factory, parent=self)
@@ -130,6 +138,8 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus()
         self._connect()
+        QApplication.instance().installEventFilter(NavigationKeyGuard(self))
+        self.image_view.setFocus()
         self._restore_settings()
         self._show_model_state()
         self._refresh_verdict()
@@ -179,8 +189,13 @@ class MainWindow(QMainWindow):
 
         self.metrics_panel = MetricsPanel()
         self.metrics_dock = self._dock(
-            "Metrics", self.metrics_panel, Qt.DockWidgetArea.BottomDockWidgetArea
+            "Metrics", self.metrics_panel, Qt.DockWidgetArea.RightDockWidgetArea
         )
+        # A window of its own by default: docked under or beside the image it starves it.
+        self.metrics_dock.setAllowedAreas(
+            Qt.DockWidgetArea.LeftDockWidgetArea | Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.metrics_dock.setFloating(True)
         self.metrics_dock.hide()
         self._metrics_timer = QTimer(self)
         self._metrics_timer.setSingleShot(True)
@@ -191,7 +206,12 @@ class MainWindow(QMainWindow):
         self.pixel_label.setMinimumWidth(260)
         self.model_label = QLabel()
         self.progress = ScoringProgress()
+        self.skipped_button = QPushButton()
+        self.skipped_button.setFlat(True)
+        self.skipped_button.setToolTip("Show the paths the last scan skipped, and why")
+        self.skipped_button.hide()
         status = self.statusBar()
+        status.addPermanentWidget(self.skipped_button)
         status.addPermanentWidget(self.progress)
         status.addPermanentWidget(self.pixel_label)
         status.addPermanentWidget(self.model_label)
@@ -254,6 +274,12 @@ class MainWindow(QMainWindow):
             self.choose_report_target,
             "Ctrl+P",
             "One page: views with heatmaps, scores, verdict, model",
+        )
+        self.act_skipped = a(
+            "S&kipped files…",
+            self.show_skipped_files,
+            None,
+            "Every path the last scan skipped or doubted, with the reason",
         )
         self.act_quit = a("&Quit", self.close, "Ctrl+Q")
 
@@ -323,6 +349,8 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addActions([self.act_save_results, self.act_export_png])
         file_menu.addAction(self.act_export_pdf)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_skipped)
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
 
@@ -394,6 +422,7 @@ class MainWindow(QMainWindow):
         self.no_model_banner.linkActivated.connect(lambda _href: self.choose_model_file())
         self.progress.pauseToggled.connect(self._on_pause_toggled)
         self.progress.cancelRequested.connect(self.cancel_scoring)
+        self.skipped_button.clicked.connect(self.show_skipped_files)
 
         self.loader.imageLoaded.connect(self._on_image_loaded)
         self.loader.imageFailed.connect(self._on_image_failed)
@@ -447,22 +476,49 @@ class MainWindow(QMainWindow):
 
     def _restore_settings(self) -> None:
         s = self.settings
+        self._default_state = self.saveState()
         if s.geometry is not None:
             self.restoreGeometry(s.geometry)
         if s.window_state is not None:
             self.restoreState(s.window_state)
         else:
-            self.resizeDocks(
-                [self.browser_dock, self.verdict_dock], [430, 320], Qt.Orientation.Horizontal
-            )
-            self.resizeDocks(
-                [self.verdict_dock, self.tags_dock], [520, 260], Qt.Orientation.Vertical
-            )
+            self._size_docks()
         self.image_view.set_heatmap_opacity(s.heatmap_opacity)
         self.heatmap_bar.set_state(s.heatmap_visible, s.heatmap_opacity)
         self.set_heatmap_visible(s.heatmap_visible)
         self.act_grouped.setChecked(s.group_studies)
         self.set_grouped(s.group_studies)
+
+    def _size_docks(self) -> None:
+        self.resizeDocks(
+            [self.browser_dock, self.verdict_dock], [430, 320], Qt.Orientation.Horizontal
+        )
+        self.resizeDocks([self.verdict_dock, self.tags_dock], [520, 260], Qt.Orientation.Vertical)
+
+    def ensure_image_room(self) -> bool:
+        """Fall back to the default layout when the image view lacks its share of the window
+        (a layout saved crushed, or from a larger screen); True if it had to."""
+        if image_has_room(self, self.image_view):
+            return False
+        log.info("the image view had too little room; the default layout is restored")
+        self.restoreState(self._default_state)
+        self._size_docks()
+        return True
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            QTimer.singleShot(0, self.ensure_image_room)  # once the layout has its sizes
+
+    def _show_metrics(self) -> None:
+        dock = self.metrics_dock
+        if dock.isFloating() and not dock.isVisible():
+            frame = self.geometry()
+            width, height = min(900, frame.width()), min(640, frame.height())
+            dock.setGeometry(frame.right() - width, frame.top() + 60, width, height)
+        dock.show()
+        dock.raise_()
 
     def save_settings(self) -> None:
         s = self.settings
@@ -474,6 +530,11 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def closeEvent(self, event) -> None:
+        if not self._training_allows_quit():
+            event.ignore()
+            return
+        if self.train_window is not None:
+            self.train_window.close()
         self._closing = True
         self.save_settings()
         self.service.shutdown()
@@ -524,8 +585,6 @@ class MainWindow(QMainWindow):
             if not paths:
                 self._release_deferred_model()
                 return
-        for p in paths if len(paths) <= 3 else paths[:1]:
-            self.settings.add_recent(p)
         self.settings.last_open_dir = str(paths[0] if paths[0].is_dir() else paths[0].parent)
         self._scan_request = next(self._request_ids)
         self._scan_inputs = paths
@@ -541,11 +600,15 @@ class MainWindow(QMainWindow):
             session.adopt_model(self.model.record)
         self._set_session(session)
         n = len(session.studies)
+        if n:
+            inputs = self._scan_inputs
+            for path in inputs if len(inputs) <= 3 else inputs[:1]:
+                self.settings.add_recent(path)
         summary = f"{n:,} stud{'y' if n == 1 else 'ies'}, {scan.n_views:,} views"
         if scan.problems:
-            summary += f"; {len(scan.problems)} path(s) skipped (see the log)"
+            summary += f"; skipped {problem_counts(scan.problems)} (File ▸ Skipped files…)"
             for problem in scan.problems:
-                log.warning("skipped %s: %s", problem.path, problem.reason)
+                log.warning("skipped %s (%s): %s", problem.path, problem.kind, problem.reason)
         self.statusBar().showMessage(summary, 10_000)
         if n == 0:
             self._release_deferred_model()
@@ -591,6 +654,8 @@ class MainWindow(QMainWindow):
             self.service.cancel(self._current.job)
         self.session = session
         self._current = None
+        self._unreadable.clear()
+        self._show_problem_count()
         self._cache.clear()
         self.browser.set_collection(session.groups, session.results, self.act_grouped.isChecked())
         self._update_title()
@@ -726,6 +791,9 @@ class MainWindow(QMainWindow):
         current = self._current
         if self._closing or current is None or request != current.request:
             return
+        if path not in self._unreadable:
+            self._unreadable[path] = ScanProblem(path, f"could not be read: {reason}", FAILED)
+            self._show_problem_count()
         for i, p in enumerate(current.paths):
             if p == path:
                 current.failures[path] = reason
@@ -913,7 +981,7 @@ class MainWindow(QMainWindow):
         self._dataset_job = self.service.score_dataset(todo)
         self.progress.start(len(todo))
         if any(s.label is not None for s in todo):
-            self.metrics_dock.show()
+            self._show_metrics()
 
     def cancel_scoring(self) -> None:
         if self._dataset_job is not None:
@@ -1096,20 +1164,8 @@ class MainWindow(QMainWindow):
         self.train_window.raise_()
 
     def _training_allows_quit(self) -> bool:
-        """A running training job is stopped (after asking) before the viewer quits."""
-        train = self.train_window
-        if train is None or not train.has_running_job():
-            return True
-        answer = QMessageBox.question(
-            self,
-            "Training in progress",
-            "A training run is still going. Stop it and quit?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-        )
-        if answer != QMessageBox.StandardButton.Yes:
-            return False
-        train.stop_training(wait=True)
-        return True
+        """A running training is stopped or left running on its own, as the user says."""
+        return self.train_window is None or self.train_window.settle_before_quit(self)
 
     # ====================================================================================
     # display options
@@ -1173,7 +1229,8 @@ class MainWindow(QMainWindow):
         current = self._current
         if current is None or self.image_view.image is None:
             return
-        name = f"{current.paths[current.view].stem}_view.png"
+        view = current.paths[current.view].stem
+        name = f"{_safe_name(current.study.name)}_{_safe_name(view)}.png"
         path, _ = QFileDialog.getSaveFileName(
             self, "Export view", self._save_dir(name), "PNG (*.png)"
         )
@@ -1254,6 +1311,21 @@ class MainWindow(QMainWindow):
     # help, messages, title
     # ====================================================================================
 
+    def skipped_problems(self) -> list[ScanProblem]:
+        """What the last scan skipped, and the views it found that could not be read."""
+        return [*self.session.problems, *self._unreadable.values()]
+
+    def _show_problem_count(self) -> None:
+        counts = problem_counts(self.skipped_problems())
+        self.skipped_button.setText(f"Skipped: {counts}…")
+        self.skipped_button.setVisible(bool(counts))
+
+    def show_skipped_files(self) -> None:
+        dialog = SkippedFilesDialog(self.skipped_problems(), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.skipped_dialog = dialog
+        dialog.open()
+
     def show_shortcuts(self) -> None:
         dialog = ShortcutsDialog(self.actions(), self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -1290,9 +1362,11 @@ class MainWindow(QMainWindow):
         show_unexpected(self, f"The model failed: {last}", details)
 
     def _update_title(self) -> None:
-        label = ", ".join(name for name, _ in self.session.groups) or "no data"
-        study = f" — {self._current.study.name}" if self._current is not None else ""
-        self.setWindowTitle(f"MURA Desktop — {label}{study}")
+        # Qt appends the application display name ("MURA Desktop") to every window title.
+        parts = [", ".join(name for name, _ in self.session.groups)]
+        if self._current is not None:
+            parts.append(self._current.study.name)
+        self.setWindowTitle(" — ".join(p for p in parts if p))
 
 
 def _local_paths(mime) -> list[Path]:

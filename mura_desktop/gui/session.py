@@ -49,7 +49,12 @@ class Session:
         buckets: dict[int, list[Study]] = {i: [] for i in range(len(roots))}
         for study in scan.studies:
             buckets[_owner(study, roots)].append(study)
-        groups = [(_label(roots[i]), studies) for i, studies in buckets.items() if studies]
+        labels = [_label(root) for root in roots]
+        names = [  # two folders called "dicom": say whose
+            f"{root.parent.name}/{root.name}" if labels.count(label) > 1 else label
+            for root, label in zip(roots, labels, strict=True)
+        ]
+        groups = [(names[i], studies) for i, studies in buckets.items() if studies]
         return cls(groups=groups, problems=list(scan.problems), sources=roots)
 
     @classmethod
@@ -60,6 +65,7 @@ class Session:
             groups=[(f"{path.name} (results)", studies)] if studies else [],
             results={r.uid: r for r in results.studies},
             model=dict(results.model),
+            problems=list(results.problems),
             results_file=path,
         )
 
@@ -117,6 +123,7 @@ class Session:
         return ResultSet(
             studies=[self.results[uid] for uid in order if uid in self.results],
             model=dict(self.model),
+            problems=list(self.problems),
         )
 
 

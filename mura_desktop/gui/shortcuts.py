@@ -22,6 +22,10 @@ MOUSE_HELP = (
     "Mouse: left-drag sets window (→) and level (↓) · middle-drag or Shift+left-drag pans · "
     "wheel or right-drag zooms about the cursor · double-click fits."
 )
+FOCUS_HELP = (
+    "Arrow, Page and Home/End keys move the study list, a table or a field while it has "
+    "focus; click the image to give them back to the views."
+)
 
 
 def shortcut_rows(actions: Iterable[QAction]) -> list[tuple[str, str]]:
@@ -53,7 +57,7 @@ class ShortcutsDialog(QDialog):
         for i, (key, text) in enumerate(rows):
             self.table.setItem(i, 0, QTableWidgetItem(key))
             self.table.setItem(i, 1, QTableWidgetItem(text))
-        mouse = QLabel(MOUSE_HELP)
+        mouse = QLabel(f"{MOUSE_HELP}\n\n{FOCUS_HELP}")
         mouse.setWordWrap(True)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)

@@ -43,10 +43,11 @@ UNKNOWN_PART = "Unknown part"
 UNKNOWN_PATIENT = "Unknown patient"
 
 UID_ROLE = Qt.ItemDataRole.UserRole + 1
+DICOM_UID_PREFIX = "dicom:"
 
 COLUMNS = ("Study", "Part", "Views", "Truth", "Score", "Verdict")
 COL_NAME, COL_PART, COL_VIEWS, COL_TRUTH, COL_SCORE, COL_VERDICT = range(len(COLUMNS))
-COLUMN_WIDTHS = {COL_PART: 70, COL_VIEWS: 42, COL_TRUTH: 78, COL_SCORE: 52, COL_VERDICT: 104}
+COLUMN_WIDTHS = {COL_PART: 70, COL_VIEWS: 40, COL_TRUTH: 78, COL_SCORE: 50, COL_VERDICT: 90}
 SUMMARY_DELAY_MS = 300
 
 VERDICT_COLORS = {
@@ -64,6 +65,16 @@ def truth_text(label: int | None) -> str:
     if label is None:
         return ""
     return "abnormal" if label == ABNORMAL else "normal"
+
+
+def leaf_label(study: Study) -> str:
+    """A study's row under its patient: a DICOM study by its header name (description and
+    date, without the patient shown above it), any other by its folder. The flat list puts
+    the patient in front; the body part has its own column there."""
+    if study.uid.startswith(DICOM_UID_PREFIX) or study.folder is None:
+        prefix = f"{study.patient_id}/" if study.patient_id else ""
+        return study.name.removeprefix(prefix) or study.name
+    return study.folder.name
 
 
 def disagrees(result: StudyResult | None) -> bool:
@@ -133,7 +144,8 @@ class StudyTreeModel(QAbstractItemModel):
                 self._add_grouped(label, studies)
             else:
                 for study in studies:
-                    self._leaf[study.uid] = self._root.add(_Node(STUDY, study.name, study=study))
+                    label = "/".join(filter(None, (study.patient_id, leaf_label(study))))
+                    self._leaf[study.uid] = self._root.add(_Node(STUDY, label, study=study))
         self._sort_children(self._root)
         self.endResetModel()
 
@@ -159,8 +171,7 @@ class StudyTreeModel(QAbstractItemModel):
             patient_node = patients.get((part, patient))
             if patient_node is None:
                 patient_node = patients[(part, patient)] = part_node.add(_Node(PATIENT, patient))
-            short = study.folder.name if study.folder is not None else study.name
-            self._leaf[study.uid] = patient_node.add(_Node(STUDY, short, study=study))
+            self._leaf[study.uid] = patient_node.add(_Node(STUDY, leaf_label(study), study=study))
 
     def result_changed(self, uid: str) -> None:
         node = self._leaf.get(uid)
@@ -240,6 +251,10 @@ class StudyTreeModel(QAbstractItemModel):
     def n_studies(self) -> int:
         return len(self._leaf)
 
+    @property
+    def has_labels(self) -> bool:
+        return any(node.study.label is not None for node in self._leaf.values() if node.study)
+
     def _node(self, index: QModelIndex) -> _Node | None:
         return index.internalPointer() if index.isValid() else None
 
@@ -304,6 +319,8 @@ class StudyTreeModel(QAbstractItemModel):
     def _group_data(self, node: _Node, column: int, role: int):
         if role == Qt.ItemDataRole.DisplayRole and column == COL_NAME:
             return f"{node.label}  ({_count_studies(node)})"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return node.label
         if role == Qt.ItemDataRole.FontRole and node.kind in (DATASET, BODY_PART):
             font = QFont()
             font.setBold(True)
@@ -335,6 +352,8 @@ class StudyTreeModel(QAbstractItemModel):
         lines = [study.name, f"{len(study.views)} view(s)"]
         if study.folder is not None:
             lines.append(str(study.folder))
+        if study.uid.startswith(DICOM_UID_PREFIX):
+            lines.append(f"Study Instance UID {study.uid.removeprefix(DICOM_UID_PREFIX)}")
         if disagrees(result):
             lines.append("≠ the model's decision differs from the ground truth")
         if result is not None and result.n_failed:
@@ -435,6 +454,7 @@ class StudyBrowser(QWidget):
         self.tree.setAlternatingRowColors(True)
         self.tree.setAllColumnsShowFocus(True)
         self.tree.setIndentation(14)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # names differ at their ends
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setMinimumSectionSize(30)
@@ -507,17 +527,27 @@ class StudyBrowser(QWidget):
     def _after_layout(self, grouped: bool) -> None:
         # Grouped, the body part is already the study's parent row.
         self.tree.setColumnHidden(COL_PART, grouped)
+        self._show_filled_columns()
         if grouped:
             self._expand_top_levels()
 
+    def _show_filled_columns(self) -> None:
+        """Columns with nothing to show yet (no labels, no scores) leave their room to names."""
+        self.tree.setColumnHidden(COL_TRUTH, not self.model.has_labels)
+        for column in (COL_SCORE, COL_VERDICT):
+            self.tree.setColumnHidden(column, not self.model.results)
+
     def result_changed(self, uid: str) -> None:
         self.model.result_changed(uid)
+        if self.tree.isColumnHidden(COL_SCORE):
+            self._show_filled_columns()
         if not self._summary_timer.isActive():
             self._summary_timer.start()
 
     def all_results_changed(self) -> None:
         self.model.all_results_changed()
         self.proxy.invalidate()
+        self._show_filled_columns()
         self._update_summary()
 
     def resort(self) -> None:

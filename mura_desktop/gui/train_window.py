@@ -1,7 +1,9 @@
 """The "Train a model…" window: runs ``mura-train fit`` as a separate process and watches it.
 
-The trainer's console output goes to a log view; its ``RUN_DIR/metrics.jsonl`` is tailed for
-the loss and κ curves. The process is never killed without asking.
+The trainer writes its console output to ``RUN_DIR/console.log`` (shown in a log view) and
+its ``RUN_DIR/metrics.jsonl`` (tailed for the loss and κ curves). It runs in a session of its
+own and writes to files, not to pipes, so it can outlive the viewer when the user lets it
+run on (``detach``). The process is never killed without asking.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import math
 import os
 import shlex
+import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,7 +23,7 @@ from typing import Any
 
 import platformdirs
 import pyqtgraph as pg
-from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QColor, QFontDatabase, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
@@ -46,6 +49,7 @@ ARCHITECTURES = ("densenet121", "densenet169", "densenet201", "resnet50")
 DEVICES = ("auto", "cpu", "cuda")
 INITS = (("imagenet", "ImageNet weights (downloaded once)"), ("random", "Random"))
 METRICS_FILE = "metrics.jsonl"
+CONSOLE_FILE = "console.log"
 DEFAULT_BUNDLE = "model.mura"
 LOG_LINES = 20_000
 
@@ -181,7 +185,8 @@ class TrainWindow(QWidget):
     runs_dir
         Where new run folders are proposed (default: the user data folder's ``runs``).
     poll_ms
-        How often ``metrics.jsonl`` is read while a run is going.
+        How often the console log, ``metrics.jsonl`` and the process are read while a run
+        is going.
     stop_grace_ms
         How long Stop waits after asking the trainer to end before killing it.
 
@@ -212,7 +217,8 @@ class TrainWindow(QWidget):
         self._command = list(command) if command else trainer_command()
         self._runs_dir = Path(runs_dir) if runs_dir else default_runs_dir()
         self._stop_grace_ms = stop_grace_ms
-        self._process: QProcess | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._console_offset = 0
         self._run_dir: Path | None = None
         self._tail: JsonlTail | None = None
         self._curves = TrainingCurves()
@@ -225,7 +231,7 @@ class TrainWindow(QWidget):
 
         self._poll = QTimer(self)
         self._poll.setInterval(poll_ms)
-        self._poll.timeout.connect(self._read_metrics)
+        self._poll.timeout.connect(self._watch)
         self._kill_timer = QTimer(self)
         self._kill_timer.setSingleShot(True)
         self._kill_timer.timeout.connect(self._kill)
@@ -355,9 +361,23 @@ class TrainWindow(QWidget):
     # public API ---------------------------------------------------------------------------
 
     def has_running_job(self) -> bool:
-        return (
-            self._process is not None and self._process.state() != QProcess.ProcessState.NotRunning
-        )
+        return self._process is not None and self._process.poll() is None
+
+    def pid(self) -> int | None:
+        """The trainer's process id while a run is going."""
+        return self._process.pid if self.has_running_job() and self._process else None
+
+    def detach(self) -> None:
+        """Stop watching the run and leave it going: it outlives this window and the viewer
+        (its output is in the run folder's console log and metrics file)."""
+        if not self.has_running_job():
+            return
+        self._poll.stop()
+        self._kill_timer.stop()
+        self._append_log(f"[left running on its own; its output goes to {self._console_path()}]")
+        self._process = None
+        self._show_status(f"Left running on its own. Run folder {self._run_dir}")
+        self._update_buttons()
 
     def set_dataset(self, path: str | os.PathLike[str]) -> None:
         self._dataset.setText(str(path))
@@ -431,15 +451,26 @@ class TrainWindow(QWidget):
         run_dir = Path(self._run_dir_edit.text().strip()).expanduser()
         run_dir.parent.mkdir(parents=True, exist_ok=True)
         self._reset_run(run_dir)
-        process = QProcess(self)
-        process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
-        process.setProcessEnvironment(_trainer_environment())
-        process.readyReadStandardOutput.connect(self._read_output)
-        process.errorOccurred.connect(self._on_process_error)
-        process.finished.connect(self._on_finished)
-        self._process = process
         self._append_log("$ " + shlex.join(args))
-        process.start(args[0], args[1:])
+        run_dir.mkdir(exist_ok=True)
+        try:
+            with self._console_path().open("wb") as console:
+                self._process = subprocess.Popen(
+                    args,
+                    stdin=subprocess.DEVNULL,
+                    stdout=console,
+                    stderr=subprocess.STDOUT,
+                    env=_trainer_environment(),
+                    **_own_session(),
+                )
+        except OSError as exc:
+            self._show_status(
+                f"Could not start the trainer ({self._command[0]}): {exc.strerror or exc}",
+                error=True,
+            )
+            self._update_buttons()
+            self.runFinished.emit(-1, str(run_dir))
+            return False
         self._poll.start()
         self._show_status(f"Training… run folder {run_dir}")
         self._update_buttons()
@@ -458,9 +489,12 @@ class TrainWindow(QWidget):
         self._show_status("Stopping the trainer…")
         process.terminate()
         if wait:
-            if not process.waitForFinished(self._stop_grace_ms):
-                process.kill()
-                process.waitForFinished(5_000)
+            try:
+                process.wait(self._stop_grace_ms / 1000)
+            except subprocess.TimeoutExpired:
+                self._kill()
+                process.wait(5)
+            self._watch()
         else:
             self._kill_timer.start(self._stop_grace_ms)
         self._update_buttons()
@@ -481,6 +515,34 @@ class TrainWindow(QWidget):
 
     def status_text(self) -> str:
         return self._status.text()
+
+    def settle_before_quit(self, parent: QWidget) -> bool:
+        """Before the viewer quits: ask what becomes of a running run, and do it. The run is
+        stopped (resumable), or left running on its own; False when the user cancels."""
+        if not self.has_running_job():
+            return True
+        run = self._run_dir
+        box = QMessageBox(parent)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Training in progress")
+        box.setText("A training run is still going.")
+        box.setInformativeText(
+            f"Stopped, it keeps the checkpoints written so far (mura-train fit --resume {run} "
+            f"continues it). Left running on its own, it writes its output to "
+            f"{self._console_path()} and its model to {run / DEFAULT_BUNDLE if run else ''}."
+        )
+        stop = box.addButton("Stop the training", QMessageBox.ButtonRole.DestructiveRole)
+        detach = box.addButton("Let it run on (detached)", QMessageBox.ButtonRole.AcceptRole)
+        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(cancel)
+        box.exec()
+        if box.clickedButton() is stop:
+            self.stop_training(wait=True)
+        elif box.clickedButton() is detach:
+            self.detach()
+        else:
+            return False
+        return True
 
     # events -------------------------------------------------------------------------------
 
@@ -547,15 +609,31 @@ class TrainWindow(QWidget):
         self._stopping = False
         self._decoder.reset()
         self._pending_text = ""
+        self._console_offset = 0
         self._log.clear()
         self._progress_line.clear()
         self._redraw()
 
+    def _console_path(self) -> Path:
+        return (self._run_dir or Path()) / CONSOLE_FILE
+
+    def _watch(self) -> None:
+        """One poll: new console output and metrics; the end of the process."""
+        ended = self._process is not None and self._process.poll() is not None
+        self._read_output()
+        self._read_metrics()  # after an end, everything the trainer wrote is in the files
+        if ended and self._process is not None:
+            self._on_finished(self._process.returncode)
+
     def _read_output(self) -> None:
-        if self._process is None:
+        try:
+            with self._console_path().open("rb") as fh:
+                fh.seek(self._console_offset)
+                data = fh.read()
+        except OSError:
             return
-        chunk = self._decoder.decode(bytes(self._process.readAllStandardOutput().data()))
-        self._consume_text(chunk)
+        self._console_offset += len(data)
+        self._consume_text(self._decoder.decode(data))
 
     def _consume_text(self, chunk: str) -> None:
         *lines, self._pending_text = (self._pending_text + chunk).split("\n")
@@ -616,25 +694,13 @@ class TrainWindow(QWidget):
         for plot in (self._loss_plot, self._score_plot):
             plot.setXRange(0, last_epoch, padding=0.03)
 
-    def _on_process_error(self, error: QProcess.ProcessError) -> None:
-        if error == QProcess.ProcessError.FailedToStart:
-            self._poll.stop()
-            self._show_status(
-                f"Could not start the trainer ({self._command[0]}): "
-                f"{self._process.errorString() if self._process else error}",
-                error=True,
-            )
-            self._update_buttons()
-            self.runFinished.emit(-1, str(self._run_dir or ""))
-
-    def _on_finished(self, exit_code: int, exit_status: QProcess.ExitStatus) -> None:
+    def _on_finished(self, exit_code: int) -> None:
         self._poll.stop()
         self._kill_timer.stop()
-        self._read_output()
+        self._process = None
         if self._pending_text:
             self._consume_text("\n")
-        self._read_metrics()
-        crashed = exit_status == QProcess.ExitStatus.CrashExit
+        crashed = exit_code < 0  # ended by a signal
         self._bundle = self._find_bundle() if not crashed and exit_code == 0 else None
         if self._stopping:
             self._show_status("Stopped. The run folder keeps the checkpoints written so far.")
@@ -718,18 +784,22 @@ class TrainWindow(QWidget):
             self._run_dir_edit.setText(folder)
 
 
-def _trainer_environment() -> QProcessEnvironment:
-    env = QProcessEnvironment.systemEnvironment()
-    env.insert("PYTHONUNBUFFERED", "1")
-    env.insert("PYTHONIOENCODING", "utf-8")
+def _trainer_environment() -> dict[str, str]:
+    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
     # From a source checkout, `python -m trainer` needs the repository on the path.
     source_root = Path(__file__).resolve().parents[2]
     if (source_root / "trainer" / "__init__.py").is_file():
-        paths = [str(source_root)]
-        if env.contains("PYTHONPATH") and env.value("PYTHONPATH"):
-            paths.append(env.value("PYTHONPATH"))
-        env.insert("PYTHONPATH", os.pathsep.join(paths))
+        paths = [str(source_root), *filter(None, [env.get("PYTHONPATH")])]
+        env["PYTHONPATH"] = os.pathsep.join(paths)
     return env
+
+
+def _own_session() -> dict[str, Any]:
+    """Popen arguments that start the trainer apart from the viewer: a terminal's Ctrl-C or
+    hang-up that ends the viewer does not reach a run the user left going."""
+    if sys.platform == "win32":
+        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+    return {"start_new_session": True}
 
 
 def _spin(low: int, high: int, value: int, step: int, suffix: str) -> QSpinBox:

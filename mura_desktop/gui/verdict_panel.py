@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from mura_desktop.core.results import StudyResult
 from mura_desktop.core.study import ABNORMAL, Study
@@ -27,12 +27,15 @@ class VerdictPanel(QWidget):
         super().__init__(parent)
         self._title = QLabel()
         self._title.setWordWrap(True)
+        # The panel's width is the layout's, never the title's: a long name wraps inside it.
+        self._title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._verdict = QLabel()
         self._verdict.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._verdict.setMinimumHeight(44)
         self._details = QLabel()
         self._details.setWordWrap(True)
+        self._details.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._details.setTextFormat(Qt.TextFormat.RichText)
         self._details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
@@ -75,7 +78,8 @@ class VerdictPanel(QWidget):
                 "on the window)."
             )
             return
-        self._title.setText(f"<b>{escape(study.name)}</b>")
+        self._title.setText(f"<b>{breakable(escape(study.name))}</b>")
+        self._title.setToolTip(study.name)
         rows: list[str] = []
         if result is not None and result.probability is not None:
             text, color = VERDICT_STYLE.get(result.verdict or "", ("?", "#7f8c8d"))
@@ -148,6 +152,12 @@ class VerdictPanel(QWidget):
                 "(left out of the score)</span>"
             )
         return row
+
+
+def breakable(text: str) -> str:
+    """``text`` with a zero-width space after each ``/`` and ``_``: word wrap may break a
+    long path-like name there instead of widening the panel."""
+    return text.replace("/", "/\u200b").replace("_", "_\u200b")
 
 
 def _n_scored(result: StudyResult) -> int:
