@@ -12,12 +12,12 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from mura_desktop.core.output_guard import is_inside
 from mura_desktop.gui.train_window import (
     ARCHITECTURES,
     JsonlTail,
     TrainingCurves,
     TrainWindow,
-    is_inside,
 )
 
 FAKE_TRAINER = r'''

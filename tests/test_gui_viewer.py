@@ -318,6 +318,9 @@ def test_save_and_reopen_results_without_a_model(qtbot, settings, factory, datas
     assert win.save_results(out)
     assert win.save_results(out.with_suffix(".csv"))
     assert not win.save_results(dataset / "inside.json")  # refused: inside the data
+    link = tmp_path / "looks-outside"
+    link.symlink_to(dataset)
+    assert not win.save_results(link / "inside.json")  # a link into the data is the data
     assert win.export_png(tmp_path / "out" / "view.png")
     assert not win.export_png(dataset / "view.png")
     assert win.export_report(tmp_path / "out" / "report.pdf")

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from mura_desktop import __version__
+from mura_desktop.core.output_guard import data_folder_holding
 from mura_desktop.core.resources import MODEL_SUFFIX, default_model_path, is_frozen
 from mura_desktop.core.results import ResultSet, StudyResult
 from mura_desktop.core.study import FAILED, ScanProblem, Study
@@ -1288,15 +1289,9 @@ class MainWindow(QMainWindow):
         return str(Path(folder) / name)
 
     def _inside_data(self, path: Path) -> bool:
-        target = Path(os.path.abspath(path))
         roots = list(self.session.sources)
-        roots += [s.folder for s in self.session.studies[:1] if s.folder is not None]
-        for root in roots:
-            root = Path(os.path.abspath(root))
-            folder = root if root.is_dir() else root.parent
-            if target == folder or folder in target.parents:
-                return True
-        return False
+        roots += [s.folder for s in self.session.studies if s.folder is not None]
+        return data_folder_holding(path, roots) is not None
 
     def _writable_target(self, path: Path) -> bool:
         if self._inside_data(path):

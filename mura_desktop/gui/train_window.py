@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mura_desktop.core.output_guard import is_inside
 from mura_desktop.core.resources import MODEL_SUFFIX
 
 # mura_desktop.inference.network.ARCHITECTURES, repeated so this window does not import torch.
@@ -61,12 +62,6 @@ def default_runs_dir() -> Path:
 def trainer_command() -> list[str]:
     """How to start ``mura-train``: this interpreter running the ``trainer`` package."""
     return [sys.executable, "-m", "trainer"]
-
-
-def is_inside(path: Path, folder: Path) -> bool:
-    """Whether ``path`` is ``folder`` or below it (after resolving links)."""
-    path, folder = path.resolve(), folder.resolve()
-    return path == folder or folder in path.parents
 
 
 class JsonlTail:
