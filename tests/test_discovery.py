@@ -9,8 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from mura_desktop.core.dicom_index import read_dicom_header
 from mura_desktop.core.discovery import discover, natural_sort_key
-from mura_desktop.core.study import ABNORMAL, NORMAL, Scan, Study
+from mura_desktop.core.errors import UnreadableFileError
+from mura_desktop.core.pixels import load_image
+from mura_desktop.core.study import ABNORMAL, NORMAL, WARNING, Scan, Study
 
 
 def write_png(path: Path, value: int = 128) -> Path:
@@ -251,6 +254,39 @@ def test_overlapping_paths_and_links_count_each_file_once(tmp_path: Path) -> Non
     assert first.uid == str(study.resolve())
     assert view_names(first) == ["image2.png", "image1.png", "image3.png", "image4.png"]
     assert scan.n_views == 12
+
+
+def test_links_out_of_the_opened_folders_are_not_followed(tmp_path: Path) -> None:
+    root = make_mura(tmp_path / "data")
+    elsewhere = make_mura(tmp_path / "elsewhere")
+    study = root / "valid/XR_WRIST/patient11185/study1_positive"
+    (study / "usr").symlink_to("/usr", target_is_directory=True)
+    (root / "valid/XR_WRIST/more").symlink_to(elsewhere, target_is_directory=True)
+    (root / "train/inside").symlink_to(root / "valid", target_is_directory=True)
+    scan = discover([root])
+    assert len(scan.studies) == len(discover([tmp_path / "data"]).studies)
+    assert all(str(s.folder).startswith(str(root.resolve())) for s in scan.studies)
+    notes = {p.path.name: p for p in scan.problems}
+    assert set(notes) == {"usr", "more"}
+    assert all(
+        p.kind == WARNING and "outside the folders opened" in p.reason for p in notes.values()
+    )
+    # opened as well, the link's target is data like any other
+    both = discover([root, elsewhere])
+    assert len(both.studies) == len(scan.studies) + len(discover([elsewhere]).studies)
+
+
+def test_fifos_are_refused_without_being_opened(tmp_path: Path) -> None:
+    fifo = tmp_path / "image1.png"
+    os.mkfifo(fifo)
+    with pytest.raises(UnreadableFileError, match="not a regular file \\(a FIFO\\)"):
+        load_image(fifo)
+    dicom_fifo = tmp_path / "x.dcm"
+    os.mkfifo(dicom_fifo)
+    with pytest.raises(OSError, match="a FIFO"):
+        read_dicom_header(dicom_fifo)
+    scan = discover([tmp_path])
+    assert {p.path.name for p in scan.failures} == {"image1.png", "x.dcm"}
 
 
 def test_symlink_loop_is_reported_and_survived(tmp_path: Path) -> None:

@@ -179,18 +179,21 @@ def write_fileset(folder: Path, count: int) -> list[Path]:
 
 def test_dicomdir_lists_the_instances(tmp_path: Path) -> None:
     instances = write_fileset(tmp_path / "cd", 3)
-    # A file the DICOMDIR does not reference is not part of the file-set: not walked into.
+    # A file the DICOMDIR does not reference is found too (it once hid such files).
     write_dicom(tmp_path / "cd" / "PT000000" / "stray", study_uid="8.8")
     instances[0].unlink()
     scan = discover([tmp_path / "cd"])
 
-    (study,) = scan.studies
+    study, stray = scan.studies
+    assert stray.uid == "dicom:8.8" and [v.path.name for v in stray.views] == ["stray"]
     assert study.uid == "dicom:5.6.7"
     assert study.body_part == "HAND"
     assert len(study.views) == 2
     assert [(p.path.name, p.reason) for p in scan.problems] == [
         (instances[0].name, "listed in DICOMDIR but does not exist")
     ]
+    # the DICOMDIR itself, opened alone, stands for its file-set only
+    assert [s.uid for s in discover([tmp_path / "cd" / "DICOMDIR"]).studies] == ["dicom:5.6.7"]
     assert discover([tmp_path / "cd" / "DICOMDIR"]).studies[0].views == study.views
 
 

@@ -13,7 +13,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.uid import MediaStorageDirectoryStorage
 
 from mura_desktop.core.errors import CorruptImageError, UnsupportedImageError
-from mura_desktop.core.formats import SNIFF_BYTES, format_of_header
+from mura_desktop.core.formats import SNIFF_BYTES, format_of_header, open_regular_file
 from mura_desktop.core.study import BODY_PARTS
 
 _HEADER_TAGS = [
@@ -73,7 +73,7 @@ def read_dicom_header(path: str | os.PathLike[str]) -> DicomHeader:
     when its header cannot be parsed, and ``OSError`` when it cannot be opened.
     """
     path = Path(path)
-    with open(path, "rb") as fp:
+    with open_regular_file(path) as fp:
         if format_of_header(fp.read(SNIFF_BYTES)) != "dicom":
             raise UnsupportedImageError(path, "not a DICOM file (no DICM marker)")
         fp.seek(0)

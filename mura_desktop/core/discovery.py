@@ -90,6 +90,7 @@ class _Discovery:
         self.csvs: dict[str, MuraCsvs | None] = {}
         self.dicomdirs: dict[str, bool] = {}
         self.walked: set[str] = set()  # folders whose files were all looked at
+        self.roots: list[str] = []  # resolved folders the user opened
 
     def add(self, path: str) -> None:
         try:
@@ -125,6 +126,7 @@ class _Discovery:
         if key in self.dirs_seen:
             return
         self.dirs_seen.add(key)
+        self.roots.append(os.path.realpath(top))
         stack: list[tuple[str, _FolderChain]] = [(os.path.realpath(top), (key, None))]
         while stack:
             folder, chain = stack.pop()
@@ -137,8 +139,9 @@ class _Discovery:
             dicomdir = next(
                 (e for e in entries if e.name.upper() == "DICOMDIR" and not _is_dir(e)), None
             )
-            if dicomdir is not None and self._take_dicomdir(dicomdir.path):
-                continue
+            if dicomdir is not None:
+                # Its instances first; the walk below then adds what it does not list.
+                self._take_dicomdir(dicomdir.path)
             views: list[View] = []
             subfolders: list[tuple[str, _FolderChain]] = []
             for entry in entries:
@@ -173,8 +176,18 @@ class _Discovery:
             if _in_chain(key, chain):
                 self._problem(entry.path, "symbolic link loop: leads back to a folder above it")
             return None
+        real = entry.path
+        if entry.is_symlink():
+            real = os.path.realpath(entry.path)
+            if not any(_is_within(real, root) for root in self.roots):
+                self._problem(
+                    entry.path,
+                    f"symbolic link to {real}, outside the folders opened: not followed "
+                    "(open that folder itself to include it)",
+                    WARNING,
+                )
+                return None
         self.dirs_seen.add(key)
-        real = os.path.realpath(entry.path) if entry.is_symlink() else entry.path
         return real, (key, chain)
 
     def _take_file(
@@ -373,6 +386,10 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
         return entry.is_dir()
     except OSError:
         return False
+
+
+def _is_within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _in_chain(key: tuple[int, int], chain: _FolderChain | None) -> bool:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import struct
-from typing import Literal
+from typing import BinaryIO, Literal
 
 FileFormat = Literal["dicom", "image"]
 
@@ -46,13 +48,28 @@ def format_of_header(head: bytes) -> FileFormat | None:
     return None
 
 
+def open_regular_file(path: str | os.PathLike[str]) -> BinaryIO:
+    """Open ``path`` read-only, but only if it is a regular file: a FIFO would block the
+    reader forever and a device never ends, so they are refused before any ``open``.
+
+    Raises ``OSError`` (``IsADirectoryError`` for a folder) saying what the path is.
+    """
+    mode = os.stat(path).st_mode
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", os.fspath(path))
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO" if stat.S_ISFIFO(mode) else "a device or socket"
+        raise OSError(errno.EINVAL, f"not a regular file ({kind}): not opened", os.fspath(path))
+    return open(path, "rb")
+
+
 def sniff_format(path: str | os.PathLike[str]) -> FileFormat | None:
     """Read the first ``SNIFF_BYTES`` bytes of ``path`` and classify it, ignoring its extension.
 
     Returns ``"dicom"`` (with or without the 128-byte preamble and file meta), ``"image"``
     (PNG, JPEG, TIFF, BMP) or ``None``. Raises ``OSError`` when the file cannot be read.
     """
-    with open(path, "rb") as fh:
+    with open_regular_file(path) as fh:
         return format_of_header(fh.read(SNIFF_BYTES))
 
 

@@ -22,7 +22,7 @@ from mura_desktop.core.errors import (
     UnsupportedImageError,
     reason_from,
 )
-from mura_desktop.core.formats import SNIFF_BYTES, format_of_header
+from mura_desktop.core.formats import SNIFF_BYTES, format_of_header, open_regular_file
 
 _PILLOW_FORMATS = ("PNG", "JPEG", "TIFF", "BMP")
 _SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N"})
@@ -100,7 +100,7 @@ def _require_usable(image: LoadedImage) -> None:
 
 def _open_read_only(path: Path) -> BinaryIO:
     try:
-        return path.open("rb")
+        return open_regular_file(path)
     except FileNotFoundError as exc:
         raise UnreadableFileError(path, "file not found") from exc
     except IsADirectoryError as exc:
