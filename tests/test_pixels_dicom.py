@@ -311,11 +311,37 @@ def test_text_file_named_dcm_is_unsupported(tmp_path: Path) -> None:
 
 
 def test_dicom_without_pixel_data_is_unsupported(tmp_path: Path) -> None:
-    ds = _dataset(_ramp())
-    del ds.PixelData
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = uid.ExplicitVRLittleEndian
+    ds.SOPClassUID = uid.ComprehensiveSRStorage
+    ds.SOPInstanceUID = uid.generate_uid()
+    ds.StudyInstanceUID = "1.2.3.4"
+    ds.Modality = "SR"
     with pytest.raises(UnsupportedImageError, match="no pixel data") as info:
         _load(ds, tmp_path / "sr.dcm")
     assert "sr.dcm" in str(info.value)
+
+
+def test_an_image_that_lost_its_pixels_says_damaged(tmp_path: Path) -> None:
+    ds = _dataset(_ramp())
+    del ds.PixelData
+    with pytest.raises(CorruptImageError, match="damaged DICOM: the header describes an image"):
+        _load(ds, tmp_path / "lost.dcm")
+    whole = _write(_dataset(_ramp()), tmp_path / "whole.dcm").read_bytes()
+    cut = tmp_path / "cut.dcm"
+    cut.write_bytes(whole[: whole.index(b"\xe0\x7f\x10\x00") + 6])  # inside the tag's header
+    with pytest.raises(CorruptImageError, match="damaged DICOM"):
+        load_image(cut)
+
+
+def test_an_unusable_modality_lut_falls_back_to_the_rescale_like_a_voi_lut(
+    tmp_path: Path,
+) -> None:
+    ds = _dataset(_ramp())
+    ds.ModalityLUTSequence = [Dataset()]  # one empty item: pydicom decodes the image anyway
+    loaded = _load(ds, tmp_path / "empty-lut.dcm")
+    np.testing.assert_allclose(loaded.pixels, _ramp() / 4095.0, atol=1e-6)
 
 
 def test_transfer_syntax_without_any_decoder_is_unsupported(tmp_path: Path) -> None:

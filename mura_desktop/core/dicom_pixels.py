@@ -78,6 +78,12 @@ def display_pixels(ds: Dataset, path: Path) -> np.ndarray:
     (in memory only), so that the description and tags can name it.
     """
     if "PixelData" not in ds:
+        if _expects_pixels(ds, path):
+            raise CorruptImageError(
+                path,
+                "damaged DICOM: the header describes an image but its pixel data cannot be "
+                "read (truncated or corrupted file)",
+            )
         raise UnsupportedImageError(
             path, "DICOM file has no pixel data (a report, presentation state or DICOMDIR?)"
         )
@@ -118,6 +124,22 @@ def display_pixels(ds: Dataset, path: Path) -> np.ndarray:
     if photometric == "MONOCHROME1":
         np.subtract(1.0, values, out=values)
     return values
+
+
+_PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"  # (7FE0,0010), little endian
+
+
+def _expects_pixels(ds: Dataset, path: Path) -> bool:
+    """Whether a dataset without parsed pixel data is an image that lost them: it has image
+    geometry, or an image SOP class, or the file holds a Pixel Data tag the parser missed."""
+    if "Rows" in ds or "Columns" in ds or "BitsAllocated" in ds:
+        return True
+    if "ImageStorage" in uid.UID(str(ds.get("SOPClassUID", ""))).keyword:
+        return True
+    try:
+        return _PIXEL_DATA_TAG in path.read_bytes()
+    except OSError:
+        return False
 
 
 def _require_finite(values: np.ndarray, path: Path, step: str) -> None:
@@ -239,10 +261,10 @@ def _modality_values(stored: np.ndarray, ds: Dataset, path: Path) -> np.ndarray:
     if ds.get("ModalityLUTSequence"):
         try:
             return apply_modality_lut(stored, ds).astype(np.float32)
-        except Exception as exc:
-            raise CorruptImageError(
-                path, f"unusable Modality LUT Sequence ({reason_from(exc)})"
-            ) from exc
+        except Exception as exc:  # like a broken VOI LUT: say so, and use the rescale
+            log.warning(
+                "%s: Modality LUT Sequence unusable (%s), using the rescale", path, reason_from(exc)
+            )
     try:
         slope = _first_number(ds, "RescaleSlope")
         intercept = _first_number(ds, "RescaleIntercept")

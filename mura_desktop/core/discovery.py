@@ -8,7 +8,6 @@ becomes a ``ScanProblem``; discovery itself does not raise for bad input.
 
 from __future__ import annotations
 
-import errno
 import functools
 import os
 import re
@@ -23,7 +22,7 @@ from mura_desktop.core.dicom_index import (
     dicomdir_instances,
     read_dicom_header,
 )
-from mura_desktop.core.errors import ImageLoadError
+from mura_desktop.core.errors import ImageLoadError, os_error_reason
 from mura_desktop.core.formats import sniff_format
 from mura_desktop.core.mura_layout import (
     CSV_NAMES,
@@ -96,7 +95,7 @@ class _Discovery:
         try:
             st = os.stat(path)
         except OSError as exc:
-            self._problem(path, _failure(exc, path))
+            self._problem(path, os_error_reason(exc, path))
             return
         if stat.S_ISDIR(st.st_mode):
             self._walk(path, st)
@@ -134,7 +133,7 @@ class _Discovery:
                 with os.scandir(folder) as it:
                     entries = sorted(it, key=lambda e: natural_sort_key(e.name))
             except OSError as exc:
-                self._problem(folder, f"cannot read folder: {_failure(exc)}")
+                self._problem(folder, f"cannot read folder: {os_error_reason(exc)}")
                 continue
             dicomdir = next(
                 (e for e in entries if e.name.upper() == "DICOMDIR" and not _is_dir(e)), None
@@ -169,7 +168,7 @@ class _Discovery:
         try:
             st = entry.stat()
         except OSError as exc:
-            self._problem(entry.path, _failure(exc, entry.path))
+            self._problem(entry.path, os_error_reason(exc, entry.path))
             return None
         key = (st.st_dev, st.st_ino)
         if key in self.dirs_seen:
@@ -201,7 +200,7 @@ class _Discovery:
             try:
                 st = entry_or_stat.stat()
             except OSError as exc:
-                self._problem(path, _failure(exc, path))
+                self._problem(path, os_error_reason(exc, path))
                 return None
         lower = os.path.basename(path).lower()
         ext = os.path.splitext(lower)[1]
@@ -238,7 +237,7 @@ class _Discovery:
         try:
             return sniff_format(path)
         except OSError as exc:
-            self._problem(path, f"cannot read file: {_failure(exc)}")
+            self._problem(path, f"cannot read file: {os_error_reason(exc)}")
             return ""
 
     def _take_dicom(self, path: str) -> View | None:
@@ -248,7 +247,7 @@ class _Discovery:
             self._problem(path, exc.reason)
             return None
         except OSError as exc:
-            self._problem(path, f"cannot read file: {_failure(exc)}")
+            self._problem(path, f"cannot read file: {os_error_reason(exc)}")
             return None
         if not header.has_image:
             self._problem(path, "DICOM without an image (no Rows): not a radiograph view", IGNORED)
@@ -286,7 +285,8 @@ class _Discovery:
             try:
                 st = os.stat(instance)
             except OSError as exc:
-                self._problem(instance, f"listed in DICOMDIR but {_failure(exc, str(instance))}")
+                reason = os_error_reason(exc, instance)
+                self._problem(instance, f"listed in DICOMDIR but {reason}")
                 continue
             folder, name = os.path.split(instance)
             if folder not in real_folders:
@@ -398,16 +398,3 @@ def _in_chain(key: tuple[int, int], chain: _FolderChain | None) -> bool:
             return True
         chain = chain[1]
     return False
-
-
-def _failure(exc: OSError, path: str | None = None) -> str:
-    """A short reason for an OSError; ``path`` lets a missing target be told from a link."""
-    if isinstance(exc, FileNotFoundError):
-        if path is not None and os.path.islink(path):
-            return "broken symbolic link"
-        return "does not exist"
-    if isinstance(exc, PermissionError):
-        return "permission denied"
-    if exc.errno == errno.ELOOP:
-        return "symbolic link loop"
-    return exc.strerror or str(exc)

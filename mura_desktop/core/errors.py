@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -38,3 +39,16 @@ class UnreadableFileError(ImageLoadError):
 def reason_from(exc: BaseException) -> str:
     """A library exception's message on one line (its type name when it has no message)."""
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def os_error_reason(exc: OSError, path: str | os.PathLike[str] | None = None) -> str:
+    """A short reason for an ``OSError``; ``path`` lets a missing target be told from a link."""
+    if isinstance(exc, FileNotFoundError):
+        if path is not None and os.path.islink(path):
+            return "broken symbolic link"
+        return "does not exist"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if exc.errno == errno.ELOOP:
+        return "symbolic link loop"
+    return exc.strerror or str(exc)

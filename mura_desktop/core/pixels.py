@@ -20,6 +20,7 @@ from mura_desktop.core.errors import (
     ImageTooLargeError,
     UnreadableFileError,
     UnsupportedImageError,
+    os_error_reason,
     reason_from,
 )
 from mura_desktop.core.formats import SNIFF_BYTES, format_of_header, open_regular_file
@@ -109,7 +110,7 @@ def _open_read_only(path: Path) -> BinaryIO:
         reason = "is a folder, not a file" if path.is_dir() else "permission denied"
         raise UnreadableFileError(path, reason) from exc
     except OSError as exc:
-        raise UnreadableFileError(path, exc.strerror or reason_from(exc)) from exc
+        raise UnreadableFileError(path, os_error_reason(exc, path)) from exc
 
 
 def _unknown_content_reason(path: Path, head: bytes) -> str:
