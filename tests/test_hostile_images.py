@@ -98,3 +98,21 @@ def test_a_jpeg_far_shorter_than_its_header_is_corrupt_not_gray(tmp_path):
     honest = tmp_path / "honest.jpg"
     honest.write_bytes(bytes(_jpeg(gray)))
     assert load_image(honest).pixels.shape == (384, 327)
+
+
+@pytest.mark.parametrize(
+    ("name", "process"), [("RG2_JLSL.dcm", "JPEG-LS"), ("RG2_JPLL.dcm", "JPEG lossless")]
+)
+def test_lossless_and_jpeg_ls_files_pillow_cannot_read_are_decoded(
+    shared_dicom_dir, tmp_path, name, process
+):
+    import pydicom
+    from pydicom.encaps import get_frame
+
+    ds = pydicom.dcmread(shared_dicom_dir / name)
+    stream = tmp_path / "frame.jpg"
+    stream.write_bytes(get_frame(ds.PixelData, 0, number_of_frames=1))
+    loaded = load_image(stream)
+    assert loaded.description == f"{process} · {ds.BitsStored}-bit gray"
+    expected = ds.pixel_array / float(2**ds.BitsStored - 1)
+    np.testing.assert_allclose(loaded.pixels, expected, atol=1e-6)

@@ -29,6 +29,7 @@ class FrameHeader:
     height: int
     components: int
     marker: int = 0  # the JPEG start-of-frame marker (0xC0 baseline, ..., 0xF7 JPEG-LS)
+    precision: int = 8  # bits per sample (JPEG, JPEG-LS)
 
     @property
     def huffman(self) -> bool:
@@ -69,9 +70,9 @@ def _jpeg_frame(data: bytes) -> FrameHeader | None:
         if marker in _HUFFMAN_FRAMES or marker in _ARITHMETIC_FRAMES or marker == _JPEG_LS_FRAME:
             if position + 10 > len(data):
                 return None
-            _precision, height, width, components = struct.unpack_from(">BHHB", data, position + 4)
+            precision, height, width, components = struct.unpack_from(">BHHB", data, position + 4)
             codec = "jpeg-ls" if marker == _JPEG_LS_FRAME else "jpeg"
-            return FrameHeader(codec, width, height, components, marker)
+            return FrameHeader(codec, width, height, components, marker, precision)
         if marker == 0xDA or length < 2:  # scan data before any frame header: malformed
             return None
         position += 2 + length

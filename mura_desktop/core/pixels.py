@@ -10,7 +10,7 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from mura_desktop.core.codestreams import frame_header
+from mura_desktop.core.codestreams import FrameHeader, frame_header
 from mura_desktop.core.dicom_pixels import display_pixels, read_dataset
 from mura_desktop.core.dicom_tags import describe, reader_tags
 from mura_desktop.core.errors import (
@@ -152,6 +152,11 @@ def _load_raster(path: Path, fh: BinaryIO) -> LoadedImage:
     except Image.DecompressionBombError as exc:
         raise ImageTooLargeError(path, reason_from(exc)) from exc
     except UnidentifiedImageError as exc:
+        fh.seek(0)
+        data = fh.read()
+        header = frame_header(data)
+        if header is not None and header.codec in ("jpeg", "jpeg-ls"):
+            return _load_jpeg_with_libjpeg(path, data, header)
         raise CorruptImageError(path, "image header is damaged") from exc
     except MemoryError as exc:
         raise ImageTooLargeError(path, "not enough memory to decode the image") from exc
@@ -164,6 +169,44 @@ def _load_raster(path: Path, fh: BinaryIO) -> LoadedImage:
         window_center=center,
         window_width=width,
         description=" · ".join(parts),
+    )
+
+
+_JPEG_PROCESSES = {0xC1: "JPEG extended", 0xC3: "JPEG lossless", 0xF7: "JPEG-LS"}
+
+
+def _load_jpeg_with_libjpeg(path: Path, data: bytes, header: FrameHeader) -> LoadedImage:
+    """JPEG processes Pillow does not read (lossless, 12-bit, JPEG-LS) through the same
+    libjpeg decoder the DICOM path uses; checked against the pixel budget first."""
+    process = _JPEG_PROCESSES.get(header.marker, f"JPEG (SOF {header.marker:#04x})")
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit and header.width * header.height > limit:
+        raise ImageTooLargeError(
+            path, f"{header.width} × {header.height} pixels exceeds the limit of {limit} pixels"
+        )
+    if len(data) < header.minimum_bytes():
+        raise CorruptImageError(path, f"truncated {process} stream")
+    try:
+        from libjpeg import decode
+    except ImportError as exc:
+        raise UnsupportedImageError(
+            path, f"unsupported JPEG process ({process}): install pylibjpeg-libjpeg"
+        ) from exc
+    try:
+        stored = decode(data)
+    except Exception as exc:
+        raise CorruptImageError(path, f"cannot decode {process}: {reason_from(exc)}") from exc
+    if stored.ndim == 3:
+        stored = stored @ np.array([0.299, 0.587, 0.114])
+    pixels = stored.astype(np.float32)
+    pixels /= float(2**header.precision - 1)
+    center, width = _data_window(pixels)
+    return LoadedImage(
+        path=path,
+        pixels=pixels,
+        window_center=center,
+        window_width=width,
+        description=f"{process} · {header.precision}-bit gray",
     )
 
 
