@@ -42,8 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        args = build_parser().parse_args(argv)
+        return args.run(args)
+    except KeyboardInterrupt:  # Ctrl-C while starting up (imports, scanning): no traceback
+        print("interrupted", file=sys.stderr)
+        return commands.EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

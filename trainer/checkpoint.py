@@ -4,7 +4,8 @@ A checkpoint is ``torch.save`` of plain containers and tensors (model, optimizer
 and AMP-scaler state dicts, epoch, step, best metric, config, RNG states, the validation
 predictions of that epoch) and is read back with ``weights_only=True``. Each file is
 written to a temporary name, flushed to disk and renamed over the target, so a run killed
-at any moment leaves either the previous or the new complete file.
+at any moment leaves either the previous or the new complete file. A checkpoint carries
+its epoch's ``metrics.jsonl`` record, so a run killed between the two loses neither.
 
 Layout in ``RUN_DIR/checkpoints``: ``last.pt`` after every epoch, and ``epoch-NNN.pt`` for
 the best ``keep_best`` epochs by the selection metric. ``last.pt`` records which epoch files
@@ -21,6 +22,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from mura_desktop.core.atomic_write import atomic_open
 
 CHECKPOINT_FORMAT = "mura-train-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -40,19 +43,24 @@ def epoch_file(epoch: int) -> str:
 
 
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike[str]) -> None:
-    """Write ``state`` to ``path`` atomically (temp file, fsync, rename)."""
+    """Write ``state`` to ``path`` atomically (temp file, fsync, rename).
+
+    A write that fails (a full disk makes torch's writer raise ``RuntimeError``) raises
+    ``CheckpointError``; the file already at ``path`` is untouched and nothing is left over.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"format": CHECKPOINT_FORMAT, "format_version": CHECKPOINT_VERSION, **state}
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     try:
-        with tmp.open("wb") as fh:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_open(path, "wb") as fh:
             torch.save(payload, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    except (OSError, RuntimeError) as exc:
+        reason = (getattr(exc, "strerror", None) or str(exc).strip().splitlines()[0])[:200]
+        raise CheckpointError(
+            path,
+            f"could not write the checkpoint ({reason}); the previous checkpoint is intact. "
+            "Free some disk space, then continue with --resume",
+        ) from exc
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -42,6 +42,38 @@ class NonFiniteLossError(RuntimeError):
         )
 
 
+class DivergedError(NonFiniteLossError):
+    """The loss is finite but far above where it started: the run has blown up."""
+
+    def __init__(self, epoch: int, step: int, value: float, start: float) -> None:
+        self.epoch, self.step, self.value, self.start = epoch, step, value, start
+        RuntimeError.__init__(
+            self,
+            f"the training loss reached {value:.3g} at epoch {epoch}, step {step}, more than "
+            f"{DivergenceGuard.FACTOR:g}× where it started ({start:.3g}): training diverged. "
+            "It stopped; the last good checkpoint is kept. Try a lower --lr.",
+        )
+
+
+class DivergenceGuard:
+    """Stops a run whose loss explodes without ever becoming NaN (``--lr 1e6`` reached 3e13
+    and finished "completed"). The reference is the run's first loss, measured before any
+    update (a huge learning rate ruins every later one); checkpoints carry it across resumes.
+    """
+
+    FACTOR = 100.0
+    FLOOR = 10.0  # a cross-entropy this high is nonsense whatever the start
+
+    def __init__(self, start: float | None = None) -> None:
+        self.start = start
+
+    def check(self, epoch: int, step: int, loss: float) -> None:
+        if self.start is None:
+            self.start = loss
+        elif loss > max(self.FACTOR * self.start, self.FLOOR):
+            raise DivergedError(epoch, step, loss, self.start)
+
+
 class TrainingModel(nn.Module):
     """What DDP wraps: the network's abnormality logits plus body-part logits if any."""
 
@@ -132,8 +164,10 @@ def train_one_epoch(
     first_step: int = 0,
     on_step: StepCallback | None = None,
     after_step: Callable[[], object] | None = None,
+    divergence: DivergenceGuard | None = None,
 ) -> EpochStats:
-    """Train over ``loader`` once. Raises ``NonFiniteLossError`` on a NaN/inf loss.
+    """Train over ``loader`` once. Raises ``NonFiniteLossError`` on a NaN/inf loss, and
+    ``DivergedError`` when ``divergence`` sees the loss explode.
 
     In a distributed run each step's loss is summed across ranks, so every rank sees the
     same running loss and all stop together on a non-finite one.
@@ -164,6 +198,8 @@ def train_one_epoch(
         loss_sum, count = sum_across(step.runtime, [value, float(n)])
         if not math.isfinite(loss_sum):
             raise NonFiniteLossError(epoch, first_step + i + 1, loss_sum)
+        if divergence is not None and count:
+            divergence.check(epoch, first_step + i + 1, loss_sum / count)
         total_loss += loss_sum
         total_images += int(count)
         if on_step is not None:

@@ -41,10 +41,18 @@ from trainer.checkpoint import (
     rng_state,
     save_checkpoint,
 )
-from trainer.config import TrainConfig
+from trainer.config import CONFIG_FILE, TrainConfig
 from trainer.data import DataSplit, dataset_root, make_split, view_samples
 from trainer.dataset import ViewDataset, make_loader
-from trainer.engine import Evaluation, NonFiniteLossError, Step, TrainingModel, evaluate
+from trainer.engine import (
+    DivergedError,
+    DivergenceGuard,
+    Evaluation,
+    NonFiniteLossError,
+    Step,
+    TrainingModel,
+    evaluate,
+)
 from trainer.engine import train_one_epoch as run_epoch
 from trainer.export import BUNDLE_FILE, CHECKPOINTS, export_run
 from trainer.image_cache import ImageCache, default_cache_dir
@@ -203,6 +211,13 @@ def _fit(
     ckpt_dir = run_dir / CHECKPOINTS
     last_path = ckpt_dir / LAST
     problem = None
+    restarted = False
+    if resume and not last_path.is_file() and (run_dir / CONFIG_FILE).is_file():
+        # Stopped during epoch 1 (kill, Ctrl-C, NaN): nothing was checkpointed, so the run
+        # starts over from the beginning with its own config; its partial log goes.
+        resume, restarted = False, True
+        if runtime.is_main:
+            (run_dir / METRICS_FILE).unlink(missing_ok=True)
     if runtime.is_main:
         if resume and not last_path.is_file():
             problem = f"{run_dir}: nothing to resume (no {CHECKPOINTS}/{LAST})"
@@ -220,6 +235,8 @@ def _fit(
         raise RunError(problem)
     if runtime.note:
         say(f"warning: {runtime.note}")
+    if restarted:
+        say(f"{run_dir} stopped before its first checkpoint: starting it again from epoch 1")
 
     if config.threads > 0:
         torch.set_num_threads(config.threads)
@@ -290,6 +307,7 @@ def _fit(
     minimize = config.select_metric == "valid_loss"
     best_k = BestK(config.keep_best, minimize)
     epoch_done, global_step, since_best = 0, 0, 0
+    divergence = DivergenceGuard()
     log = MetricsLog(run_dir / METRICS_FILE, enabled=runtime.is_main)
 
     if resume:
@@ -304,10 +322,11 @@ def _fit(
                 group["lr"] = config.lr
         epoch_done, global_step = int(state["epoch"]), int(state["step"])
         since_best = int(state["since_best"])
+        divergence = DivergenceGuard(state.get("loss_start"))
         best_k = BestK.from_list(config.keep_best, minimize, state["kept"])
         if runtime.is_main:
             prune(ckpt_dir, {k.file for k in best_k.kept})
-            log.keep_until_epoch(epoch_done)
+            log.keep_until_epoch(epoch_done, state.get("epoch_record"))
         say(f"resuming {run_dir} after epoch {epoch_done}")
 
     eval_model = TrainingModel(net)
@@ -365,6 +384,7 @@ def _fit(
                 first_step=global_step,
                 on_step=on_step,
                 after_step=scheduler.step if config.schedule == "cosine" else None,
+                divergence=divergence,
             )
             global_step += stats.steps
             distributed.sync_buffers(runtime, net)
@@ -377,8 +397,12 @@ def _fit(
             entry, dropped = best_k.add(epoch, value) if best_k.would_keep(value) else (None, [])
             is_best = best_k.best is not None and best_k.best.epoch == epoch
             since_best = 0 if is_best else since_best + 1
+            record = _epoch_record(epoch, config, stats, evaluation, lr, global_step)
+            logged = log.record("epoch", **record, best=is_best, select_value=value)
             if runtime.is_main:
                 state = {
+                    "epoch_record": logged,
+                    "loss_start": divergence.start,
                     "epoch": epoch,
                     "step": global_step,
                     "model": net.state_dict(),
@@ -404,8 +428,7 @@ def _fit(
                 save_checkpoint(state, last_path)
                 for old in dropped:
                     (ckpt_dir / old.file).unlink(missing_ok=True)
-            record = _epoch_record(epoch, config, stats, evaluation, lr, global_step)
-            log.write("epoch", **record, best=is_best, select_value=value)
+            log.append(logged)
             say(_epoch_line(record, is_best))
             for what, skipped in (("training", stats.skipped), ("validation", evaluation.skipped)):
                 if skipped:
@@ -425,7 +448,7 @@ def _fit(
         status, message = DIVERGED, str(exc)
         log.write(
             "error",
-            kind="non_finite_loss",
+            kind="diverged" if isinstance(exc, DivergedError) else "non_finite_loss",
             epoch=exc.epoch,
             step=exc.step,
             message=message,

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mura_desktop.core import strict_json
+from mura_desktop.core.atomic_write import write_atomically
 from mura_desktop.core.strict_json import plain
 
 METRICS_FILE = "metrics.jsonl"
@@ -32,28 +33,35 @@ class MetricsLog:
         self.path = Path(path)
         self.enabled = enabled
 
-    def write(self, event: str, **fields: Any) -> dict[str, Any]:
+    @staticmethod
+    def record(event: str, **fields: Any) -> dict[str, Any]:
+        """A record as ``write`` would write it (for a checkpoint to carry)."""
         if event not in EVENTS:
             raise ValueError(f"unknown event {event!r}")
-        record = {"event": event, **plain(fields), "time": round(time.time(), 3)}
+        return {"event": event, **plain(fields), "time": round(time.time(), 3)}
+
+    def write(self, event: str, **fields: Any) -> dict[str, Any]:
+        return self.append(self.record(event, **fields))
+
+    def append(self, record: dict[str, Any]) -> dict[str, Any]:
         if self.enabled:
             with self.path.open("a", encoding="utf-8") as fh:
                 fh.write(strict_json.dumps(record) + "\n")
                 fh.flush()
         return record
 
-    def keep_until_epoch(self, epoch: int) -> None:
-        """Drop records of epochs after ``epoch`` (they were not checkpointed)."""
-        if not self.enabled or not self.path.exists():
+    def keep_until_epoch(self, epoch: int, checkpointed: dict[str, Any] | None = None) -> None:
+        """Drop records of epochs after ``epoch`` (they were not checkpointed), and put back
+        ``checkpointed``, the epoch record its checkpoint carries, if the log lost it (a
+        run killed between writing the checkpoint and the record)."""
+        if not self.enabled:
             return
-        kept = [
-            strict_json.dumps(r)
-            for r in read_metrics(self.path)
-            if r.get("epoch") is None or r["epoch"] <= epoch
-        ]
-        tmp = self.path.with_name(self.path.name + ".part")
-        tmp.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
-        os.replace(tmp, self.path)
+        records = read_metrics(self.path) if self.path.exists() else []
+        kept = [r for r in records if r.get("epoch") is None or r["epoch"] <= epoch]
+        logged = {r["epoch"] for r in kept if r.get("event") == "epoch"}
+        if checkpointed is not None and checkpointed.get("epoch") not in logged:
+            kept.append(checkpointed)
+        write_atomically(self.path, "".join(strict_json.dumps(r) + "\n" for r in kept))
 
 
 def read_metrics(path: str | os.PathLike[str]) -> list[dict[str, Any]]:

@@ -2,12 +2,14 @@
 
 The new content goes to a temporary file beside the target (same folder, so the final
 ``os.replace`` is atomic), is flushed and fsynced, then replaces the target. On any error
-the temporary file is removed and the target is untouched.
+the temporary file is removed and the target is untouched; one left by a writer that was
+killed (``kill -9`` cannot be cleaned up after) goes at the next write of the same file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import secrets
 from collections.abc import Iterator
@@ -23,6 +25,9 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", **kwargs: Any) ->
     if mode not in ("w", "wb"):
         raise ValueError(f"atomic_open writes whole files: mode 'w' or 'wb', not {mode!r}")
     path = Path(path)
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*{PART_SUFFIX}"):
+        with contextlib.suppress(OSError):  # left by a writer of this file that was killed
+            stale.unlink()
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}{PART_SUFFIX}")
     try:
         with open(tmp, mode.replace("w", "x"), **kwargs) as fh:

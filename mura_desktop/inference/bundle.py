@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from mura_desktop.core.atomic_write import atomic_open
 from mura_desktop.core.study import BODY_PARTS
 from mura_desktop.core.verdict import AGGREGATIONS, VerdictRule
 from mura_desktop.inference.network import ARCHITECTURES, expected_shapes
@@ -198,12 +199,8 @@ def save_bundle(bundle: ModelBundle, path: str | os.PathLike[str], *, half: bool
         "content_hash": content_hash,
         "members": members,
     }
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_open(path, "wb") as fh:
+        torch.save(payload, fh)
     return content_hash
 
 
