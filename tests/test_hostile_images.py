@@ -116,3 +116,41 @@ def test_lossless_and_jpeg_ls_files_pillow_cannot_read_are_decoded(
     assert loaded.description == f"{process} · {ds.BitsStored}-bit gray"
     expected = ds.pixel_array / float(2**ds.BitsStored - 1)
     np.testing.assert_allclose(loaded.pixels, expected, atol=1e-6)
+
+
+def _deflated_dicom(path: Path, padding: int) -> Path:
+    stored = RNG.integers(0, 4096, (32, 32), dtype=np.uint16)
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.SOPClassUID = uid.DigitalXRayImageStorageForPresentation
+    ds.SOPInstanceUID = uid.generate_uid()
+    ds.StudyInstanceUID = "7.7.7"
+    ds.Modality = "DX"
+    ds.set_pixel_data(stored, "MONOCHROME2", 12)
+    if padding:
+        ds.add_new(0x00091010, "OB", bytes(padding))  # zeros deflate to almost nothing
+    ds.save_as(path, enforce_file_format=True, implicit_vr=False, little_endian=True)
+    ds.file_meta.TransferSyntaxUID = uid.DeflatedExplicitVRLittleEndian
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def test_a_deflated_dicom_that_inflates_past_the_budget_is_refused_unread(
+    tmp_path, monkeypatch
+):
+    from mura_desktop.core.deflate_guard import inflation_budget
+    from mura_desktop.core.dicom_index import read_dicom_header
+    from mura_desktop.core.discovery import discover
+
+    normal = _deflated_dicom(tmp_path / "ok.dcm", 0)
+    assert load_image(normal).pixels.shape == (32, 32)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1_000_000)  # a budget of 18 MB
+    bomb = _deflated_dicom(tmp_path / "bomb.dcm", 3 * inflation_budget())
+    assert bomb.stat().st_size < inflation_budget() // 100
+    with pytest.raises(ImageTooLargeError, match="deflated DICOM inflates to more than"):
+        read_dicom_header(bomb)
+    with pytest.raises(ImageTooLargeError, match="decompression bomb"):
+        load_image(bomb)
+    scan = discover([tmp_path])
+    assert [s.uid for s in scan.studies] == ["dicom:7.7.7"]
+    assert [p.path.name for p in scan.failures] == ["bomb.dcm"]

@@ -12,6 +12,7 @@ from pydicom import dcmread
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import MediaStorageDirectoryStorage
 
+from mura_desktop.core.deflate_guard import refuse_deflate_bomb
 from mura_desktop.core.errors import CorruptImageError, UnsupportedImageError
 from mura_desktop.core.formats import SNIFF_BYTES, format_of_header, open_regular_file
 from mura_desktop.core.study import BODY_PARTS
@@ -77,6 +78,7 @@ def read_dicom_header(path: str | os.PathLike[str]) -> DicomHeader:
         if format_of_header(fp.read(SNIFF_BYTES)) != "dicom":
             raise UnsupportedImageError(path, "not a DICOM file (no DICM marker)")
         fp.seek(0)
+        refuse_deflate_bomb(fp, path)
         try:
             ds = dcmread(fp, stop_before_pixels=True, specific_tags=_HEADER_TAGS, force=True)
             fields = {tag: ds.get(tag) for tag in _HEADER_TAGS}

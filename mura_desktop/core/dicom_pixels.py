@@ -21,6 +21,7 @@ from pydicom.multival import MultiValue
 from pydicom.pixels import apply_modality_lut, apply_voi, get_decoder, pixel_array
 
 from mura_desktop.core.codestreams import frame_header
+from mura_desktop.core.deflate_guard import refuse_deflate_bomb
 from mura_desktop.core.dicom_tags import transfer_syntax_label
 from mura_desktop.core.errors import (
     CorruptImageError,
@@ -65,6 +66,7 @@ _CODEC_BY_JPEG_FRAME_MARKER: dict[int, uid.UID] = {
 
 def read_dataset(fh: BinaryIO, path: Path) -> Dataset:
     """Parse a DICOM stream; the preamble and the file meta group may be missing."""
+    refuse_deflate_bomb(fh, path)
     try:
         return pydicom.dcmread(fh, force=True)
     except Exception as exc:
