@@ -135,9 +135,7 @@ def _deflated_dicom(path: Path, padding: int) -> Path:
     return path
 
 
-def test_a_deflated_dicom_that_inflates_past_the_budget_is_refused_unread(
-    tmp_path, monkeypatch
-):
+def test_a_deflated_dicom_that_inflates_past_the_budget_is_refused_unread(tmp_path, monkeypatch):
     from mura_desktop.core.deflate_guard import inflation_budget
     from mura_desktop.core.dicom_index import read_dicom_header
     from mura_desktop.core.discovery import discover

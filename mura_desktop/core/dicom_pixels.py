@@ -238,7 +238,8 @@ def _check_codestream(ds: Dataset, path: Path) -> None:
     if header is None:
         return  # RLE, or a stream the decoder will judge
     rows, columns = int(ds.get("Rows") or 0), int(ds.get("Columns") or 0)
-    if header.height and (header.width, header.height) != (columns, rows):
+    # Height 0 (defined later by a DNL marker) never matches: decoders can spin on it.
+    if (header.width, header.height) != (columns, rows):
         raise CorruptImageError(
             path,
             f"the {header.codec} codestream declares {header.width} × {header.height} pixels "

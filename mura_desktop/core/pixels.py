@@ -172,13 +172,23 @@ def _load_raster(path: Path, fh: BinaryIO) -> LoadedImage:
     )
 
 
-_JPEG_PROCESSES = {0xC1: "JPEG extended", 0xC3: "JPEG lossless", 0xF7: "JPEG-LS"}
+_JPEG_PROCESSES = {
+    0xC0: "JPEG baseline",
+    0xC1: "JPEG extended",
+    0xC2: "JPEG progressive",
+    0xC3: "JPEG lossless",
+    0xF7: "JPEG-LS",
+}
 
 
 def _load_jpeg_with_libjpeg(path: Path, data: bytes, header: FrameHeader) -> LoadedImage:
     """JPEG processes Pillow does not read (lossless, 12-bit, JPEG-LS) through the same
     libjpeg decoder the DICOM path uses; checked against the pixel budget first."""
     process = _JPEG_PROCESSES.get(header.marker, f"JPEG (SOF {header.marker:#04x})")
+    if header.width == 0 or header.height == 0:
+        raise CorruptImageError(
+            path, f"the {process} header declares a {header.width} × {header.height} image"
+        )
     limit = Image.MAX_IMAGE_PIXELS
     if limit and header.width * header.height > limit:
         raise ImageTooLargeError(
@@ -228,6 +238,10 @@ def _refuse_short_jpeg(path: Path, fh: BinaryIO) -> None:
     data = fh.read()
     fh.seek(position)
     header = frame_header(data)
+    if header is not None and (header.width == 0 or header.height == 0):
+        raise CorruptImageError(
+            path, f"the JPEG header declares a {header.width} × {header.height} image"
+        )
     if header is not None and len(data) < header.minimum_bytes():
         raise CorruptImageError(
             path,
