@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
+from mura_desktop.core.decoding import shared_decoder
 from mura_desktop.core.errors import ImageLoadError
-from mura_desktop.core.pixels import LoadedImage, load_image
+from mura_desktop.core.pixels import LoadedImage
 from mura_desktop.gui.thumbnails import make_thumbnail
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,9 @@ class DisplayImage:
 
 
 def decode_for_display(path: Path) -> DisplayImage:
-    """Decode ``path`` and make its thumbnail. Raises ``ImageLoadError``."""
-    image = load_image(path)
+    """Decode ``path`` (in the memory-capped decoder processes) and make its thumbnail.
+    Raises ``ImageLoadError``."""
+    image = shared_decoder().decode(path)
     low = image.window_center - image.window_width / 2.0
     high = image.window_center + image.window_width / 2.0
     return DisplayImage(image, make_thumbnail(image.pixels, low, high))

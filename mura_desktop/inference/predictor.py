@@ -9,18 +9,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from mura_desktop.core.errors import ImageLoadError, reason_from
-from mura_desktop.core.pixels import LoadedImage, load_image
+from mura_desktop.core.decoding import Decoded, IsolatedDecoder, shared_decoder
+from mura_desktop.core.errors import reason_from
+from mura_desktop.core.pixels import LoadedImage
 from mura_desktop.core.results import NON_FINITE_SCORE, StudyResult, ViewResult
 from mura_desktop.core.study import BODY_PARTS, Study, View
 from mura_desktop.inference.bundle import ModelBundle
@@ -60,7 +60,6 @@ class _ChunkOutput:
     cams: torch.Tensor | None  # (M, N, h, w) raw maps, one per member
 
 
-Decoded = LoadedImage | str  # the image, or the reason it could not be loaded
 
 
 class Predictor:
@@ -78,6 +77,9 @@ class Predictor:
         Overrides the bundle's default operating point.
     max_batch
         Views per forward pass; larger studies are scored in chunks.
+    decoder
+        Where images are decoded: the process-wide memory-capped worker pool by default;
+        a decoder given here is closed with the predictor.
     """
 
     def __init__(
@@ -87,6 +89,7 @@ class Predictor:
         threshold: float | None = None,
         *,
         max_batch: int = 16,
+        decoder: IsolatedDecoder | None = None,
     ) -> None:
         self.bundle = bundle
         self.rule = bundle.verdict_rule(threshold)
@@ -96,7 +99,8 @@ class Predictor:
         self.notes: list[str] = [note] if note else []
         self._members: list[MuraNet] = []
         self._place_members(self.device)
-        self._pool: ThreadPoolExecutor | None = None
+        self._decoder = decoder or shared_decoder()
+        self._owns_decoder = decoder is not None
 
     # --- public -----------------------------------------------------------------------
 
@@ -148,10 +152,9 @@ class Predictor:
                 future.cancel()
 
     def close(self) -> None:
-        """Stop the decoding threads. The predictor can still be used afterwards."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        """Stop a decoder given to this predictor (the shared one lives on)."""
+        if self._owns_decoder:
+            self._decoder.close()
 
     def __enter__(self) -> Predictor:
         return self
@@ -162,11 +165,7 @@ class Predictor:
     # --- decoding ---------------------------------------------------------------------
 
     def _submit_decode(self, views: Sequence[View]) -> list[Future[Decoded]]:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(
-                max_workers=min(4, os.cpu_count() or 1), thread_name_prefix="mura-decode"
-            )
-        return [self._pool.submit(_decode, view.path) for view in views]
+        return [self._decoder.submit(view.path) for view in views]
 
     # --- scoring ----------------------------------------------------------------------
 
@@ -322,16 +321,6 @@ class Predictor:
                 body_part=torch.stack(parts).mean(0).cpu() if parts else None,
                 cams=torch.stack(cams).cpu() if cams else None,
             )
-
-
-def _decode(path: Path) -> Decoded:
-    try:
-        return load_image(path)
-    except ImageLoadError as exc:
-        return str(exc)
-    except Exception as exc:  # one bad file never stops a study; the reason is kept
-        log.exception("unexpected error decoding %s", path)
-        return f"{path}: unexpected {type(exc).__name__}: {exc}"
 
 
 def _part_name(probabilities: np.ndarray | None) -> str | None:

@@ -1,0 +1,62 @@
+"""Decoding in memory-capped worker processes: a file that kills its worker fails alone."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mura_desktop.core.decoding import IsolatedDecoder
+from mura_desktop.core.errors import ImageLoadError
+from mura_desktop.core.pixels import load_image
+
+
+@pytest.fixture
+def decoder():
+    decoder = IsolatedDecoder(workers=1)
+    yield decoder
+    decoder.close()
+
+
+def _png(path: Path, size: int) -> Path:
+    gray = (np.arange(size * size, dtype=np.uint32) % 65535).astype(np.uint16).reshape(size, size)
+    Image.fromarray(gray).save(path)
+    return path
+
+
+def test_workers_decode_exactly_what_load_image_does(decoder, tmp_path):
+    path = _png(tmp_path / "a.png", 64)
+    np.testing.assert_array_equal(decoder.decode(path).pixels, load_image(path).pixels)
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\nnope")
+    assert "bad.png" in decoder.submit(tmp_path / "bad.png").result()
+    with pytest.raises(ImageLoadError, match="image header is damaged"):
+        decoder.decode(tmp_path / "bad.png")
+
+
+def test_a_decoder_that_dies_fails_its_file_and_the_next_one_decodes(decoder, tmp_path):
+    big = _png(tmp_path / "big.png", 6000)
+    decoder.warm_up()
+    future = decoder.submit(big)
+    time.sleep(0.3)
+    workers = list(decoder._pool._processes)  # the worker busy with the file
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)  # what a decoder crash or the memory cap does
+    reason = future.result(timeout=60)
+    assert isinstance(reason, str) and "decoder crashed or ran out of its" in reason
+    small = _png(tmp_path / "small.png", 32)
+    assert decoder.decode(small).pixels.shape == (32, 32)  # a fresh pool took over
+
+
+def test_the_memory_cap_refuses_what_would_not_fit(tmp_path):
+    capped = IsolatedDecoder(workers=1, memory_bytes=900 * 2**20)
+    try:
+        result = capped.submit(_png(tmp_path / "huge.png", 9000)).result(timeout=120)
+    finally:
+        capped.close()
+    assert isinstance(result, str)  # refused or out of memory, never a dead process
+    assert "huge.png" in result
