@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QModelIndex, Qt
-from viewer_support import WAIT_MS, open_and_wait, wait_image
+from viewer_support import WAIT_MS, load_model, open_and_wait, wait_image
 
 from mura_desktop.gui.study_browser import UID_ROLE
 
@@ -79,15 +79,20 @@ def _shown_text(tree, index) -> str:
 
 
 def test_study_rows_are_readable_at_the_default_width(qtbot, window, dataset):
-    window.resize(1366, 768)
+    window.resize(1253, 690)  # the first-launch window on a 1366×768 screen
+    window._size_docks()  # what the first show does
     open_and_wait(qtbot, window, [dataset])
     tree = window.browser.tree
     qtbot.waitUntil(lambda: tree.visualRect(_rows(tree)[0]).width() > 0)
     for index in _rows(tree):
         assert _shown_text(tree, index) == index.data(), "not elided"
-    window.act_grouped.trigger()  # the flat list: patient/study, elided in the middle
-    window.resizeDocks([window.browser_dock], [430], Qt.Orientation.Horizontal)  # the default
-    qtbot.waitUntil(lambda: window.browser_dock.width() >= 430)
+    load_model(qtbot, window)
+    with qtbot.waitSignal(window.datasetFinished, timeout=WAIT_MS):
+        window.score_all()  # the Score and Verdict columns appear: names must still fit
+    for index in _rows(tree):
+        assert _shown_text(tree, index) == index.data(), "not elided once scored"
+    window.act_grouped.trigger()  # the flat list: patient/study, elided on the left
+    window._size_docks()
     shown = [_shown_text(tree, i) for i in _rows(tree)]
     assert len(set(shown)) == len(shown) == 4, shown
     assert all(text.endswith(("_positive", "_negative")) for text in shown), shown
@@ -118,4 +123,4 @@ def test_dicom_studies_are_named_from_their_header(qtbot, window, tmp_path):
     assert any("1.2.826.0.1.3680043.8.498.71" in t for t in tips)
     assert any("1.2.826.0.1.3680043.8.498.72" in t for t in tips)
     groups = [i.data() for i in _rows(tree) if i.parent() == QModelIndex()]
-    assert groups == ["dicom  (2)", "samples/dicom  (2)"] or len(set(groups)) == len(groups)
+    assert groups == ["dicom (2)", "samples/dicom (2)"] or len(set(groups)) == len(groups)

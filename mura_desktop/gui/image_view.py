@@ -496,7 +496,8 @@ class HeatmapBar(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 100)
         self.slider.setValue(50)
-        self.slider.setFixedWidth(120)
+        self.slider.setMinimumWidth(60)  # the bar must not widen the centre: the docks pay
+        self.slider.setMaximumWidth(120)
         self.slider.setToolTip("Overlay opacity")
         self.slider.valueChanged.connect(lambda v: self.opacityChanged.emit(v / 100.0))
         self.colorbar = ColorBar()
@@ -504,12 +505,12 @@ class HeatmapBar(QWidget):
         self.note = QLabel(self.NOTE)
         self.note.setStyleSheet("color: gray; font-size: 11px;")
         self.note.setWordWrap(True)
-        self.note.setMinimumWidth(180)  # never a column of one word per line
+        self.note.setMinimumWidth(150)  # never a column of one word per line
         row = QHBoxLayout(self)
         row.setContentsMargins(6, 2, 6, 2)
         row.addWidget(self.toggle)
         row.addWidget(QLabel("Opacity"))
-        row.addWidget(self.slider)
+        row.addWidget(self.slider, 1)
         row.addWidget(self.colorbar, 1)
         row.addWidget(self.note, 2)
 

@@ -510,6 +510,8 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._shown_once:
             self._shown_once = True
+            if self.settings.window_state is None:  # docks sized before show get their minimum
+                QTimer.singleShot(0, self._size_docks)
             QTimer.singleShot(0, self.ensure_image_room)  # once the layout has its sizes
 
     def _show_metrics(self) -> None:

@@ -47,7 +47,10 @@ DICOM_UID_PREFIX = "dicom:"
 
 COLUMNS = ("Study", "Part", "Views", "Truth", "Score", "Verdict")
 COL_NAME, COL_PART, COL_VIEWS, COL_TRUTH, COL_SCORE, COL_VERDICT = range(len(COLUMNS))
-COLUMN_WIDTHS = {COL_PART: 70, COL_VIEWS: 40, COL_TRUTH: 78, COL_SCORE: 50, COL_VERDICT: 90}
+# Narrow on purpose: the study name needs most of the dock. Truth and verdict are short
+# words here ("abn.", "norm."), colour-coded, with the full words in the tooltip.
+COLUMN_WIDTHS = {COL_PART: 64, COL_VIEWS: 30, COL_TRUTH: 50, COL_SCORE: 46, COL_VERDICT: 52}
+SHORT_WORDS = {"abnormal": "abn.", "normal": "norm.", "indeterminate": "indet.", "unscored": "—"}
 SUMMARY_DELAY_MS = 300
 
 VERDICT_COLORS = {
@@ -318,7 +321,7 @@ class StudyTreeModel(QAbstractItemModel):
 
     def _group_data(self, node: _Node, column: int, role: int):
         if role == Qt.ItemDataRole.DisplayRole and column == COL_NAME:
-            return f"{node.label}  ({_count_studies(node)})"
+            return f"{node.label} ({_count_studies(node)})"
         if role == Qt.ItemDataRole.ToolTipRole:
             return node.label
         if role == Qt.ItemDataRole.FontRole and node.kind in (DATASET, BODY_PART):
@@ -337,19 +340,24 @@ class StudyTreeModel(QAbstractItemModel):
         if column == COL_VIEWS:
             return str(len(study.views))
         if column == COL_TRUTH:
-            return truth_text(study.label) + (" ≠" if disagrees(result) else "")
+            truth = SHORT_WORDS.get(truth_text(study.label), "")
+            return truth + (" ≠" if disagrees(result) else "")
         if result is None:
             return ""
         if column == COL_SCORE:
             return "" if result.probability is None else f"{result.probability:.3f}"
         if column == COL_VERDICT:
             if result.verdict is None:
-                return "unscored" if result.views else ""
-            return result.verdict
+                return SHORT_WORDS["unscored"] if result.views else ""
+            return SHORT_WORDS.get(result.verdict, result.verdict)
         return None
 
     def _tooltip(self, study: Study, result: StudyResult | None) -> str:
         lines = [study.name, f"{len(study.views)} view(s)"]
+        if study.label is not None:
+            lines.append(f"ground truth: {truth_text(study.label)}")
+        if result is not None and result.verdict is not None:
+            lines.append(f"model: {result.verdict} (p = {result.probability:.3f})")
         if study.folder is not None:
             lines.append(str(study.folder))
         if study.uid.startswith(DICOM_UID_PREFIX):
@@ -453,8 +461,7 @@ class StudyBrowser(QWidget):
         self.tree.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
         self.tree.setAlternatingRowColors(True)
         self.tree.setAllColumnsShowFocus(True)
-        self.tree.setIndentation(14)
-        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # names differ at their ends
+        self.tree.setIndentation(12)
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setMinimumSectionSize(30)
@@ -527,6 +534,9 @@ class StudyBrowser(QWidget):
     def _after_layout(self, grouped: bool) -> None:
         # Grouped, the body part is already the study's parent row.
         self.tree.setColumnHidden(COL_PART, grouped)
+        # Flat names (patient/study) differ at their end; tree names at both ends.
+        mode = Qt.TextElideMode.ElideMiddle if grouped else Qt.TextElideMode.ElideLeft
+        self.tree.setTextElideMode(mode)
         self._show_filled_columns()
         if grouped:
             self._expand_top_levels()

@@ -60,8 +60,6 @@ class _ChunkOutput:
     cams: torch.Tensor | None  # (M, N, h, w) raw maps, one per member
 
 
-
-
 class Predictor:
     """Runs a bundle's ensemble on studies.
 
