@@ -206,13 +206,18 @@ def study_metrics(
     if not rows:
         return {}
     thr = rows[0].rule.threshold if threshold is None else threshold
-    groups: dict[str, list[StudyResult]] = {OVERALL: rows}
-    for s in rows:
-        groups.setdefault(s.body_part or "UNKNOWN", []).append(s)
     return {
         name: binary_metrics([s.label for s in group], [s.probability for s in group], thr)
-        for name, group in sorted(groups.items(), key=lambda kv: (kv[0] != OVERALL, kv[0]))
+        for name, group in group_studies(rows).items()
     }
+
+
+def group_studies(rows: Sequence[StudyResult]) -> dict[str, list[StudyResult]]:
+    """``OVERALL`` (all of ``rows``) first, then one group per body part, by name."""
+    groups: dict[str, list[StudyResult]] = {OVERALL: list(rows)}
+    for s in rows:
+        groups.setdefault(s.body_part or "UNKNOWN", []).append(s)
+    return dict(sorted(groups.items(), key=lambda kv: (kv[0] != OVERALL, kv[0])))
 
 
 def format_metrics_table(metrics: dict[str, BinaryMetrics]) -> str:
