@@ -220,6 +220,39 @@ def test_export_an_ensemble_and_evaluate_it(run, dataset, tmp_path, capsys):
     assert main(["evaluate", str(run), str(dataset / "MURA-v1.1"), "--device", "cpu"]) == 0
 
 
+def test_evaluate_reports_intervals_calibration_and_which_split_chose_the_model(
+    run, dataset, tmp_path, capsys
+):
+    results, metrics_csv, plots = tmp_path / "r.json", tmp_path / "m.csv", tmp_path / "plots"
+    argv = [
+        "evaluate", str(run / "model.mura"), str(dataset), "--device", "cpu", "--json",
+        str(results), "--metrics-csv", str(metrics_csv), "--plots", str(plots),
+        "--bootstrap", "200", "--seed", "3",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "patient bootstrap (200 resamples, seed 3)" in printed
+    assert "model chosen on: shipped train/valid" in printed
+    assert "scored on:       valid split of" in printed
+    assert "selected on these same studies" in printed  # the run chose on this valid split
+    assert "Calibration" in printed and "ECE" in printed
+    payload = json.loads(results.read_text())
+    overall = payload["metrics"]["ALL"]
+    assert {"intervals", "auroc_delong", "calibration", "view_calibration"} <= set(overall)
+    bins = overall["view_calibration"]["bins"]
+    assert sum(b["count"] for b in bins) == sum(len(s["views"]) for s in payload["studies"])
+    assert overall["calibration"]["brier"] == pytest.approx(
+        np.mean([(s["probability"] - s["label"]) ** 2 for s in payload["studies"]])
+    )
+    assert payload["model"]["selected_on"].startswith("shipped train/valid")
+    assert metrics_csv.read_text().startswith("group,n,metric,value,low,high,method,note")
+    for name in ("roc", "confusion", "reliability", "intervals"):
+        with Image.open(plots / f"{name}.png") as im:
+            assert im.format == "PNG"
+    assert main([*argv[:7], "--bootstrap", "0"]) == 0
+    assert "bootstrap" not in capsys.readouterr().out.split("Calibration")[0]
+
+
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(run, tmp_path):
     copy = tmp_path / "run"
     shutil.copytree(run, copy)

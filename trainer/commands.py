@@ -95,6 +95,19 @@ def run_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def add_statistics_arguments(parser: argparse.ArgumentParser) -> None:
+    from mura_desktop.core.stats.summary import DEFAULT_RESAMPLES, DEFAULT_SEED
+
+    parser.add_argument(
+        "--bootstrap", type=int, default=DEFAULT_RESAMPLES, metavar="N",
+        help=f"patient-bootstrap resamples for the 95%% intervals (default {DEFAULT_RESAMPLES}; "
+        "0 = no intervals)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help=f"bootstrap seed (default {DEFAULT_SEED})"
+    )
+
+
 def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     from trainer.evaluation import SPLIT_CHOICES
 
@@ -110,19 +123,27 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     parser.add_argument("--threshold", type=float, help="decision threshold (default: bundle's)")
     parser.add_argument("--top-k", type=int, help="for a run folder: ensemble of the best k")
-    parser.add_argument("--json", type=Path, help="write per-study results as JSON")
+    parser.add_argument("--json", type=Path, help="write per-study results and metrics as JSON")
     parser.add_argument("--csv", type=Path, help="write per-view results as CSV")
-    parser.add_argument("--plots", type=Path, metavar="DIR", help="write roc.png, confusion.png")
+    parser.add_argument(
+        "--metrics-csv", type=Path, help="write the metrics with their intervals as CSV"
+    )
+    parser.add_argument(
+        "--plots", type=Path, metavar="DIR",
+        help="write roc.png, confusion.png, reliability.png and intervals.png",
+    )  # fmt: skip
+    add_statistics_arguments(parser)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from mura_desktop.cli.progress import ProgressBar
-    from mura_desktop.core.metrics import OVERALL, format_metrics_table, roc_curve
     from mura_desktop.inference.bundle import BundleError
     from trainer.evaluation import evaluate_model
     from trainer.export import ExportError
-    from trainer.plots import confusion_chart, line_chart
 
+    if args.bootstrap < 0:
+        print(f"error: --bootstrap {args.bootstrap} must be 0 or more", file=sys.stderr)
+        return EXIT_FATAL
     bar: list[ProgressBar] = []
 
     def progress(done: int, total: int) -> None:
@@ -135,6 +156,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         outcome = evaluate_model(
             args.model, args.dataset, split=args.split, parts=parts, device=args.device,
             threshold=args.threshold, top_k=args.top_k, progress=progress,
+            resamples=args.bootstrap, seed=args.seed,
         )  # fmt: skip
     except (BundleError, ExportError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -143,26 +165,61 @@ def run_evaluate(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     for note in outcome.notes:
         print(f"warning: {note}", file=sys.stderr)
-    outcome.results.metrics = {name: m.to_dict() for name, m in outcome.metrics.items()}
+    return report_evaluation(outcome, args)
+
+
+def report_evaluation(outcome, args: argparse.Namespace) -> int:
+    """Write the files ``args`` asks for and print the tables of an evaluation."""
+    from mura_desktop.core.metrics import OVERALL
+    from mura_desktop.core.stats.summary import (
+        format_calibration_table,
+        format_reliability,
+        format_statistics_table,
+        write_metrics_csv,
+    )
+
+    stats = outcome.statistics
     if args.json:
         outcome.results.to_json(args.json)
     if args.csv:
         outcome.results.to_csv(args.csv)
-    overall = outcome.metrics.get(OVERALL)
+    if args.metrics_csv:
+        write_metrics_csv(args.metrics_csv, stats)
+    overall = stats.groups.get(OVERALL)
     if args.plots and overall is not None:
-        args.plots.mkdir(parents=True, exist_ok=True)
-        scored = [s for s in outcome.results.studies if s.probability is not None]
-        fpr, tpr, _ = roc_curve([s.label for s in scored], [s.probability for s in scored])
-        line_chart(
-            args.plots / "roc.png", [(f"AUROC {overall.auroc:.3f}", fpr, tpr)], title="ROC",
-            xlabel="1 - specificity", ylabel="sensitivity", x_range=(0.0, 1.0),
-            y_range=(0.0, 1.0), diagonal=True, markers=False,
-        )  # fmt: skip
-        confusion_chart(args.plots / "confusion.png", overall)
+        write_evaluation_plots(args.plots, outcome)
     print(f"{outcome.bundle.name} ({outcome.bundle.content_hash[:12]})")
+    for line in outcome.provenance_lines:
+        print(line)
     if overall is None:
         print("no study could be scored", file=sys.stderr)
         return EXIT_FATAL
-    print(f"Study-level metrics (threshold {overall.threshold:.2f}):")
-    print(format_metrics_table(outcome.metrics))
+    print(f"Study-level metrics (threshold {overall.metrics.threshold:.2f}):")
+    print(format_statistics_table(stats))
+    print()
+    print(format_calibration_table(stats))
+    print("\nReliability, studies (all parts):")
+    print(format_reliability(overall.calibration))
     return EXIT_OK
+
+
+def write_evaluation_plots(folder: Path, outcome) -> None:
+    """roc.png, confusion.png, reliability.png (studies and views) and intervals.png."""
+    from mura_desktop.core.metrics import OVERALL, roc_curve
+    from trainer.plots import confusion_chart, interval_chart, line_chart, reliability_chart
+
+    folder.mkdir(parents=True, exist_ok=True)
+    overall = outcome.statistics.groups[OVERALL]
+    scored = [s for s in outcome.results.studies if s.probability is not None]
+    fpr, tpr, _ = roc_curve([s.label for s in scored], [s.probability for s in scored])
+    line_chart(
+        folder / "roc.png", [(f"AUROC {overall.metrics.auroc:.3f}", fpr, tpr)], title="ROC",
+        xlabel="1 - specificity", ylabel="sensitivity", x_range=(0.0, 1.0),
+        y_range=(0.0, 1.0), diagonal=True, markers=False,
+    )  # fmt: skip
+    confusion_chart(folder / "confusion.png", overall.metrics)
+    curves = [("studies", overall.calibration)]
+    if overall.view_calibration is not None:
+        curves.append(("views", overall.view_calibration))
+    reliability_chart(folder / "reliability.png", curves)
+    interval_chart(folder / "intervals.png", outcome.statistics)

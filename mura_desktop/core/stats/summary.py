@@ -8,15 +8,19 @@ each of them, DeLong's interval for the AUROC, and the reliability of the probab
 
 from __future__ import annotations
 
+import csv
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from mura_desktop.core.atomic_write import atomic_open
 from mura_desktop.core.metrics import (
     NOT_AVAILABLE,
     RATES,
     BinaryMetrics,
+    format_metrics_table,
     group_studies,
     study_metrics,
 )
@@ -236,11 +240,13 @@ def _delong(labels: np.ndarray, scores: np.ndarray, m: BinaryMetrics) -> Interva
 
 def format_statistics_table(stats: StudyStatistics) -> str:
     """Two fixed-width tables (κ and AUROC with counts; the rates), each value followed by
-    its interval, then the reasons for every ``n/a``."""
+    its interval, then the reasons for every ``n/a``; without resamples, the plain table."""
+    if not stats.resamples:
+        return format_metrics_table(stats.metrics)
     first = (("kappa", "kappa"), ("auroc", "AUROC"))
     rates = (("accuracy", "accuracy"), ("sensitivity", "sensitivity"))
     rates += (("specificity", "specificity"), ("precision", "precision"), ("f1", "F1"))
-    w = 22
+    w = 24
     head = f"{'group':<10}{'n':>6}{'abn':>6}  " + "".join(f"{t:<{w}}" for _, t in first)
     head += f"{'AUROC DeLong':<16}   TN   FP   FN   TP"
     lines = [stats.method, head, "-" * len(head)]
@@ -298,3 +304,43 @@ _SHORT = {"kappa": "κ", "auroc": "AUROC", "f1": "F1"}
 
 def _num(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
+
+
+METRICS_CSV_FIELDS = ("group", "n", "metric", "value", "low", "high", "method", "note")
+
+
+def write_metrics_csv(path: str | os.PathLike[str], stats: StudyStatistics) -> None:
+    """One row per group and metric: the value, its interval (or why none), the method;
+    then DeLong's AUROC interval, ECE and Brier score (studies, and views when scored)."""
+    with atomic_open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(METRICS_CSV_FIELDS)
+        for name, g in stats.groups.items():
+            m = g.metrics
+            for key in RATES:
+                interval = g.intervals[key]
+                value = "" if key in m.undefined else f"{getattr(m, key):.6f}"
+                writer.writerow([name, m.n, key, value, *_bounds(interval), interval.method,
+                                 m.undefined.get(key) or interval.reason or ""])  # fmt: skip
+            d = g.auroc_delong
+            value = "" if "auroc" in m.undefined else f"{m.auroc:.6f}"
+            writer.writerow([name, m.n, "auroc", value, *_bounds(d), d.method, d.reason or ""])
+            for level, c in (("study", g.calibration), ("view", g.view_calibration)):
+                if c is not None and c.n:
+                    writer.writerow([name, c.n, f"ece_{level}", f"{c.ece:.6f}", "", "", "", ""])
+                    writer.writerow([name, c.n, f"brier_{level}", f"{c.brier:.6f}", "", "", "", ""])
+
+
+def is_metrics_csv(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a file ``write_metrics_csv`` wrote (by its header)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.readline().strip() == ",".join(METRICS_CSV_FIELDS)
+    except OSError:
+        return False
+
+
+def _bounds(interval: Interval) -> tuple[str, str]:
+    if not interval.ok:
+        return "", ""
+    return f"{interval.low:.6f}", f"{interval.high:.6f}"
