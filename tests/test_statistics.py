@@ -248,3 +248,52 @@ def test_temperature_scaling_recovers_a_known_temperature():
     p = scaled_probabilities(two, 2.0)
     assert p[0] == pytest.approx(np.mean(1 / (1 + np.exp(-two[:, 0] / 2.0))))
     assert logit([0.0, 0.5, 1.0])[1] == 0 and np.isfinite(logit([0.0, 1.0])).all()
+
+
+# --- comparing two models ----------------------------------------------------------------
+
+
+def test_compare_matches_studies_and_pairs_the_tests():
+    from mura_desktop.core.stats.comparison import compare_results, format_comparison
+
+    y, s = _scores(120, 11, separation=0.35)
+    rng = np.random.default_rng(2)
+    worse = np.clip(s + rng.normal(0, 0.25, s.size), 0, 1)
+    patients = np.arange(120) // 2
+    a = _studies(y, s, patients=patients, parts=["XR_HAND"] * 60 + ["XR_WRIST"] * 60)
+    b = _studies(y, worse, patients=patients, parts=["XR_HAND"] * 60 + ["XR_WRIST"] * 60)
+    for study in a:
+        study.uid = f"/data/here/MURA-v1.1/valid/XR_HAND/patient{study.uid}/study1"
+    for study in b[:100]:  # the same dataset on another machine; 20 studies A never scored
+        study.uid = f"D:\\elsewhere\\MURA-v1.1\\valid\\XR_HAND\\patient{study.uid}\\study1"
+    a = a[:110]  # 10 of B's matched studies are missing from A as well
+    c = compare_results(a, b[:100] + b[110:], resamples=400, seed=1)
+    assert (c.matched, c.matched_by_path, c.only_a, c.only_b) == (100, 100, 10, 10)
+    g = c.groups[OVERALL]
+    assert g.metrics_a.n == 100
+    ref = delong_paired_test(y[:100], s[:100], worse[:100])
+    assert g.auroc == ref
+    decided_a, decided_b = s[:100] >= 0.5, worse[:100] >= 0.5
+    truth = y[:100].astype(bool)
+    assert g.mcnemar.only_a == np.sum((decided_a == truth) & (decided_b != truth))
+    assert len(c.disagreements) == np.sum(decided_a != decided_b)
+    assert g.kappa_difference == pytest.approx(
+        skm.cohen_kappa_score(truth, decided_a) - skm.cohen_kappa_score(truth, decided_b)
+    )
+    # slow reference of the paired bootstrap: the same patient draws for both models
+    clusters = cluster_codes([f"p{k}" for k in patients[:100]], [""] * 100)
+    diffs = []
+    for draws in resampled_clusters(50, 400, seed=1):
+        for row in draws:
+            idx = np.concatenate([np.flatnonzero(clusters == k) for k in row])
+            diffs.append(
+                binary_metrics(truth[idx], s[:100][idx]).kappa
+                - binary_metrics(truth[idx], worse[:100][idx]).kappa
+            )
+    low, high = np.nanquantile(diffs, [0.025, 0.975])
+    assert (g.kappa_interval.low, g.kappa_interval.high) == pytest.approx((low, high))
+    text = format_comparison(c)
+    assert "matched 100 studies (100 by their path below the dataset root)" in text
+    assert "10 only in A, 10 only in B" in text and "XR_HAND" in text
+    data = c.to_dict()
+    assert data["disagreements"][0].keys() >= {"uid", "probability_a", "verdict_b"}

@@ -253,6 +253,38 @@ def test_evaluate_reports_intervals_calibration_and_which_split_chose_the_model(
     assert "bootstrap" not in capsys.readouterr().out.split("Calibration")[0]
 
 
+def test_compare_a_bundle_with_a_results_file_made_elsewhere(run, dataset, tmp_path, capsys):
+    first = tmp_path / "first.mura"
+    assert main(["export", str(run), str(first), "--top-k", "1"]) == 0
+    ensemble = tmp_path / "ensemble.json"
+    argv = ["evaluate", str(run), str(dataset), "--device", "cpu", "--top-k", "2"]
+    assert main([*argv, "--json", str(ensemble), "--bootstrap", "0"]) == 0
+    capsys.readouterr()
+    out, plots = tmp_path / "cmp.json", tmp_path / "plots"
+    code = main([
+        "compare", str(first), str(ensemble), str(dataset), "--device", "cpu", "--json",
+        str(out), "--plots", str(plots), "--bootstrap", "200",
+    ])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    n = len(json.loads(ensemble.read_text())["studies"])
+    assert f"matched {n} studies; unmatched: 0 only in A, 0 only in B" in printed
+    assert "DeLong" in printed and "McNemar" in printed
+    payload = json.loads(out.read_text())
+    assert payload["format"] == "mura-desktop-comparison" and payload["matched"] == n
+    overall = payload["groups"]["ALL"]
+    assert overall["mcnemar"]["only_a"] + overall["mcnemar"]["only_b"] <= len(
+        payload["disagreements"]
+    )
+    with Image.open(plots / "roc.png") as im:
+        assert im.format == "PNG"
+    # two results files, no dataset: a run made elsewhere against another
+    assert main(["compare", str(ensemble), str(ensemble), "--bootstrap", "0"]) == 0
+    same = capsys.readouterr().out
+    assert "disagree on 0 studies" in same
+    assert main(["compare", str(first), str(ensemble)]) == 2  # a bundle needs the dataset
+
+
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(run, tmp_path):
     copy = tmp_path / "run"
     shutil.copytree(run, copy)

@@ -223,3 +223,95 @@ def write_evaluation_plots(folder: Path, outcome) -> None:
         curves.append(("views", overall.view_calibration))
     reliability_chart(folder / "reliability.png", curves)
     interval_chart(folder / "intervals.png", outcome.statistics)
+
+
+def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("a", type=Path, help="model A: bundle (.mura), run folder or results .json")
+    parser.add_argument("b", type=Path, help="model B: bundle (.mura), run folder or results .json")
+    parser.add_argument(
+        "dataset", type=Path, nargs="?", help="labelled dataset (needed unless both are .json)"
+    )
+    parser.add_argument(
+        "--split", default="auto", help="studies to score (auto: valid if present, else all)"
+    )
+    parser.add_argument("--parts", default="", help="comma-separated body parts (default all)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    parser.add_argument("--top-k", type=int, help="for a run folder: ensemble of the best k")
+    parser.add_argument(
+        "--json", type=Path, help="write the comparison and the studies A and B disagree on"
+    )
+    parser.add_argument("--plots", type=Path, metavar="DIR", help="write roc.png (both curves)")
+    add_statistics_arguments(parser)
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from mura_desktop.core import strict_json
+    from mura_desktop.core.atomic_write import write_atomically
+    from mura_desktop.core.stats.comparison import compare_results, format_comparison
+    from mura_desktop.inference.bundle import BundleError
+    from trainer.evaluation import SPLIT_CHOICES, scored_results
+    from trainer.export import ExportError
+
+    if args.split not in SPLIT_CHOICES:
+        print(f"error: --split {args.split}: choose one of {', '.join(SPLIT_CHOICES)}",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_FATAL
+    if args.bootstrap < 0:
+        print(f"error: --bootstrap {args.bootstrap} must be 0 or more", file=sys.stderr)
+        return EXIT_FATAL
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    sides = []
+    try:
+        for source in (args.a, args.b):
+            name, results, notes = scored_results(
+                source, args.dataset, split=args.split, parts=parts, device=args.device,
+                top_k=args.top_k,
+            )  # fmt: skip
+            for note in notes:
+                print(f"warning: {note}", file=sys.stderr)
+            sides.append((name, results))
+    except (BundleError, ExportError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    (name_a, a), (name_b, b) = sides
+    comparison = compare_results(
+        a.studies, b.studies, name_a=f"{name_a} ({args.a})", name_b=f"{name_b} ({args.b})",
+        resamples=args.bootstrap, seed=args.seed,
+    )  # fmt: skip
+    print(format_comparison(comparison))
+    if args.json:
+        payload = {"format": "mura-desktop-comparison", "version": 1, **comparison.to_dict()}
+        write_atomically(args.json, strict_json.dumps(payload, indent=1, ensure_ascii=False))
+    if args.plots and comparison.groups:
+        write_comparison_plots(args.plots, a, b, comparison)
+    return EXIT_OK if comparison.groups else EXIT_FATAL
+
+
+def write_comparison_plots(folder: Path, a, b, comparison) -> None:
+    """roc.png: both models' ROC curves on the matched labelled studies."""
+    from mura_desktop.core.metrics import roc_curve
+    from mura_desktop.core.stats.comparison import match_studies
+    from trainer.plots import line_chart
+
+    folder.mkdir(parents=True, exist_ok=True)
+    pairs = [
+        (x, y)
+        for x, y in match_studies(a.studies, b.studies)[0]
+        if x.label is not None and x.probability is not None and y.probability is not None
+    ]
+    labels = [x.label for x, _ in pairs]
+    series = []
+    for key, side, scores in (
+        ("A", "a", [x.probability for x, _ in pairs]),
+        ("B", "b", [y.probability for _, y in pairs]),
+    ):
+        fpr, tpr, _ = roc_curve(labels, scores)
+        auroc = comparison.groups["ALL"].to_dict()[side]["auroc"]
+        series.append((f"{key} AUROC {auroc:.3f}" if auroc is not None else key, fpr, tpr))
+    line_chart(
+        folder / "roc.png", series, title=f"ROC of A and B on {len(pairs)} matched studies",
+        xlabel="1 - specificity", ylabel="sensitivity", x_range=(0.0, 1.0), y_range=(0.0, 1.0),
+        diagonal=True, markers=False,
+    )  # fmt: skip

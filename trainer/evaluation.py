@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mura_desktop.core.discovery import discover
 from mura_desktop.core.metrics import BinaryMetrics
-from mura_desktop.core.results import ResultSet
+from mura_desktop.core.results import ResultSet, is_results_json
 from mura_desktop.core.stats.summary import (
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
@@ -131,3 +131,30 @@ def evaluate_model(
     same = _same_studies(bundle, root, split)
     results.model.update(selected_on=selected_on(bundle), scored_on=scored_on)
     return ModelEvaluation(bundle, results, statistics, notes, scored_on, same)
+
+
+def scored_results(
+    source: str | os.PathLike[str],
+    dataset: str | os.PathLike[str] | None,
+    *,
+    split: str = "auto",
+    parts: Sequence[str] = (),
+    device: str = "auto",
+    top_k: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[str, ResultSet, list[str]]:
+    """A model's name, study results and notes: read from a results file (``--json`` of
+    ``evaluate`` or ``predict``), or scored now on ``dataset`` (a bundle or a run folder)."""
+    if is_results_json(source):
+        results = ResultSet.from_json(source)
+        wanted = {p.upper() for p in parts}
+        if wanted:
+            results.studies = [s for s in results.studies if s.body_part in wanted]
+        return str(results.model.get("name") or Path(source).name), results, []
+    if dataset is None:
+        raise DataError(f"{source}: a model needs a DATASET to score (or give a results .json)")
+    outcome = evaluate_model(
+        source, dataset, split=split, parts=parts, device=device, top_k=top_k,
+        progress=progress, resamples=0,
+    )  # fmt: skip
+    return outcome.bundle.name, outcome.results, outcome.notes

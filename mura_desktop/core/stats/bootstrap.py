@@ -100,17 +100,32 @@ def bootstrap_metrics(
 ) -> dict[str, np.ndarray]:
     """The bootstrap distribution (``resamples`` values, ``nan`` where undefined) of every
     metric, resampling the clusters (``cluster_codes``) with replacement."""
+    return paired_bootstrap_metrics(
+        labels, [(scores, decisions)], clusters, resamples=resamples, seed=seed
+    )[0]
+
+
+def paired_bootstrap_metrics(
+    labels: Sequence[int],
+    models: Sequence[tuple[Sequence[float], Sequence[bool]]],
+    clusters: np.ndarray,
+    *,
+    resamples: int,
+    seed: int,
+) -> list[dict[str, np.ndarray]]:
+    """``bootstrap_metrics`` of several models' ``(scores, decisions)`` on the same studies,
+    all scored on the same resamples, so that their differences are paired."""
     y = np.asarray(labels, dtype=bool)
-    s = np.asarray(scores, dtype=np.float64)
-    d = np.asarray(decisions, dtype=bool)
+    arrays = [(np.asarray(s, dtype=np.float64), np.asarray(d, dtype=bool)) for s, d in models]
     _, codes = np.unique(clusters, return_inverse=True)
     n_clusters = int(codes.max()) + 1 if codes.size else 0
-    if n_clusters == 0:
-        return {}
-    chunks: list[dict[str, np.ndarray]] = []
-    for draws in resampled_clusters(n_clusters, resamples, seed):
-        weights = draw_counts(draws, n_clusters)[:, codes]
-        chunks.append(weighted_metrics(weights, y, s, d))
-    if not chunks:
-        return {}
-    return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+    chunks: list[list[dict[str, np.ndarray]]] = [[] for _ in arrays]
+    if n_clusters:
+        for draws in resampled_clusters(n_clusters, resamples, seed):
+            weights = draw_counts(draws, n_clusters)[:, codes]
+            for out, (s, d) in zip(chunks, arrays, strict=True):
+                out.append(weighted_metrics(weights, y, s, d))
+    return [
+        {k: np.concatenate([c[k] for c in model]) for k in model[0]} if model else {}
+        for model in chunks
+    ]

@@ -174,7 +174,7 @@ def _group_statistics(
     )
     clusters = cluster_codes([s.patient_id for s in group], [s.uid for s in group])
     n_clusters = int(np.unique(clusters).size)
-    reasons = {name: _too_few(name, m, n_clusters) for name in RATES}
+    reasons = {name: interval_reason(name, m, n_clusters) for name in RATES}
     wanted = any(r is None for r in reasons.values()) and resamples > 0
     distribution = (
         bootstrap_metrics(labels, scores, decisions, clusters, resamples=resamples, seed=seed)
@@ -187,7 +187,7 @@ def _group_statistics(
         intervals[name] = (
             Interval.missing(BOOTSTRAP, reason)
             if reason
-            else _percentile_interval(distribution[name])
+            else percentile_interval(distribution[name])
         )
     view_labels, view_probs = [], []
     for s in group:
@@ -205,7 +205,7 @@ def _group_statistics(
     )
 
 
-def _too_few(name: str, m: BinaryMetrics, n_clusters: int) -> str | None:
+def interval_reason(name: str, m: BinaryMetrics, n_clusters: int) -> str | None:
     """Why an interval of ``name`` would mean nothing for this group, or None."""
     if name in m.undefined:
         return m.undefined[name]
@@ -221,7 +221,7 @@ def _too_few(name: str, m: BinaryMetrics, n_clusters: int) -> str | None:
     return None
 
 
-def _percentile_interval(values: np.ndarray) -> Interval:
+def percentile_interval(values: np.ndarray) -> Interval:
     finite = values[np.isfinite(values)]
     if finite.size < MIN_DEFINED * values.size:
         share = 1 - finite.size / values.size
@@ -231,7 +231,7 @@ def _percentile_interval(values: np.ndarray) -> Interval:
 
 
 def _delong(labels: np.ndarray, scores: np.ndarray, m: BinaryMetrics) -> Interval:
-    reason = _too_few("auroc", m, MIN_STUDIES)
+    reason = interval_reason("auroc", m, MIN_STUDIES)
     if reason:
         return Interval.missing(DELONG, reason)
     _, _, low, high = delong_interval(labels, scores)
