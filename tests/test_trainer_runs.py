@@ -285,6 +285,44 @@ def test_compare_a_bundle_with_a_results_file_made_elsewhere(run, dataset, tmp_p
     assert main(["compare", str(first), str(ensemble)]) == 2  # a bundle needs the dataset
 
 
+def test_export_calibrates_and_chooses_per_part_thresholds_after_it(run, tmp_path, capsys):
+    from mura_desktop.core.stats.calibration import logit, scaled_probabilities
+    from mura_desktop.core.stats.summary import validation_note
+
+    out = tmp_path / "cal.mura"
+    argv = ["export", str(run), str(out), "--calibrate", "--per-part-thresholds"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    bundle = load_bundle(out)
+    assert "ECE of the views" in printed
+    assert ("per-part thresholds" in printed) == bool(bundle.part_thresholds)
+    record = bundle.provenance["calibration"]
+    assert bundle.temperature == pytest.approx(record["temperature"]) and bundle.temperature != 1
+    assert record["ece_views_after"] <= record["ece_views_before"] + 1e-9
+    assert "after temperature scaling" in bundle.provenance["notes"]
+    # the operating points are those of the calibrated validation probabilities
+    best = load_checkpoint(
+        run / "checkpoints" / f"epoch-{bundle.provenance['members_epochs'][0]:03d}.pt"
+    )
+    valid = best["valid"]
+    probs = scaled_probabilities(logit(valid["view_probs"].numpy()), bundle.temperature)
+    view_study = valid["view_study"].numpy()
+    means = np.array([probs[view_study == s].mean() for s in range(len(valid["study_uids"]))])
+    labels = valid["study_labels"].numpy()
+    from trainer.export import operating_points
+
+    expected = operating_points(list(labels), list(means))
+    assert bundle.operating_points == pytest.approx(expected)
+    assert bundle.part_thresholds == {}  # no part has 10 validation studies here
+    per_part = bundle.provenance["metrics"]["per_part"]
+    part = next(iter(per_part))
+    assert "kappa" in per_part[part]["intervals"]
+    note = validation_note(bundle.provenance, part)
+    assert note.startswith(f"{part.lower()}: κ") and "on validation" in note
+    assert validation_note(bundle.provenance, "NOSE") is None
+    assert validation_note({}, part) is None
+
+
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(run, tmp_path):
     copy = tmp_path / "run"
     shutil.copytree(run, copy)
@@ -409,3 +447,29 @@ def test_cosine_schedule_warms_up_then_decays_to_zero() -> None:
 )
 def test_cpu_mixed_precision_is_bfloat16_or_nothing(amp: str, expected) -> None:
     assert amp_dtype(TrainConfig(amp=amp), torch.device("cpu")) is expected
+
+
+def test_per_part_thresholds_maximise_kappa_where_there_are_enough_studies():
+    from mura_desktop.core.results import StudyResult
+    from trainer.export import part_thresholds
+
+    rng = np.random.default_rng(0)
+    studies = []
+    for part, shift, n in (("HAND", 0.2, 40), ("WRIST", -0.1, 40), ("ELBOW", 0.0, 6)):
+        labels = rng.integers(0, 2, n)
+        probs = np.clip(0.5 + shift + 0.3 * (labels - 0.5) + rng.normal(0, 0.1, n), 0, 1)
+        studies += [
+            StudyResult(uid=f"{part}{i}", name="", body_part=part, label=int(y), probability=p)
+            for i, (y, p) in enumerate(zip(labels, probs, strict=True))
+        ]
+    chosen = part_thresholds(studies)
+    assert set(chosen) == {"HAND", "WRIST"}  # ELBOW: 6 studies
+    for part, threshold in chosen.items():
+        group = [s for s in studies if s.body_part == part]
+        y = [s.label for s in group]
+        best = max(
+            cohen_kappa_score(y, [s.probability >= c for s in group]) for c in
+            {s.probability for s in group}
+        )  # fmt: skip
+        assert cohen_kappa_score(y, [s.probability >= threshold for s in group]) == best
+    assert chosen["HAND"] > 0.5 > chosen["WRIST"]

@@ -71,6 +71,14 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
         "--demo", action="store_true", default=None, help="mark the bundle as a demo model"
     )
     parser.add_argument("--name", help="model name shown in the viewer")
+    parser.add_argument(
+        "--calibrate", action="store_true",
+        help="fit temperature scaling on the validation views first (operating points follow)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--per-part-thresholds", action="store_true",
+        help="one decision threshold per body part (highest kappa on its validation studies)",
+    )  # fmt: skip
     parser.add_argument("--force", action="store_true", help="overwrite OUTPUT if it exists")
 
 
@@ -84,13 +92,23 @@ def run_export(args: argparse.Namespace) -> int:
     try:
         bundle, scores = export_run(
             args.run_dir, args.output, top_k=args.top_k, half=args.half, demo=args.demo,
-            name=args.name,
+            name=args.name, calibrate=args.calibrate,
+            per_part_thresholds=args.per_part_thresholds,
         )  # fmt: skip
     except (ExportError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FATAL
     print(f"wrote {args.output}\n{bundle.describe()}")
-    print("\nValidation studies (threshold 0.50):")
+    record = bundle.provenance.get("calibration")
+    if record:
+        print(
+            f"\ntemperature {record['temperature']:.3f} on {record['fitted_on']}: ECE of the "
+            f"views {record['ece_views_before']:.3f} -> {record['ece_views_after']:.3f}, of the "
+            f"studies {record['ece_studies_before']:.3f} -> {record['ece_studies_after']:.3f}"
+        )
+    rule = bundle.verdict_rule()
+    print(f"\nValidation studies (threshold {rule.threshold:.2f}"
+          + (", per-part thresholds" if rule.part_thresholds else "") + "):")  # fmt: skip
     print(format_metrics_table(scores.metrics))
     return EXIT_OK
 

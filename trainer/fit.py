@@ -137,6 +137,7 @@ def _validation_record(split: DataSplit, evaluation: Evaluation, samples) -> dic
         "study_labels": torch.tensor([int(s.label) for s in split.valid], dtype=torch.long),
         "study_parts": [s.body_part or "" for s in split.valid],
         "study_uids": [s.uid for s in split.valid],
+        "study_patients": [s.patient_id or "" for s in split.valid],
     }
 
 

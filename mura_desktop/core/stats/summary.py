@@ -344,3 +344,25 @@ def _bounds(interval: Interval) -> tuple[str, str]:
     if not interval.ok:
         return "", ""
     return f"{interval.low:.6f}", f"{interval.high:.6f}"
+
+
+def validation_note(provenance: Mapping, body_part: str | None) -> str | None:
+    """What a bundle's validation says about studies of ``body_part``, from its provenance:
+    ``hand: κ 0.39 [0.30, 0.48] on validation (167 studies)``; None when it has no figures
+    for that part (an imported model, a part it was not validated on)."""
+    metrics = provenance.get("metrics") if isinstance(provenance, Mapping) else None
+    per_part = metrics.get("per_part") if isinstance(metrics, Mapping) else None
+    part = per_part.get(body_part or "") if isinstance(per_part, Mapping) else None
+    if not isinstance(part, Mapping):
+        return None
+    name, n = str(body_part).lower(), part.get("n")
+    kappa = part.get("kappa")
+    if kappa is None:
+        reason = (part.get("undefined") or {}).get("kappa", "undefined")
+        return f"{name}: κ {NOT_AVAILABLE} on validation ({reason}; {n} studies)"
+    interval = Interval.from_dict((part.get("intervals") or {}).get("kappa") or {})
+    if interval.ok and interval.low is not None:
+        shown = f"[{interval.low:.2f}, {interval.high:.2f}]"
+        return f"{name}: κ {kappa:.2f} {shown} on validation ({n} studies)"
+    why = interval.reason or "no interval recorded"
+    return f"{name}: κ {kappa:.2f} on validation ({n} studies; interval {NOT_AVAILABLE}: {why})"
