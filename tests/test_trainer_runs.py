@@ -473,3 +473,25 @@ def test_per_part_thresholds_maximise_kappa_where_there_are_enough_studies():
         )  # fmt: skip
         assert cohen_kappa_score(y, [s.probability >= threshold for s in group]) == best
     assert chosen["HAND"] > 0.5 > chosen["WRIST"]
+
+
+def test_a_model_chosen_on_a_held_out_fraction_is_tested_on_the_shipped_valid_split(
+    dataset, cache_dir, tmp_path, capsys
+):
+    out = tmp_path / "held-out"
+    config = TrainConfig(
+        data=str(dataset), out=str(out), epochs=1, keep_best=1, cache_dir=str(cache_dir),
+        valid_fraction=0.3, **TINY,
+    )  # fmt: skip
+    assert fit(config).status == COMPLETED
+    printed = capsys.readouterr().out
+    assert "they chose the model, so these figures are optimistic" in printed
+    assert "Clean test: model chosen on 30% of train held out by patient" in printed
+    assert "scored on valid split of" in printed
+    end = [r for r in read_metrics(out / "metrics.jsonl") if r["event"] == "end"][-1]
+    test = end["test"]
+    assert test["chosen_on"].startswith("30% of train") and test["studies"] > 0
+    scored = json.loads((out / test["results"]).read_text())["studies"]
+    assert {s["split"] for s in scored} == {"valid"} and len(scored) == test["studies"]
+    trained_on = load_checkpoint(out / "checkpoints" / "last.pt")["valid"]["study_uids"]
+    assert not {s["uid"] for s in scored} & set(trained_on)  # the test took no part in selection
