@@ -296,4 +296,6 @@ def test_compare_matches_studies_and_pairs_the_tests():
     assert "matched 100 studies (100 by their path below the dataset root)" in text
     assert "10 only in A, 10 only in B" in text and "XR_HAND" in text
     data = c.to_dict()
-    assert data["disagreements"][0].keys() >= {"uid", "probability_a", "verdict_b"}
+    first = data["disagreements"][0]
+    assert first.keys() >= {"uid", "probability_a", "verdict_b"}
+    assert first["abnormal_a"] != first["abnormal_b"]

@@ -32,7 +32,11 @@ _PATH_TAIL = 4  # split / body part / patient / study
 
 @dataclass(frozen=True)
 class Disagreement:
-    """A study the two models decide differently at their operating points."""
+    """A study the two models decide differently at their operating points.
+
+    ``abnormal_a``/``abnormal_b`` are the binary decisions; a verdict may read
+    ``indeterminate`` for both when the study lies in both models' bands.
+    """
 
     uid: str
     name: str
@@ -42,6 +46,8 @@ class Disagreement:
     probability_b: float
     verdict_a: str | None
     verdict_b: str | None
+    abnormal_a: bool
+    abnormal_b: bool
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -144,7 +150,8 @@ def compare_results(
         if x.predicted_label != y.predicted_label:
             out.disagreements.append(
                 Disagreement(x.uid, x.name, x.body_part, x.label, float(x.probability),
-                             float(y.probability), x.verdict, y.verdict)
+                             float(y.probability), x.verdict, y.verdict,
+                             bool(x.predicted_label), bool(y.predicted_label))
             )  # fmt: skip
     labelled = [(x, y) for x, y in scored if x.label is not None]
     if not labelled:
