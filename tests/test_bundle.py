@@ -423,3 +423,74 @@ def test_a_zip_bomb_is_refused_before_it_is_read(saved: Path, tmp_path: Path) ->
     with pytest.raises(BundleError, match="would inflate from"):
         load_bundle(bomb)
     load_bundle(saved)  # a real bundle passes the same check
+
+
+# --- temperature and per-part thresholds ------------------------------------------------
+
+
+def test_bundles_from_before_temperature_load_with_their_hash() -> None:
+    demo = Path(__file__).resolve().parents[1] / "resources" / "models"
+    [path] = demo.glob("*.mura")
+    payload = torch.load(path, weights_only=True)
+    assert "temperature" not in payload and "part_thresholds" not in payload
+    loaded = load_bundle(path)  # the stored hash is checked on load
+    assert loaded.content_hash == payload["content_hash"]
+    assert loaded.temperature == 1.0 and loaded.part_thresholds == {}
+    assert loaded.verdict_rule().part_thresholds == ()
+
+
+def test_temperature_and_part_thresholds_round_trip_and_are_hashed(
+    bundle: ModelBundle, tmp_path: Path
+) -> None:
+    fields = {"architecture": "densenet121", "members": bundle.members, "input_size": 64}
+    plain = ModelBundle(**fields)
+    calibrated = ModelBundle(**fields, temperature=1.7, part_thresholds={"HAND": 0.42})
+    assert len({plain.content_hash, calibrated.content_hash,
+                ModelBundle(**fields, temperature=1.7).content_hash}) == 3  # fmt: skip
+    assert ModelBundle(**fields, temperature=1.0).content_hash == plain.content_hash
+    path = tmp_path / "calibrated.mura"
+    save_bundle(calibrated, path)
+    loaded = load_bundle(path)
+    assert loaded.temperature == 1.7 and loaded.part_thresholds == {"HAND": 0.42}
+    assert loaded.content_hash == calibrated.content_hash
+    rule = loaded.verdict_rule()
+    assert rule.threshold_for("HAND") == 0.42 and rule.threshold_for("WRIST") == 0.5
+    assert loaded.verdict_rule(0.6).part_thresholds == ()  # an explicit threshold wins
+    text = loaded.describe()
+    assert "per body part: HAND 0.420" in text and "temperature 1.700" in text
+    tampered = _rewrite(path, tmp_path / "tampered.mura", temperature=1.0)
+    with pytest.raises(BundleError, match="content hash mismatch"):
+        load_bundle(tampered)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"temperature": 0.0}, "temperature 0.0 is outside"),
+        ({"temperature": float("nan")}, "temperature nan is outside"),
+        ({"part_thresholds": {"KNEE": 0.5}}, "unknown body part 'KNEE'"),
+        ({"part_thresholds": {"HAND": 1.5}}, "threshold 1.5 for HAND is outside"),
+    ],
+)
+def test_calibration_fields_are_validated(bundle: ModelBundle, changes: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ModelBundle("densenet121", bundle.members, input_size=64, **changes)
+
+
+def test_the_predictor_divides_the_logits_by_the_temperature(
+    bundle: ModelBundle, tmp_path: Path
+) -> None:
+    from mura_desktop.core.discovery import discover
+    from mura_desktop.inference.predictor import Predictor
+    from mura_desktop.phantoms import generate_dataset
+
+    generate_dataset(tmp_path / "data", 2, seed=1, size=64)
+    study = discover([tmp_path / "data"]).studies[0]
+    fields = {"architecture": "densenet121", "members": bundle.members, "input_size": 64}
+    probs = {}
+    for t in (1.0, 2.5):
+        with Predictor(ModelBundle(**fields, temperature=t), device="cpu") as predictor:
+            probs[t] = [v.probability for v in predictor.predict_study(study).result.views]
+    for p1, p2 in zip(probs[1.0], probs[2.5], strict=True):
+        logit = torch.logit(torch.tensor(p1, dtype=torch.float64))
+        assert p2 == pytest.approx(float(torch.sigmoid(logit / 2.5)), abs=1e-5)

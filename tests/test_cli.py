@@ -209,3 +209,31 @@ def test_undefined_metrics_read_na_with_the_reason(
     metrics = json.loads(out_json.read_text())["metrics"]["ALL"]
     assert metrics["kappa"] is None and "only normal studies" in metrics["undefined"]["kappa"]
     assert metrics["accuracy"] is not None and "accuracy" not in metrics["undefined"]
+
+
+def test_predict_writes_intervals_reproducibly(phantom_dataset, tiny_bundle_path, tmp_path, capsys):
+    runs = []
+    for name in ("a", "b"):
+        out_json, out_csv = tmp_path / f"{name}.json", tmp_path / f"{name}-metrics.csv"
+        code = main([
+            "predict", str(phantom_dataset), "--model", str(tiny_bundle_path), "--json",
+            str(out_json), "--metrics-csv", str(out_csv), "--bootstrap", "300", "--seed", "4",
+            "--device", "cpu", "-q",
+        ])  # fmt: skip
+        assert code == EXIT_OK
+        runs.append((json.loads(out_json.read_text())["metrics"], out_csv.read_text()))
+    out = capsys.readouterr().out
+    assert "patient bootstrap (300 resamples, seed 4)" in out and "ECE" in out
+    (metrics, csv_text), (again, csv_again) = runs
+    assert metrics == again and csv_text == csv_again
+    overall = metrics["ALL"]
+    assert overall["bootstrap"] == {"unit": "patient", "resamples": 300, "seed": 4}
+    assert set(overall["intervals"]) == {
+        "kappa", "auroc", "accuracy", "sensitivity", "specificity", "precision", "f1",
+    }  # fmt: skip
+    assert csv_text.splitlines()[0] == "group,n,metric,value,low,high,method,note"
+    assert "ALL,10,ece_study," in csv_text
+    # 10 studies of fewer patients: the interval says why it is missing, in every output
+    kappa = overall["intervals"]["kappa"]
+    if kappa["reason"]:
+        assert kappa["low"] is None and kappa["reason"] in out

@@ -220,6 +220,109 @@ def test_export_an_ensemble_and_evaluate_it(run, dataset, tmp_path, capsys):
     assert main(["evaluate", str(run), str(dataset / "MURA-v1.1"), "--device", "cpu"]) == 0
 
 
+def test_evaluate_reports_intervals_calibration_and_which_split_chose_the_model(
+    run, dataset, tmp_path, capsys
+):
+    results, metrics_csv, plots = tmp_path / "r.json", tmp_path / "m.csv", tmp_path / "plots"
+    argv = [
+        "evaluate", str(run / "model.mura"), str(dataset), "--device", "cpu", "--json",
+        str(results), "--metrics-csv", str(metrics_csv), "--plots", str(plots),
+        "--bootstrap", "200", "--seed", "3",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "patient bootstrap (200 resamples, seed 3)" in printed
+    assert "model chosen on: shipped train/valid" in printed
+    assert "scored on:       valid split of" in printed
+    assert "selected on these same studies" in printed  # the run chose on this valid split
+    assert "Calibration" in printed and "ECE" in printed
+    payload = json.loads(results.read_text())
+    overall = payload["metrics"]["ALL"]
+    assert {"intervals", "auroc_delong", "calibration", "view_calibration"} <= set(overall)
+    bins = overall["view_calibration"]["bins"]
+    assert sum(b["count"] for b in bins) == sum(len(s["views"]) for s in payload["studies"])
+    assert overall["calibration"]["brier"] == pytest.approx(
+        np.mean([(s["probability"] - s["label"]) ** 2 for s in payload["studies"]])
+    )
+    assert payload["model"]["selected_on"].startswith("shipped train/valid")
+    assert metrics_csv.read_text().startswith("group,n,metric,value,low,high,method,note")
+    for name in ("roc", "confusion", "reliability", "intervals"):
+        with Image.open(plots / f"{name}.png") as im:
+            assert im.format == "PNG"
+    assert main([*argv[:7], "--bootstrap", "0"]) == 0
+    assert "bootstrap" not in capsys.readouterr().out.split("Calibration")[0]
+
+
+def test_compare_a_bundle_with_a_results_file_made_elsewhere(run, dataset, tmp_path, capsys):
+    first = tmp_path / "first.mura"
+    assert main(["export", str(run), str(first), "--top-k", "1"]) == 0
+    ensemble = tmp_path / "ensemble.json"
+    argv = ["evaluate", str(run), str(dataset), "--device", "cpu", "--top-k", "2"]
+    assert main([*argv, "--json", str(ensemble), "--bootstrap", "0"]) == 0
+    capsys.readouterr()
+    out, plots = tmp_path / "cmp.json", tmp_path / "plots"
+    code = main([
+        "compare", str(first), str(ensemble), str(dataset), "--device", "cpu", "--json",
+        str(out), "--plots", str(plots), "--bootstrap", "200",
+    ])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    n = len(json.loads(ensemble.read_text())["studies"])
+    assert f"matched {n} studies; unmatched: 0 only in A, 0 only in B" in printed
+    assert "DeLong" in printed and "McNemar" in printed
+    payload = json.loads(out.read_text())
+    assert payload["format"] == "mura-desktop-comparison" and payload["matched"] == n
+    overall = payload["groups"]["ALL"]
+    assert overall["mcnemar"]["only_a"] + overall["mcnemar"]["only_b"] <= len(
+        payload["disagreements"]
+    )
+    with Image.open(plots / "roc.png") as im:
+        assert im.format == "PNG"
+    # two results files, no dataset: a run made elsewhere against another
+    assert main(["compare", str(ensemble), str(ensemble), "--bootstrap", "0"]) == 0
+    same = capsys.readouterr().out
+    assert "disagree on 0 studies" in same
+    assert main(["compare", str(first), str(ensemble)]) == 2  # a bundle needs the dataset
+
+
+def test_export_calibrates_and_chooses_per_part_thresholds_after_it(run, tmp_path, capsys):
+    from mura_desktop.core.stats.calibration import logit, scaled_probabilities
+    from mura_desktop.core.stats.summary import validation_note
+
+    out = tmp_path / "cal.mura"
+    argv = ["export", str(run), str(out), "--calibrate", "--per-part-thresholds"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    bundle = load_bundle(out)
+    assert "ECE of the views" in printed
+    assert ("per-part thresholds" in printed) == bool(bundle.part_thresholds)
+    record = bundle.provenance["calibration"]
+    assert bundle.temperature == pytest.approx(record["temperature"]) and bundle.temperature != 1
+    assert record["ece_views_after"] <= record["ece_views_before"] + 1e-9
+    assert "after temperature scaling" in bundle.provenance["notes"]
+    # the operating points are those of the calibrated validation probabilities
+    best = load_checkpoint(
+        run / "checkpoints" / f"epoch-{bundle.provenance['members_epochs'][0]:03d}.pt"
+    )
+    valid = best["valid"]
+    probs = scaled_probabilities(logit(valid["view_probs"].numpy()), bundle.temperature)
+    view_study = valid["view_study"].numpy()
+    means = np.array([probs[view_study == s].mean() for s in range(len(valid["study_uids"]))])
+    labels = valid["study_labels"].numpy()
+    from trainer.export import operating_points
+
+    expected = operating_points(list(labels), list(means))
+    assert bundle.operating_points == pytest.approx(expected)
+    assert bundle.part_thresholds == {}  # no part has 10 validation studies here
+    per_part = bundle.provenance["metrics"]["per_part"]
+    part = next(iter(per_part))
+    assert "kappa" in per_part[part]["intervals"]
+    note = validation_note(bundle.provenance, part)
+    assert note.startswith(f"{part.lower()}: κ") and "on validation" in note
+    assert validation_note(bundle.provenance, "NOSE") is None
+    assert validation_note({}, part) is None
+
+
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(run, tmp_path):
     copy = tmp_path / "run"
     shutil.copytree(run, copy)
@@ -344,3 +447,51 @@ def test_cosine_schedule_warms_up_then_decays_to_zero() -> None:
 )
 def test_cpu_mixed_precision_is_bfloat16_or_nothing(amp: str, expected) -> None:
     assert amp_dtype(TrainConfig(amp=amp), torch.device("cpu")) is expected
+
+
+def test_per_part_thresholds_maximise_kappa_where_there_are_enough_studies():
+    from mura_desktop.core.results import StudyResult
+    from trainer.export import part_thresholds
+
+    rng = np.random.default_rng(0)
+    studies = []
+    for part, shift, n in (("HAND", 0.2, 40), ("WRIST", -0.1, 40), ("ELBOW", 0.0, 6)):
+        labels = rng.integers(0, 2, n)
+        probs = np.clip(0.5 + shift + 0.3 * (labels - 0.5) + rng.normal(0, 0.1, n), 0, 1)
+        studies += [
+            StudyResult(uid=f"{part}{i}", name="", body_part=part, label=int(y), probability=p)
+            for i, (y, p) in enumerate(zip(labels, probs, strict=True))
+        ]
+    chosen = part_thresholds(studies)
+    assert set(chosen) == {"HAND", "WRIST"}  # ELBOW: 6 studies
+    for part, threshold in chosen.items():
+        group = [s for s in studies if s.body_part == part]
+        y = [s.label for s in group]
+        best = max(
+            cohen_kappa_score(y, [s.probability >= c for s in group]) for c in
+            {s.probability for s in group}
+        )  # fmt: skip
+        assert cohen_kappa_score(y, [s.probability >= threshold for s in group]) == best
+    assert chosen["HAND"] > 0.5 > chosen["WRIST"]
+
+
+def test_a_model_chosen_on_a_held_out_fraction_is_tested_on_the_shipped_valid_split(
+    dataset, cache_dir, tmp_path, capsys
+):
+    out = tmp_path / "held-out"
+    config = TrainConfig(
+        data=str(dataset), out=str(out), epochs=1, keep_best=1, cache_dir=str(cache_dir),
+        valid_fraction=0.3, **TINY,
+    )  # fmt: skip
+    assert fit(config).status == COMPLETED
+    printed = capsys.readouterr().out
+    assert "they chose the model, so these figures are optimistic" in printed
+    assert "Clean test: model chosen on 30% of train held out by patient" in printed
+    assert "scored on valid split of" in printed
+    end = [r for r in read_metrics(out / "metrics.jsonl") if r["event"] == "end"][-1]
+    test = end["test"]
+    assert test["chosen_on"].startswith("30% of train") and test["studies"] > 0
+    scored = json.loads((out / test["results"]).read_text())["studies"]
+    assert {s["split"] for s in scored} == {"valid"} and len(scored) == test["studies"]
+    trained_on = load_checkpoint(out / "checkpoints" / "last.pt")["valid"]["study_uids"]
+    assert not {s["uid"] for s in scored} & set(trained_on)  # the test took no part in selection

@@ -94,3 +94,28 @@ def test_foreign_json_rejected(tmp_path):
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(ValueError, match=r"bad\.json"):
         ResultSet.from_json(tmp_path / "bad.json")
+
+
+def test_per_part_thresholds_decide_describe_and_round_trip():
+    from mura_desktop.core.metrics import study_metrics
+    from mura_desktop.core.results import StudyResult
+    from mura_desktop.core.verdict import VerdictRule
+
+    rule = VerdictRule(threshold=0.5, part_thresholds={"HAND": 0.3})
+    assert rule.decide(0.4, "HAND") and not rule.decide(0.4, "WRIST") and not rule.decide(0.4)
+    assert rule.describe(2, "HAND") == "mean of 2 views ≥ 0.30 (HAND's threshold)"
+    assert rule.describe(2, "WRIST") == "mean of 2 views ≥ 0.50"
+    assert VerdictRule.from_dict(rule.to_dict()) == rule
+    assert VerdictRule.from_dict({"threshold": 0.5}).part_thresholds == ()  # older files
+    with pytest.raises(ValueError, match="HAND is outside"):
+        VerdictRule(part_thresholds={"HAND": 2.0})
+    studies = [
+        StudyResult(uid=str(i), name=str(i), body_part=part, label=label, probability=0.4,
+                    rule=rule)
+        for i, (part, label) in enumerate([("HAND", 1), ("HAND", 1), ("WRIST", 0), ("WRIST", 1)])
+    ]  # fmt: skip
+    assert [s.predicted_label for s in studies] == [1, 1, 0, 0]
+    metrics = study_metrics(studies)
+    assert (metrics["ALL"].tp, metrics["ALL"].fn, metrics["ALL"].tn) == (2, 1, 1)
+    assert metrics["HAND"].sensitivity == 1.0 and metrics["WRIST"].sensitivity == 0.0
+    assert study_metrics(studies, threshold=0.5)["ALL"].tp == 0  # an explicit threshold wins

@@ -35,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="study-level metrics of a bundle or run on a dataset")
     commands.add_evaluate_arguments(p)
     p.set_defaults(run=commands.run_evaluate)
+    p = sub.add_parser(
+        "compare", help="two models (bundles, runs or results files) paired on the same studies"
+    )
+    commands.add_compare_arguments(p)
+    p.set_defaults(run=commands.run_compare)
     p = sub.add_parser("export", help="bundle a run's best checkpoint(s) for the viewer")
     commands.add_export_arguments(p)
     p.set_defaults(run=commands.run_export)

@@ -71,6 +71,14 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
         "--demo", action="store_true", default=None, help="mark the bundle as a demo model"
     )
     parser.add_argument("--name", help="model name shown in the viewer")
+    parser.add_argument(
+        "--calibrate", action="store_true",
+        help="fit temperature scaling on the validation views first (operating points follow)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--per-part-thresholds", action="store_true",
+        help="one decision threshold per body part (highest kappa on its validation studies)",
+    )  # fmt: skip
     parser.add_argument("--force", action="store_true", help="overwrite OUTPUT if it exists")
 
 
@@ -84,15 +92,38 @@ def run_export(args: argparse.Namespace) -> int:
     try:
         bundle, scores = export_run(
             args.run_dir, args.output, top_k=args.top_k, half=args.half, demo=args.demo,
-            name=args.name,
+            name=args.name, calibrate=args.calibrate,
+            per_part_thresholds=args.per_part_thresholds,
         )  # fmt: skip
     except (ExportError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FATAL
     print(f"wrote {args.output}\n{bundle.describe()}")
-    print("\nValidation studies (threshold 0.50):")
+    record = bundle.provenance.get("calibration")
+    if record:
+        print(
+            f"\ntemperature {record['temperature']:.3f} on {record['fitted_on']}: ECE of the "
+            f"views {record['ece_views_before']:.3f} -> {record['ece_views_after']:.3f}, of the "
+            f"studies {record['ece_studies_before']:.3f} -> {record['ece_studies_after']:.3f}"
+        )
+    rule = bundle.verdict_rule()
+    print(f"\nValidation studies (threshold {rule.threshold:.2f}"
+          + (", per-part thresholds" if rule.part_thresholds else "") + "):")  # fmt: skip
     print(format_metrics_table(scores.metrics))
     return EXIT_OK
+
+
+def add_statistics_arguments(parser: argparse.ArgumentParser) -> None:
+    from mura_desktop.core.stats.summary import DEFAULT_RESAMPLES, DEFAULT_SEED
+
+    parser.add_argument(
+        "--bootstrap", type=int, default=DEFAULT_RESAMPLES, metavar="N",
+        help=f"patient-bootstrap resamples for the 95%% intervals (default {DEFAULT_RESAMPLES}; "
+        "0 = no intervals)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help=f"bootstrap seed (default {DEFAULT_SEED})"
+    )
 
 
 def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -110,19 +141,27 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
     parser.add_argument("--threshold", type=float, help="decision threshold (default: bundle's)")
     parser.add_argument("--top-k", type=int, help="for a run folder: ensemble of the best k")
-    parser.add_argument("--json", type=Path, help="write per-study results as JSON")
+    parser.add_argument("--json", type=Path, help="write per-study results and metrics as JSON")
     parser.add_argument("--csv", type=Path, help="write per-view results as CSV")
-    parser.add_argument("--plots", type=Path, metavar="DIR", help="write roc.png, confusion.png")
+    parser.add_argument(
+        "--metrics-csv", type=Path, help="write the metrics with their intervals as CSV"
+    )
+    parser.add_argument(
+        "--plots", type=Path, metavar="DIR",
+        help="write roc.png, confusion.png, reliability.png and intervals.png",
+    )  # fmt: skip
+    add_statistics_arguments(parser)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from mura_desktop.cli.progress import ProgressBar
-    from mura_desktop.core.metrics import OVERALL, format_metrics_table, roc_curve
     from mura_desktop.inference.bundle import BundleError
     from trainer.evaluation import evaluate_model
     from trainer.export import ExportError
-    from trainer.plots import confusion_chart, line_chart
 
+    if args.bootstrap < 0:
+        print(f"error: --bootstrap {args.bootstrap} must be 0 or more", file=sys.stderr)
+        return EXIT_FATAL
     bar: list[ProgressBar] = []
 
     def progress(done: int, total: int) -> None:
@@ -135,6 +174,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         outcome = evaluate_model(
             args.model, args.dataset, split=args.split, parts=parts, device=args.device,
             threshold=args.threshold, top_k=args.top_k, progress=progress,
+            resamples=args.bootstrap, seed=args.seed,
         )  # fmt: skip
     except (BundleError, ExportError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -143,26 +183,153 @@ def run_evaluate(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     for note in outcome.notes:
         print(f"warning: {note}", file=sys.stderr)
-    outcome.results.metrics = {name: m.to_dict() for name, m in outcome.metrics.items()}
+    return report_evaluation(outcome, args)
+
+
+def report_evaluation(outcome, args: argparse.Namespace) -> int:
+    """Write the files ``args`` asks for and print the tables of an evaluation."""
+    from mura_desktop.core.metrics import OVERALL
+    from mura_desktop.core.stats.summary import (
+        format_calibration_table,
+        format_reliability,
+        format_statistics_table,
+        write_metrics_csv,
+    )
+
+    stats = outcome.statistics
     if args.json:
         outcome.results.to_json(args.json)
     if args.csv:
         outcome.results.to_csv(args.csv)
-    overall = outcome.metrics.get(OVERALL)
+    if args.metrics_csv:
+        write_metrics_csv(args.metrics_csv, stats)
+    overall = stats.groups.get(OVERALL)
     if args.plots and overall is not None:
-        args.plots.mkdir(parents=True, exist_ok=True)
-        scored = [s for s in outcome.results.studies if s.probability is not None]
-        fpr, tpr, _ = roc_curve([s.label for s in scored], [s.probability for s in scored])
-        line_chart(
-            args.plots / "roc.png", [(f"AUROC {overall.auroc:.3f}", fpr, tpr)], title="ROC",
-            xlabel="1 - specificity", ylabel="sensitivity", x_range=(0.0, 1.0),
-            y_range=(0.0, 1.0), diagonal=True, markers=False,
-        )  # fmt: skip
-        confusion_chart(args.plots / "confusion.png", overall)
+        write_evaluation_plots(args.plots, outcome)
     print(f"{outcome.bundle.name} ({outcome.bundle.content_hash[:12]})")
+    for line in outcome.provenance_lines:
+        print(line)
     if overall is None:
         print("no study could be scored", file=sys.stderr)
         return EXIT_FATAL
-    print(f"Study-level metrics (threshold {overall.threshold:.2f}):")
-    print(format_metrics_table(outcome.metrics))
+    print(f"Study-level metrics (threshold {overall.metrics.threshold:.2f}):")
+    print(format_statistics_table(stats))
+    print()
+    print(format_calibration_table(stats))
+    print("\nReliability, studies (all parts):")
+    print(format_reliability(overall.calibration))
     return EXIT_OK
+
+
+def write_evaluation_plots(folder: Path, outcome) -> None:
+    """roc.png, confusion.png, reliability.png (studies and views) and intervals.png."""
+    from mura_desktop.core.metrics import OVERALL, roc_curve
+    from trainer.plots import confusion_chart, interval_chart, line_chart, reliability_chart
+
+    folder.mkdir(parents=True, exist_ok=True)
+    overall = outcome.statistics.groups[OVERALL]
+    scored = [s for s in outcome.results.studies if s.probability is not None]
+    fpr, tpr, _ = roc_curve([s.label for s in scored], [s.probability for s in scored])
+    line_chart(
+        folder / "roc.png", [(f"AUROC {overall.metrics.auroc:.3f}", fpr, tpr)], title="ROC",
+        xlabel="1 - specificity", ylabel="sensitivity", x_range=(0.0, 1.0),
+        y_range=(0.0, 1.0), diagonal=True, markers=False,
+    )  # fmt: skip
+    confusion_chart(folder / "confusion.png", overall.metrics)
+    curves = [("studies", overall.calibration)]
+    if overall.view_calibration is not None:
+        curves.append(("views", overall.view_calibration))
+    reliability_chart(folder / "reliability.png", curves)
+    interval_chart(folder / "intervals.png", outcome.statistics)
+
+
+def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("a", type=Path, help="model A: bundle (.mura), run folder or results .json")
+    parser.add_argument("b", type=Path, help="model B: bundle (.mura), run folder or results .json")
+    parser.add_argument(
+        "dataset", type=Path, nargs="?", help="labelled dataset (needed unless both are .json)"
+    )
+    parser.add_argument(
+        "--split", default="auto", help="studies to score (auto: valid if present, else all)"
+    )
+    parser.add_argument("--parts", default="", help="comma-separated body parts (default all)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
+    parser.add_argument("--top-k", type=int, help="for a run folder: ensemble of the best k")
+    parser.add_argument(
+        "--json", type=Path, help="write the comparison and the studies A and B disagree on"
+    )
+    parser.add_argument("--plots", type=Path, metavar="DIR", help="write roc.png (both curves)")
+    add_statistics_arguments(parser)
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from mura_desktop.core import strict_json
+    from mura_desktop.core.atomic_write import write_atomically
+    from mura_desktop.core.stats.comparison import compare_results, format_comparison
+    from mura_desktop.inference.bundle import BundleError
+    from trainer.evaluation import SPLIT_CHOICES, scored_results
+    from trainer.export import ExportError
+
+    if args.split not in SPLIT_CHOICES:
+        print(f"error: --split {args.split}: choose one of {', '.join(SPLIT_CHOICES)}",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_FATAL
+    if args.bootstrap < 0:
+        print(f"error: --bootstrap {args.bootstrap} must be 0 or more", file=sys.stderr)
+        return EXIT_FATAL
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    sides = []
+    try:
+        for source in (args.a, args.b):
+            name, results, notes = scored_results(
+                source, args.dataset, split=args.split, parts=parts, device=args.device,
+                top_k=args.top_k,
+            )  # fmt: skip
+            for note in notes:
+                print(f"warning: {note}", file=sys.stderr)
+            sides.append((name, results))
+    except (BundleError, ExportError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FATAL
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    (name_a, a), (name_b, b) = sides
+    comparison = compare_results(
+        a.studies, b.studies, name_a=f"{name_a} ({args.a})", name_b=f"{name_b} ({args.b})",
+        resamples=args.bootstrap, seed=args.seed,
+    )  # fmt: skip
+    print(format_comparison(comparison))
+    if args.json:
+        payload = {"format": "mura-desktop-comparison", "version": 1, **comparison.to_dict()}
+        write_atomically(args.json, strict_json.dumps(payload, indent=1, ensure_ascii=False))
+    if args.plots and comparison.groups:
+        write_comparison_plots(args.plots, a, b, comparison)
+    return EXIT_OK if comparison.groups else EXIT_FATAL
+
+
+def write_comparison_plots(folder: Path, a, b, comparison) -> None:
+    """roc.png: both models' ROC curves on the matched labelled studies."""
+    from mura_desktop.core.metrics import roc_curve
+    from mura_desktop.core.stats.comparison import match_studies
+    from trainer.plots import line_chart
+
+    folder.mkdir(parents=True, exist_ok=True)
+    pairs = [
+        (x, y)
+        for x, y in match_studies(a.studies, b.studies)[0]
+        if x.label is not None and x.probability is not None and y.probability is not None
+    ]
+    labels = [x.label for x, _ in pairs]
+    series = []
+    for key, side, scores in (
+        ("A", "a", [x.probability for x, _ in pairs]),
+        ("B", "b", [y.probability for _, y in pairs]),
+    ):
+        fpr, tpr, _ = roc_curve(labels, scores)
+        auroc = comparison.groups["ALL"].to_dict()[side]["auroc"]
+        series.append((f"{key} AUROC {auroc:.3f}" if auroc is not None else key, fpr, tpr))
+    line_chart(
+        folder / "roc.png", series, title=f"ROC of A and B on {len(pairs)} matched studies",
+        xlabel="1 - specificity", ylabel="sensitivity", x_range=(0.0, 1.0), y_range=(0.0, 1.0),
+        diagonal=True, markers=False,
+    )  # fmt: skip

@@ -9,8 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mura_desktop.core.discovery import discover
-from mura_desktop.core.metrics import BinaryMetrics, study_metrics
-from mura_desktop.core.results import ResultSet
+from mura_desktop.core.metrics import BinaryMetrics
+from mura_desktop.core.results import ResultSet, is_results_json
+from mura_desktop.core.stats.summary import (
+    DEFAULT_RESAMPLES,
+    DEFAULT_SEED,
+    StudyStatistics,
+    study_statistics,
+)
 from mura_desktop.inference.bundle import ModelBundle, load_bundle
 from mura_desktop.inference.predictor import Predictor
 from trainer.config import CONFIG_FILE
@@ -22,12 +28,56 @@ SPLIT_CHOICES = ("auto", "valid", "train", "all")
 
 @dataclass
 class ModelEvaluation:
-    """Per-study results and study-level metrics (``ALL`` and per body part)."""
+    """Per-study results and study-level metrics (``ALL`` and per body part), with their
+    intervals and calibration in ``statistics``."""
 
     bundle: ModelBundle
     results: ResultSet
-    metrics: dict[str, BinaryMetrics]
+    statistics: StudyStatistics
     notes: list[str]
+    scored_on: str = ""
+    same_studies: bool = False
+
+    @property
+    def metrics(self) -> dict[str, BinaryMetrics]:
+        return self.statistics.metrics
+
+    @property
+    def provenance_lines(self) -> list[str]:
+        """Which split chose the model and which scored it (and a warning when the same)."""
+        lines = [
+            f"model chosen on: {selected_on(self.bundle)}",
+            f"scored on:       {self.scored_on}",
+        ]
+        if self.same_studies:
+            lines.append(SAME_STUDIES_WARNING)
+        return lines
+
+
+SAME_STUDIES_WARNING = (
+    "note: the model was selected on these same studies; the figures are optimistic, "
+    "not those of an unseen test set"
+)
+
+
+def selected_on(bundle: ModelBundle) -> str:
+    """How the bundle's checkpoints were selected, from its provenance."""
+    prov = bundle.provenance
+    split, data = prov.get("split"), prov.get("data")
+    if not split:
+        return "unknown (no training record in the bundle)"
+    return f"{split}" + (f" of {data}" if data else "")
+
+
+def _same_studies(bundle: ModelBundle, root: Path, split: str) -> bool:
+    """Whether ``split`` of ``root`` is the split that chose the bundle's checkpoints."""
+    prov = bundle.provenance
+    data, chosen_on = prov.get("data"), str(prov.get("split") or "")
+    if not data or Path(data).resolve() != root.resolve():
+        return False
+    if chosen_on.startswith("shipped train/valid"):
+        return split in ("valid", "all")
+    return split in ("train", "all")  # a held-out fraction of train chose it
 
 
 def load_model(source: str | os.PathLike[str], top_k: int | None = None) -> ModelBundle:
@@ -48,9 +98,12 @@ def evaluate_model(
     threshold: float | None = None,
     top_k: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
 ) -> ModelEvaluation:
     """Score the labelled studies of ``dataset`` (``split``: ``auto`` = the ``valid`` split
-    when the data has one, else everything) and compute study-level metrics."""
+    when the data has one, else everything) and compute study-level metrics, with
+    ``resamples`` patient-bootstrap resamples for their intervals (0: none)."""
     if split not in SPLIT_CHOICES:
         raise ValueError(f"split {split!r}: choose one of {', '.join(SPLIT_CHOICES)}")
     bundle = load_model(source, top_k)
@@ -72,4 +125,36 @@ def evaluate_model(
         for prediction in predictor.predict_many(studies, heatmaps=False, progress=progress):
             results.studies.append(prediction.result)
         notes = [note, *predictor.notes] if note else list(predictor.notes)
-    return ModelEvaluation(bundle, results, study_metrics(results.studies), notes)
+    statistics = study_statistics(results.studies, resamples=resamples, seed=seed)
+    results.metrics = statistics.to_dict()
+    scored_on = f"{split} split of {root}, {len(studies)} studies"
+    same = _same_studies(bundle, root, split)
+    results.model.update(selected_on=selected_on(bundle), scored_on=scored_on)
+    return ModelEvaluation(bundle, results, statistics, notes, scored_on, same)
+
+
+def scored_results(
+    source: str | os.PathLike[str],
+    dataset: str | os.PathLike[str] | None,
+    *,
+    split: str = "auto",
+    parts: Sequence[str] = (),
+    device: str = "auto",
+    top_k: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[str, ResultSet, list[str]]:
+    """A model's name, study results and notes: read from a results file (``--json`` of
+    ``evaluate`` or ``predict``), or scored now on ``dataset`` (a bundle or a run folder)."""
+    if is_results_json(source):
+        results = ResultSet.from_json(source)
+        wanted = {p.upper() for p in parts}
+        if wanted:
+            results.studies = [s for s in results.studies if s.body_part in wanted]
+        return str(results.model.get("name") or Path(source).name), results, []
+    if dataset is None:
+        raise DataError(f"{source}: a model needs a DATASET to score (or give a results .json)")
+    outcome = evaluate_model(
+        source, dataset, split=split, parts=parts, device=device, top_k=top_k,
+        progress=progress, resamples=0,
+    )  # fmt: skip
+    return outcome.bundle.name, outcome.results, outcome.notes

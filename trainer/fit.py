@@ -137,6 +137,7 @@ def _validation_record(split: DataSplit, evaluation: Evaluation, samples) -> dic
         "study_labels": torch.tensor([int(s.label) for s in split.valid], dtype=torch.long),
         "study_parts": [s.body_part or "" for s in split.valid],
         "study_uids": [s.uid for s in split.valid],
+        "study_patients": [s.patient_id or "" for s in split.valid],
     }
 
 
@@ -461,13 +462,16 @@ def _fit(
 
     epochs_done = _last_epoch(last_path) if runtime.is_main else 0
     best = best_k.best
-    bundle_path = None
+    bundle_path, test = None, None
     if status in (COMPLETED, EARLY_STOPPED) and runtime.is_main:
         bundle_path = _finish(run_dir, config, say)
+        if config.valid_fraction is not None:
+            test = _clean_test(run_dir, bundle_path, config, split.description, say)
     log.write(
         "end",
         status=status,
         message=message,
+        test=test,
         epoch=epochs_done,
         best_epoch=best.epoch if best else None,
         best_value=best.value if best else None,
@@ -541,9 +545,49 @@ def _finish(run_dir: Path, config: TrainConfig, say: _Console) -> Path:
     if overall is not None:
         write_run_plots(run_dir / "plots", history, scores.labels, scores.probabilities, overall)
     epochs = bundle.provenance["members_epochs"]
-    say(f"\nValidation studies, model of epoch(s) {epochs} (threshold 0.50):")
+    say(
+        f"\nValidation studies ({bundle.provenance['split']}; they chose the model, so these "
+        f"figures are optimistic), model of epoch(s) {epochs} (threshold 0.50):"
+    )
     say(format_metrics_table(scores.metrics))
     points = ", ".join(f"{k} {v:.3f}" for k, v in bundle.operating_points.items())
     say(f"operating points: {points}")
     say(f"wrote {out} ({bundle.content_hash[:12]})")
     return out
+
+
+TEST_RESULTS = "test-results.json"
+
+
+def _clean_test(
+    run_dir: Path, bundle_path: Path, config: TrainConfig, chosen_on: str, say: _Console
+) -> dict | None:
+    """The chosen model scored on the shipped ``valid`` split, which took no part in
+    training or selection when a fraction of train was held out to choose the model."""
+    from mura_desktop.core.stats.summary import format_statistics_table
+    from trainer.data import DataError
+    from trainer.evaluation import evaluate_model
+
+    try:
+        outcome = evaluate_model(
+            bundle_path, config.data, split="valid", parts=config.parts, device=config.device
+        )
+    except DataError:
+        say("\nno shipped valid split in the data: no clean test of the chosen model")
+        return None
+    outcome.results.to_json(run_dir / TEST_RESULTS)
+    overall = outcome.statistics.groups.get(OVERALL)
+    say(f"\nClean test: model chosen on {chosen_on}; scored on {outcome.scored_on}")
+    say(format_statistics_table(outcome.statistics))
+    say(f"wrote {run_dir / TEST_RESULTS}")
+    if overall is None:
+        return None
+    return {
+        "chosen_on": chosen_on,
+        "scored_on": outcome.scored_on,
+        "studies": overall.metrics.n,
+        "kappa": overall.metrics.to_dict()["kappa"],
+        "auroc": overall.metrics.to_dict()["auroc"],
+        "intervals": {k: overall.intervals[k].to_dict() for k in ("kappa", "auroc")},
+        "results": TEST_RESULTS,
+    }

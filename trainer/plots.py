@@ -1,8 +1,9 @@
 """End-of-run charts as PNGs, drawn with Pillow (matplotlib is not a dependency).
 
-``line_chart`` is the one primitive (loss and kappa curves, the ROC curve);
-``confusion_chart`` draws the 2×2 matrix; ``write_run_plots`` makes the four files a run
-folder gets. Labels are ASCII: Pillow's default font has no Greek letters.
+``line_chart`` is the one primitive (loss and kappa curves, ROC curves, the reliability
+diagram); ``confusion_chart`` draws the 2×2 matrix, ``interval_chart`` values with their
+95% intervals as error bars; ``write_run_plots`` makes the files a run folder gets.
+Labels are ASCII: Pillow's default font has no Greek letters.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from mura_desktop.core.metrics import BinaryMetrics, roc_curve
+from mura_desktop.core.stats.calibration import Calibration
+from mura_desktop.core.stats.summary import StudyStatistics
 
 WIDTH, HEIGHT = 720, 480
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 72, 24, 44, 56
@@ -147,6 +150,89 @@ def confusion_chart(
     draw.text((size / 2, 12), title, fill=INK, font=_font(15), anchor="ma")
     footer = f"threshold {metrics.threshold:.2f}   kappa {metrics.text('kappa')}   n {metrics.n}"
     draw.text((size / 2, y0 + 2 * cell + 18), footer, fill=INK, font=small, anchor="ma")
+    return _save(image, path)
+
+
+def reliability_chart(
+    path: str | os.PathLike[str],
+    calibrations: Sequence[tuple[str, Calibration]],
+    *,
+    title: str = "Reliability diagram",
+) -> Path:
+    """Observed fraction of abnormal against mean predicted probability, per filled bin,
+    one line per ``(label, Calibration)``; the diagonal is perfect calibration."""
+    series = []
+    for label, c in calibrations:
+        filled = [b for b in c.bins if b.count]
+        series.append((
+            f"{label} (ECE {c.ece:.3f})" if c.n else label,
+            [b.mean_predicted for b in filled],
+            [b.observed for b in filled],
+        ))  # fmt: skip
+    return line_chart(
+        path, series, title=title, xlabel="mean predicted probability",
+        ylabel="observed fraction abnormal", x_range=(0.0, 1.0), y_range=(0.0, 1.0),
+        diagonal=True,
+    )  # fmt: skip
+
+
+def interval_chart(
+    path: str | os.PathLike[str],
+    stats: StudyStatistics,
+    metrics: Sequence[str] = ("kappa", "auroc"),
+    *,
+    title: str = "Study-level metrics with 95% intervals",
+) -> Path:
+    """Per group, each metric as a dot with its bootstrap interval as an error bar; a
+    group whose interval is n/a shows the dot alone."""
+    groups = list(stats.groups)
+    image = Image.new("RGB", (WIDTH, HEIGHT), "white")
+    draw = ImageDraw.Draw(image)
+    small = _font(12)
+    left, right = MARGIN_LEFT, WIDTH - MARGIN_RIGHT
+    top, bottom = MARGIN_TOP, HEIGHT - MARGIN_BOTTOM
+    values = [
+        v
+        for g in stats.groups.values()
+        for k in metrics
+        for v in (getattr(g.metrics, k), g.intervals[k].low, g.intervals[k].high)
+        if v is not None and math.isfinite(v)
+    ]
+    y0, y1 = min([0.0, *values]) - 0.05, 1.05
+
+    def to_y(v: float) -> float:
+        return bottom - (v - y0) / (y1 - y0) * (bottom - top)
+
+    for ty in _ticks(y0, y1):
+        draw.line([(left, to_y(ty)), (right, to_y(ty))], fill=GRID)
+        draw.text((left - 6, to_y(ty)), _label(ty), fill=INK, font=small, anchor="rm")
+    draw.rectangle([left, top, right, bottom], outline=INK)
+    slot = (right - left) / max(len(groups), 1)
+    for gi, name in enumerate(groups):
+        g = stats.groups[name]
+        centre = left + slot * (gi + 0.5)
+        draw.text((centre, bottom + 6), name.removeprefix("XR_")[:9], fill=INK, font=small,
+                  anchor="ma")  # fmt: skip
+        for mi, key in enumerate(metrics):
+            x = centre + (mi - (len(metrics) - 1) / 2) * min(18.0, slot / (len(metrics) + 1))
+            colour = COLOURS[mi % len(COLOURS)]
+            interval = g.intervals[key]
+            if interval.ok:
+                ylo, yhi = to_y(interval.low), to_y(interval.high)
+                draw.line([(x, ylo), (x, yhi)], fill=colour, width=2)
+                for yy in (ylo, yhi):
+                    draw.line([(x - 4, yy), (x + 4, yy)], fill=colour, width=2)
+            value = getattr(g.metrics, key)
+            if math.isfinite(value):
+                draw.ellipse([x - 4, to_y(value) - 4, x + 4, to_y(value) + 4], fill=colour)
+    for mi, key in enumerate(metrics):
+        colour = COLOURS[mi % len(COLOURS)]
+        ly = top + 8 + 18 * mi
+        draw.line([(right - 150, ly + 7), (right - 126, ly + 7)], fill=colour, width=3)
+        draw.text((right - 120, ly), key, fill=INK, font=small)
+    draw.text((WIDTH / 2, 12), title, fill=INK, font=_font(15), anchor="ma")
+    draw.text(((left + right) / 2, HEIGHT - 20), stats.method.replace("κ", "kappa")[:110],
+              fill=INK, font=small, anchor="ma")  # fmt: skip
     return _save(image, path)
 
 

@@ -14,11 +14,20 @@ from PIL import Image
 
 from mura_desktop.cli.progress import ProgressBar
 from mura_desktop.core.discovery import discover
-from mura_desktop.core.metrics import format_metrics_table, study_metrics
 from mura_desktop.core.output_guard import OutputRefused, check_output_file, check_output_folder
 from mura_desktop.core.overlay import blend_heatmap
 from mura_desktop.core.resources import default_model_path
 from mura_desktop.core.results import ResultSet, StudyResult, is_results_csv, is_results_json
+from mura_desktop.core.stats.summary import (
+    DEFAULT_RESAMPLES,
+    DEFAULT_SEED,
+    StudyStatistics,
+    format_calibration_table,
+    format_statistics_table,
+    is_metrics_csv,
+    study_statistics,
+    write_metrics_csv,
+)
 from mura_desktop.core.study import Study
 
 EXIT_OK = 0
@@ -49,6 +58,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, help="write all results as JSON")
     parser.add_argument("--csv", type=Path, help="write per-view results as CSV")
     parser.add_argument(
+        "--metrics-csv", type=Path, help="write the study metrics with their intervals as CSV"
+    )
+    parser.add_argument(
+        "--bootstrap", type=int, default=DEFAULT_RESAMPLES, metavar="N",
+        help=f"patient-bootstrap resamples for the metrics' 95%% intervals (default "
+        f"{DEFAULT_RESAMPLES}; 0 = no intervals)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help=f"bootstrap seed (default {DEFAULT_SEED})"
+    )
+    parser.add_argument(
         "--heatmaps", type=Path, metavar="DIR", help="write heatmap overlays as PNGs"
     )
     parser.add_argument("--opacity", type=float, default=0.5, help="overlay opacity (default 0.5)")
@@ -68,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
     _lossless_console()
     err = sys.stderr
     try:
+        if args.bootstrap < 0:
+            raise ValueError(f"--bootstrap {args.bootstrap} must be 0 or more")
         check_outputs(args)
         choose_device(args.device)  # refuse a device that cannot be used before any work
     except ValueError as exc:
@@ -138,9 +160,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"\ninterrupted after {len(results.studies)} studies", file=err)
     finally:
         predictor.close()
-        failed_outputs += _write_results(results, args)
+        stats = study_statistics(results.studies, resamples=args.bootstrap, seed=args.seed)
+        failed_outputs += _write_results(results, stats, args)
 
-    _print_summary(results, quiet=args.quiet)
+    _print_summary(results, stats, quiet=args.quiet)
     if failed_outputs:
         return EXIT_FATAL
     if interrupted:
@@ -162,19 +185,26 @@ def check_outputs(args: argparse.Namespace) -> None:
         check_output_file(args.json, args.paths, is_ours=is_results_json, force=args.force)
     if args.csv is not None:
         check_output_file(args.csv, args.paths, is_ours=is_results_csv, force=args.force)
+    if args.metrics_csv is not None:
+        check_output_file(args.metrics_csv, args.paths, is_ours=is_metrics_csv, force=args.force)
     if args.heatmaps is not None:
         check_output_folder(args.heatmaps, args.paths, is_ours=_is_heatmap_file, force=args.force)
-    named = [p.resolve() for p in (args.json, args.csv) if p is not None]
+    named = [p.resolve() for p in (args.json, args.csv, args.metrics_csv) if p is not None]
     if len(named) != len(set(named)):
-        raise OutputRefused(args.json, "--json and --csv name the same file")
+        raise OutputRefused(
+            args.json or args.csv, "two of --json, --csv, --metrics-csv name the same file"
+        )
 
 
-def _write_results(results: ResultSet, args: argparse.Namespace) -> int:
+def _write_results(results: ResultSet, stats: StudyStatistics, args: argparse.Namespace) -> int:
     """Write whatever was scored; an output that cannot be written is reported and counted,
-    and does not stop the other."""
-    results.metrics = {name: m.to_dict() for name, m in study_metrics(results.studies).items()}
+    and does not stop the others."""
+    results.metrics = stats.to_dict()
     failed = 0
-    for path, write in ((args.json, results.to_json), (args.csv, results.to_csv)):
+    outputs = ((args.json, results.to_json), (args.csv, results.to_csv))
+    if stats.groups:
+        outputs += ((args.metrics_csv, lambda path: write_metrics_csv(path, stats)),)
+    for path, write in outputs:
         if path is None:
             continue
         try:
@@ -203,17 +233,19 @@ def _study_line(study: StudyResult) -> str:
     return f"{score}  {study.verdict or 'unscored':<13} {study.name}{truth}{failed}"
 
 
-def _print_summary(results: ResultSet, quiet: bool) -> None:
+def _print_summary(results: ResultSet, stats: StudyStatistics, quiet: bool) -> None:
     studies = results.studies
     verdicts: dict[str, int] = {}
     for s in studies:
         verdicts[s.verdict or "unscored"] = verdicts.get(s.verdict or "unscored", 0) + 1
     if not quiet:
         print("verdicts: " + ", ".join(f"{k} {v}" for k, v in sorted(verdicts.items())))
-    metrics = study_metrics(studies)
-    if metrics:
-        print(f"\nStudy-level metrics (threshold {next(iter(metrics.values())).threshold:.2f}):")
-        print(format_metrics_table(metrics))
+    if stats.groups:
+        threshold = next(iter(stats.groups.values())).metrics.threshold
+        print(f"\nStudy-level metrics (threshold {threshold:.2f}):")
+        print(format_statistics_table(stats))
+        print()
+        print(format_calibration_table(stats))
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

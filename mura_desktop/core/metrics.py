@@ -142,13 +142,18 @@ def roc_curve(
 
 
 def binary_metrics(
-    labels: Sequence[int], scores: Sequence[float], threshold: float = 0.5
+    labels: Sequence[int],
+    scores: Sequence[float],
+    threshold: float = 0.5,
+    decisions: Sequence[bool] | None = None,
 ) -> BinaryMetrics:
+    """``decisions`` replace ``score >= threshold`` where studies were decided with
+    thresholds of their own (per body part)."""
     y = np.asarray(labels, dtype=bool)
     s = np.asarray(scores, dtype=np.float64)
     if y.shape != s.shape:
         raise ValueError(f"{y.size} labels but {s.size} scores")
-    pred = s >= threshold
+    pred = s >= threshold if decisions is None else np.asarray(decisions, dtype=bool)
     tp = int(np.sum(pred & y))
     tn = int(np.sum(~pred & ~y))
     fp = int(np.sum(pred & ~y))
@@ -200,19 +205,30 @@ def study_metrics(
 ) -> dict[str, BinaryMetrics]:
     """Metrics over labelled, scored studies: ``OVERALL`` plus one entry per body part.
 
-    ``threshold`` defaults to each study's own rule threshold (they share one in a run).
+    ``threshold`` defaults to each study's own rule (its part's threshold where the rule
+    has one); ``BinaryMetrics.threshold`` is then the rule's default threshold.
     """
     rows = [s for s in studies if s.label is not None and s.probability is not None]
     if not rows:
         return {}
     thr = rows[0].rule.threshold if threshold is None else threshold
-    groups: dict[str, list[StudyResult]] = {OVERALL: rows}
+    return {
+        name: binary_metrics(
+            [s.label for s in group],
+            [s.probability for s in group],
+            thr,
+            [bool(s.predicted_label) for s in group] if threshold is None else None,
+        )
+        for name, group in group_studies(rows).items()
+    }
+
+
+def group_studies(rows: Sequence[StudyResult]) -> dict[str, list[StudyResult]]:
+    """``OVERALL`` (all of ``rows``) first, then one group per body part, by name."""
+    groups: dict[str, list[StudyResult]] = {OVERALL: list(rows)}
     for s in rows:
         groups.setdefault(s.body_part or "UNKNOWN", []).append(s)
-    return {
-        name: binary_metrics([s.label for s in group], [s.probability for s in group], thr)
-        for name, group in sorted(groups.items(), key=lambda kv: (kv[0] != OVERALL, kv[0]))
-    }
+    return dict(sorted(groups.items(), key=lambda kv: (kv[0] != OVERALL, kv[0])))
 
 
 def format_metrics_table(metrics: dict[str, BinaryMetrics]) -> str:

@@ -67,13 +67,13 @@ class StudyResult:
 
     @property
     def rule_text(self) -> str:
-        return self.rule.describe(sum(v.ok for v in self.views))
+        return self.rule.describe(sum(v.ok for v in self.views), self.body_part)
 
     @property
     def predicted_label(self) -> int | None:
         if self.probability is None:
             return None
-        return int(self.rule.decide(self.probability))
+        return int(self.rule.decide(self.probability, self.body_part))
 
     @classmethod
     def from_views(
@@ -95,7 +95,7 @@ class StudyResult:
             patient_id=study.patient_id,
             split=study.split,
             probability=probability,
-            verdict=None if probability is None else rule.verdict(probability),
+            verdict=None if probability is None else rule.verdict(probability, study.body_part),
             rule=rule,
             predicted_body_part=predicted_body_part,
         )

@@ -9,6 +9,10 @@ arbitrary objects. Layout (format ``mura-desktop-bundle``, version 1)::
      "operating_points", "aggregation", "provenance", "storage", "content_hash",
      "members": [state_dict, ...]}
 
+plus, only where they differ from their defaults (so older bundles keep their hash),
+``"temperature"`` (logits are divided by it before the sigmoid) and ``"part_thresholds"``
+(body part → decision threshold).
+
 The content hash is SHA-256 over the metadata (canonical JSON) and every member tensor
 (name, shape, bytes; floating tensors as float32), so it survives save/load and float16
 storage of already-rounded weights, and changes with any weight or setting.
@@ -73,6 +77,8 @@ class ModelBundle:
     operating_points: dict[str, float] = field(default_factory=lambda: {"default": 0.5})
     aggregation: str = "mean"
     provenance: dict[str, Any] = field(default_factory=dict)
+    temperature: float = 1.0
+    part_thresholds: dict[str, float] = field(default_factory=dict)
     content_hash: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
@@ -85,6 +91,8 @@ class ModelBundle:
             if self.body_parts != BODY_PARTS:
                 raise ValueError(f"body-part head classes {self.body_parts} are not {BODY_PARTS}")
         self.operating_points = {str(k): float(v) for k, v in self.operating_points.items()}
+        self.temperature = float(self.temperature)
+        self.part_thresholds = {str(k): float(v) for k, v in self.part_thresholds.items()}
         self.members = [dict(m) for m in self.members]
         _validate(self)
         self.content_hash = _content_hash(_metadata(self), self.members)
@@ -106,8 +114,8 @@ class ModelBundle:
 
     def verdict_rule(self, threshold: float | None = None) -> VerdictRule:
         """The study rule: this bundle's aggregation, ``threshold`` or its default operating
-        point, and an indeterminate band between the high-sensitivity and high-specificity
-        points when both exist."""
+        point (and then the per-part thresholds, if any), and an indeterminate band between
+        the high-sensitivity and high-specificity points when both exist."""
         points = self.operating_points
         band = None
         if "high_sensitivity" in points and "high_specificity" in points:
@@ -116,6 +124,7 @@ class ModelBundle:
             aggregation=self.aggregation,
             threshold=points["default"] if threshold is None else float(threshold),
             band=band,
+            part_thresholds=self.part_thresholds if threshold is None else {},
         )
 
     def summary(self) -> dict[str, Any]:
@@ -128,6 +137,8 @@ class ModelBundle:
             "heads": list(self.heads),
             "operating_points": dict(self.operating_points),
             "aggregation": self.aggregation,
+            "temperature": self.temperature,
+            "part_thresholds": dict(self.part_thresholds),
             "demo": self.is_demo,
             "content_hash": self.content_hash,
         }
@@ -159,7 +170,12 @@ class ModelBundle:
         text = f"{rule.aggregation} of the views' probabilities ≥ {rule.threshold:.3f}"
         if rule.band is not None:
             text += f"; indeterminate in [{rule.band[0]:.3f}, {rule.band[1]:.3f})"
+        if rule.part_thresholds:
+            parts = ", ".join(f"{k} {v:.3f}" for k, v in rule.part_thresholds)
+            text += f"; per body part: {parts}"
         lines.append(f"  study rule        {text}")
+        if self.temperature != 1.0:
+            lines.append(f"  calibration       temperature {self.temperature:.3f} (logit / T)")
         for key, label in (
             ("data", "trained on"),
             ("split", "split"),
@@ -242,6 +258,8 @@ def load_bundle(path: str | os.PathLike[str]) -> ModelBundle:
             operating_points=payload["operating_points"],
             aggregation=payload["aggregation"],
             provenance=payload.get("provenance") or {},
+            temperature=payload.get("temperature", 1.0),
+            part_thresholds=payload.get("part_thresholds") or {},
         )
     except KeyError as exc:
         raise BundleError(path, f"bundle is missing the field {exc.args[0]!r}") from exc
@@ -353,6 +371,13 @@ def _validate(bundle: ModelBundle) -> None:
             f"high-sensitivity threshold {points['high_sensitivity']} is above the "
             f"high-specificity threshold {points['high_specificity']}"
         )
+    if not 0.01 <= bundle.temperature <= 100.0:  # also refuses NaN
+        raise ValueError(f"temperature {bundle.temperature} is outside [0.01, 100]")
+    for part, value in bundle.part_thresholds.items():
+        if part not in BODY_PARTS:
+            raise ValueError(f"per-part threshold for unknown body part {part!r}")
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"threshold {value} for {part} is outside [0, 1]")
     _check_plain(bundle.provenance, "provenance")
     if not bundle.members:
         raise ValueError("a bundle needs at least one member state_dict")
@@ -426,7 +451,7 @@ def _check_plain(value: Any, where: str) -> None:
 
 
 def _metadata(bundle: ModelBundle) -> dict[str, Any]:
-    return {
+    metadata: dict[str, Any] = {
         "architecture": bundle.architecture,
         "input_size": bundle.input_size,
         "mean": list(bundle.mean),
@@ -436,6 +461,12 @@ def _metadata(bundle: ModelBundle) -> dict[str, Any]:
         "aggregation": bundle.aggregation,
         "provenance": bundle.provenance,
     }
+    # Stored only when set, so that bundles from before these fields keep their hash.
+    if bundle.temperature != 1.0:
+        metadata["temperature"] = bundle.temperature
+    if bundle.part_thresholds:
+        metadata["part_thresholds"] = dict(sorted(bundle.part_thresholds.items()))
+    return metadata
 
 
 def _content_hash(metadata: dict[str, Any], members: list[dict[str, torch.Tensor]]) -> str:

@@ -309,7 +309,7 @@ class Predictor:
             )
             for net in self._members:
                 out = net.forward_all(x)
-                probabilities.append(torch.sigmoid(out.logit.float()))
+                probabilities.append(torch.sigmoid(out.logit.float() / self.bundle.temperature))
                 if out.body_part is not None:
                     parts.append(torch.softmax(out.body_part.float(), dim=1))
                 if heatmaps:
