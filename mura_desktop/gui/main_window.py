@@ -879,7 +879,8 @@ class MainWindow(QMainWindow):
                         self.show_view(i)
             else:
                 p = view.probability
-                self.thumbnails.set_probability(i, p, None if p is None else result.rule.verdict(p))
+                verdict = None if p is None else result.rule.verdict(p, result.body_part)
+                self.thumbnails.set_probability(i, p, verdict)
 
     def _apply_heatmap(self) -> None:
         current = self._current

@@ -115,7 +115,9 @@ class Session:
         for result in self.results.values():
             result.rule = rule
             result.verdict = (
-                None if result.probability is None else rule.verdict(result.probability)
+                None
+                if result.probability is None
+                else rule.verdict(result.probability, result.body_part)
             )
 
     def result_set(self) -> ResultSet:
