@@ -9,7 +9,9 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	# setuptools prints an "Editable installation" notice for every editable install; it
+	# tells a developer nothing here, so the install stays quiet.
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e ".[dev]"
 	$(BIN)/python -c "import torch, torchvision, PySide6, pyqtgraph, pydicom, pylibjpeg"
 	touch $(STAMP)
 
