@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 
 # Before torch loads OpenMP: threads that sleep instead of spinning when they wait. On a CPU
 # shared with the viewer (or anything else) spinning threads make training many times slower.
@@ -46,9 +49,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C while torch loads: a KeyboardInterrupt raised inside its C++ start-up
+    aborts the process ("terminate called ... KeyboardInterrupt") instead of stopping it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: received.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
+        if args.command != "phantoms":
+            with _interrupts_held():
+                import torchvision  # noqa: F401 - loads torch too
+
         return args.run(args)
     except KeyboardInterrupt:  # Ctrl-C while starting up (imports, scanning): no traceback
         print("interrupted", file=sys.stderr)
