@@ -157,6 +157,40 @@ def test_training_curves_tolerate_missing_and_null_values():
     assert all(math.isnan(v) for v in curves.auroc)
 
 
+def test_the_window_reads_a_real_runs_log(tmp_path):
+    """The trainer's own log, not a hand-written one, through the window's reader."""
+    import torch
+
+    from mura_desktop.core.run_log import FIELDS, METRICS_FILE, read_records
+    from mura_desktop.phantoms import generate_dataset
+    from trainer.config import TrainConfig
+    from trainer.fit import COMPLETED, fit
+
+    generate_dataset(tmp_path / "data", 12, seed=4, size=64)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        config = TrainConfig(
+            data=str(tmp_path / "data"), out=str(tmp_path / "run"), epochs=2, arch="densenet121",
+            size=64, init="random", batch_size=4, workers=0, cache_dir=str(tmp_path / "cache"),
+        )  # fmt: skip
+        assert fit(config).status == COMPLETED
+    finally:
+        torch.set_num_threads(threads)
+    log = tmp_path / "run" / METRICS_FILE
+    records = read_records(log)
+    assert all(set(r) - {"event", "time"} <= FIELDS[r["event"]] for r in records)
+    curves = TrainingCurves()
+    for record in JsonlTail(log).read():
+        curves.add(record)
+    epochs = [r for r in records if r["event"] == "epoch"]
+    assert curves.total_epochs == 2 and curves.epochs == [1.0, 2.0]
+    assert curves.train_loss == [r["train_loss"] for r in epochs]
+    assert curves.step_loss and len(curves.steps) == len(
+        [r for r in records if r["event"] == "step"]
+    )
+
+
 def test_is_inside(tmp_path):
     assert is_inside(tmp_path / "a" / "b", tmp_path / "a")
     assert is_inside(tmp_path / "a", tmp_path / "a")

@@ -23,6 +23,7 @@ from PIL import Image
 from sklearn.metrics import cohen_kappa_score, roc_auc_score
 
 from mura_desktop.core.discovery import discover
+from mura_desktop.core.run_log import read_records
 from mura_desktop.core.study import BODY_PARTS
 from mura_desktop.inference.bundle import load_bundle
 from mura_desktop.inference.predictor import Predictor
@@ -32,7 +33,6 @@ from trainer.checkpoint import load_checkpoint
 from trainer.config import TrainConfig
 from trainer.fit import COMPLETED, DIVERGED, RunError, _lr_scheduler, amp_dtype, fit
 from trainer.initial_weights import InitError, initial_network
-from trainer.metrics_log import read_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"arch": "densenet121", "size": 64, "init": "random", "batch_size": 8, "workers": 0}
@@ -160,7 +160,7 @@ def test_epoch_metrics_match_sklearn_on_the_stored_predictions(run):
     view_study = valid["view_study"].numpy()
     labels = valid["study_labels"].numpy()
     means = np.array([probs[view_study == s].mean() for s in range(len(labels))])
-    epoch = [r for r in read_metrics(run / "metrics.jsonl") if r["event"] == "epoch"][-1]
+    epoch = [r for r in read_records(run / "metrics.jsonl") if r["event"] == "epoch"][-1]
     assert epoch["kappa"] == pytest.approx(cohen_kappa_score(labels, means >= 0.5))
     assert epoch["auroc"] == pytest.approx(roc_auc_score(labels, means))
     assert epoch["n"] == len(labels)
@@ -331,7 +331,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(run, tmp_path):
     result = fit(config.with_overrides({"epochs": 3, "lr": 1e38}), resume=True)
     assert result.status == DIVERGED and "became nan" in result.message.lower()
     assert (copy / "checkpoints" / "last.pt").read_bytes() == before
-    records = read_metrics(copy / "metrics.jsonl")
+    records = read_records(copy / "metrics.jsonl")
     error = next(r for r in records if r["event"] == "error")
     assert error["kind"] == "non_finite_loss" and error["epoch"] == 3
     assert records[-1]["event"] == "end" and records[-1]["status"] == "diverged"
@@ -397,7 +397,7 @@ def test_kill_9_mid_epoch_then_resume_finishes(dataset, cache_dir, tmp_path):
         capture_output=True, text=True, env=_env(), timeout=300,
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    records = read_metrics(out / "metrics.jsonl")
+    records = read_records(out / "metrics.jsonl")
     assert [r["epoch"] for r in records if r["event"] == "epoch"] == [1, 2]
     starts = [r for r in records if r["event"] == "start"]
     assert [s["resumed_from"] for s in starts] == [None, 1]
@@ -413,7 +413,7 @@ def test_two_process_ddp_on_cpu_with_a_body_part_head_writes_a_bundle(dataset, c
     cmd += [*_tiny_flags(cache_dir), "--epochs", "1", "--workers", "0", "--body-part-head"]
     done = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    records = read_metrics(out / "metrics.jsonl")
+    records = read_records(out / "metrics.jsonl")
     assert [r["event"] for r in records].count("start") == 1  # only rank 0 writes
     start = records[0]
     assert start["world_size"] == 2
@@ -488,7 +488,7 @@ def test_a_model_chosen_on_a_held_out_fraction_is_tested_on_the_shipped_valid_sp
     assert "they chose the model, so these figures are optimistic" in printed
     assert "Clean test: model chosen on 30% of train held out by patient" in printed
     assert "scored on valid split of" in printed
-    end = [r for r in read_metrics(out / "metrics.jsonl") if r["event"] == "end"][-1]
+    end = [r for r in read_records(out / "metrics.jsonl") if r["event"] == "end"][-1]
     test = end["test"]
     assert test["chosen_on"].startswith("30% of train") and test["studies"] > 0
     scored = json.loads((out / test["results"]).read_text())["studies"]

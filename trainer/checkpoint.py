@@ -157,6 +157,11 @@ class BestK:
     def best(self) -> Kept | None:
         return self.kept[0] if self.kept else None
 
+    def ranks_first(self, epoch: int, value: float) -> bool:
+        """Whether ``add(epoch, value)`` would make ``epoch`` the best."""
+        best = self.best
+        return best is None or self._key(Kept(epoch, float(value), "")) < self._key(best)
+
     def to_list(self) -> list[dict[str, Any]]:
         return [k.to_dict() for k in self.kept]
 
@@ -173,3 +178,60 @@ def prune(directory: Path, keep: set[str]) -> None:
             path.unlink(missing_ok=True)
     for path in directory.glob(".*.part"):
         path.unlink(missing_ok=True)
+
+
+class CheckpointSaver:
+    """Owns ``RUN_DIR/checkpoints``: ``last.pt`` after every epoch, the best ``keep_best``
+    epoch files by the selection metric, and pruning of the rest (timm's CheckpointSaver).
+
+    A disabled saver (ranks other than 0) keeps the bookkeeping and writes nothing.
+    """
+
+    def __init__(self, directory: Path, keep_best: int, minimize: bool, enabled: bool = True):
+        self.directory = Path(directory)
+        self.enabled = enabled
+        self.best_k = BestK(keep_best, minimize)
+        self.since_best = 0  # epochs since the best one
+
+    @property
+    def last_path(self) -> Path:
+        return self.directory / LAST
+
+    @property
+    def best(self) -> Kept | None:
+        return self.best_k.best
+
+    def last_epoch(self) -> int:
+        """The epoch ``last.pt`` holds (0 when there is none)."""
+        return int(load_checkpoint(self.last_path)["epoch"]) if self.last_path.exists() else 0
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take up the ranking ``state`` (a ``last.pt``) recorded; drop files it does not list."""
+        self.best_k = BestK.from_list(self.best_k.k, self.best_k.minimize, state["kept"])
+        self.since_best = int(state["since_best"])
+        if self.enabled:
+            prune(self.directory, {k.file for k in self.best_k.kept})
+
+    def save(self, epoch: int, value: float, state: dict[str, Any]) -> bool:
+        """Rank ``epoch`` by ``value``, write its checkpoint(s); True if it is the best so far.
+
+        ``state`` is everything but the ranking, which is added here.
+        """
+        kept = self.best_k.would_keep(value)
+        entry, dropped = self.best_k.add(epoch, value) if kept else (None, [])
+        is_best = self.best is not None and self.best.epoch == epoch
+        self.since_best = 0 if is_best else self.since_best + 1
+        if self.enabled:
+            full = {
+                **state,
+                "epoch": epoch,
+                "value": value,
+                "kept": self.best_k.to_list(),
+                "since_best": self.since_best,
+            }
+            if entry is not None:
+                save_checkpoint(full, self.directory / entry.file)
+            save_checkpoint(full, self.last_path)
+            for old in dropped:
+                (self.directory / old.file).unlink(missing_ok=True)
+        return is_best

@@ -47,7 +47,6 @@ from trainer.checkpoint import LAST, CheckpointError, load_checkpoint
 from trainer.config import TrainConfig
 
 CHECKPOINTS = "checkpoints"
-BUNDLE_FILE = "model.mura"
 
 
 class ExportError(Exception):

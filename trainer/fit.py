@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, NamedTuple, TextIO
 
 import numpy as np
 import torch
@@ -30,16 +30,15 @@ from mura_desktop import __version__
 from mura_desktop.cli.progress import ProgressBar, format_duration
 from mura_desktop.core.discovery import discover
 from mura_desktop.core.metrics import OVERALL, format_metrics_table
+from mura_desktop.core.run_log import BUNDLE_FILE, METRICS_FILE, read_records
 from trainer import distributed
 from trainer.augment import Augmentation
 from trainer.checkpoint import (
     LAST,
-    BestK,
+    CheckpointSaver,
     load_checkpoint,
-    prune,
     restore_rng_state,
     rng_state,
-    save_checkpoint,
 )
 from trainer.config import CONFIG_FILE, TrainConfig
 from trainer.data import DataSplit, dataset_root, make_split, view_samples
@@ -54,11 +53,11 @@ from trainer.engine import (
     evaluate,
 )
 from trainer.engine import train_one_epoch as run_epoch
-from trainer.export import BUNDLE_FILE, CHECKPOINTS, export_run
+from trainer.export import CHECKPOINTS, export_run
 from trainer.image_cache import ImageCache, default_cache_dir
 from trainer.initial_weights import InitError, initial_network
 from trainer.losses import build_loss, class_weights
-from trainer.metrics_log import METRICS_FILE, MetricsLog, read_metrics
+from trainer.metrics_log import MetricsLog
 from trainer.plots import write_run_plots
 
 COMPLETED = "completed"
@@ -245,89 +244,26 @@ def _fit(
     np.random.seed(config.seed)
     torch.manual_seed(config.seed)
 
-    # --- data ---------------------------------------------------------------------------
-    root, note = dataset_root(config.data)
-    if note:
-        say(note)
-    scan = discover([root])
-    if scan.problems:
-        say(f"{len(scan.problems)} path(s) skipped while scanning {root}")
-    split = make_split(
-        scan.studies, parts=config.parts, valid_fraction=config.valid_fraction, seed=config.seed
+    root, split, train_samples, valid_samples, train_loader, train_sampler, valid_loader = (
+        _load_data(config, runtime, say)
     )
-    say(split.summary())
-    train_samples, valid_samples = view_samples(split.train), view_samples(split.valid)
-    cache = ImageCache(config.cache_dir or default_cache_dir(), config.size)
-    augmentation = Augmentation(config.flip, config.rotation, config.contrast)
-    pin = runtime.device.type == "cuda"
-    train_loader, train_sampler = make_loader(
-        ViewDataset(train_samples, cache, augmentation, config.seed),
-        batch_size=config.batch_size,
-        train=True,
-        workers=config.workers,
-        seed=config.seed,
-        rank=runtime.rank,
-        world_size=runtime.world_size,
-        pin_memory=pin,
+    net, criterion, optimizer, scheduler, precision, scaler = _build_model(
+        config, runtime, split, len(train_loader)
     )
-    valid_loader, _ = make_loader(
-        ViewDataset(valid_samples, cache, None, config.seed),
-        batch_size=config.batch_size * 2,
-        train=False,
-        workers=config.workers,
-        seed=config.seed,
-        rank=runtime.rank,
-        world_size=runtime.world_size,
-        pin_memory=pin,
-    )
-
-    # --- model, optimiser ------------------------------------------------------------------
-    net, problem = None, None
-    if runtime.is_main:  # rank 0 downloads ImageNet weights once, the others reuse the file
-        try:
-            net = initial_network(config.arch, config.init, body_part_head=config.body_part_head)
-        except InitError as exc:
-            problem = str(exc)
-    problem = distributed.broadcast_object(runtime, problem)
-    if problem:
-        raise InitError(problem)
-    if net is None:
-        net = initial_network(config.arch, config.init, body_part_head=config.body_part_head)
     channels_last = config.channels_last
-    net = net.to(runtime.device, memory_format=torch.channels_last if channels_last else None)
-    if runtime.device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
-    criterion = build_loss(split.train, config.class_weights, config.loss, config.focal_gamma)
-    criterion = criterion.to(runtime.device)
-    optimizer = torch.optim.Adam(
-        net.parameters(), lr=config.lr, betas=(0.9, 0.999), weight_decay=config.weight_decay
+    saver = CheckpointSaver(
+        ckpt_dir, config.keep_best, config.select_metric == "valid_loss", runtime.is_main
     )
-    scheduler = _lr_scheduler(config, optimizer, len(train_loader))
-    precision = amp_dtype(config, runtime.device)
-    scaler = torch.amp.GradScaler(runtime.device.type, enabled=precision == torch.float16)
-    minimize = config.select_metric == "valid_loss"
-    best_k = BestK(config.keep_best, minimize)
-    epoch_done, global_step, since_best = 0, 0, 0
+    epoch_done, global_step = 0, 0
     divergence = DivergenceGuard()
     log = MetricsLog(run_dir / METRICS_FILE, enabled=runtime.is_main)
 
     if resume:
         state = load_checkpoint(last_path)
-        net.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
-        restore_rng_state(state["rng"])
-        if state["config"]["lr"] != config.lr:  # --lr given again on resume: use it
-            for group in optimizer.param_groups:
-                group["lr"] = config.lr
-        epoch_done, global_step = int(state["epoch"]), int(state["step"])
-        since_best = int(state["since_best"])
+        epoch_done, global_step = _restore(state, config, net, optimizer, scheduler, scaler)
+        saver.restore(state)
         divergence = DivergenceGuard(state.get("loss_start"))
-        best_k = BestK.from_list(config.keep_best, minimize, state["kept"])
-        if runtime.is_main:
-            prune(ckpt_dir, {k.file for k in best_k.kept})
-            log.keep_until_epoch(epoch_done, state.get("epoch_record"))
+        log.keep_until_epoch(epoch_done, state.get("epoch_record"))
         say(f"resuming {run_dir} after epoch {epoch_done}")
 
     eval_model = TrainingModel(net)
@@ -395,54 +331,36 @@ def _fit(
             if config.schedule == "plateau":
                 scheduler.step(evaluation.loss)
             value = _selection_value(config, evaluation)
-            entry, dropped = best_k.add(epoch, value) if best_k.would_keep(value) else (None, [])
-            is_best = best_k.best is not None and best_k.best.epoch == epoch
-            since_best = 0 if is_best else since_best + 1
             record = _epoch_record(epoch, config, stats, evaluation, lr, global_step)
+            is_best = saver.best_k.ranks_first(epoch, value)  # the log record says so
             logged = log.record("epoch", **record, best=is_best, select_value=value)
-            if runtime.is_main:
-                state = {
-                    "epoch_record": logged,
-                    "loss_start": divergence.start,
-                    "epoch": epoch,
-                    "step": global_step,
-                    "model": net.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(),
-                    "scaler": scaler.state_dict(),
-                    "kept": best_k.to_list(),
-                    "select_metric": config.select_metric,
-                    "value": value,
-                    "since_best": since_best,
-                    "config": config.to_dict(),
-                    "rng": rng_state(),
-                    "valid": _validation_record(split, evaluation, valid_samples),
-                    "dataset": str(root.resolve()),
-                    "split": f"{split.description}: {len(split.train)} train / "
-                    f"{len(split.valid)} valid studies",
-                    "trainer_version": __version__,
-                    "device": f"{runtime.device} × {runtime.world_size}"
-                    + (f", {str(precision).removeprefix('torch.')}" if precision else ""),
-                }
-                if entry is not None:
-                    save_checkpoint(state, ckpt_dir / entry.file)
-                save_checkpoint(state, last_path)
-                for old in dropped:
-                    (ckpt_dir / old.file).unlink(missing_ok=True)
+            state = {
+                "epoch_record": logged,
+                "loss_start": divergence.start,
+                "step": global_step,
+                "model": net.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "scaler": scaler.state_dict(),
+                "select_metric": config.select_metric,
+                "config": config.to_dict(),
+                "rng": rng_state(),
+                "valid": _validation_record(split, evaluation, valid_samples),
+                "dataset": str(root.resolve()),
+                "split": f"{split.description}: {len(split.train)} train / "
+                f"{len(split.valid)} valid studies",
+                "trainer_version": __version__,
+                "device": f"{runtime.device} × {runtime.world_size}"
+                + (f", {str(precision).removeprefix('torch.')}" if precision else ""),
+            }
+            saver.save(epoch, value, state)
             log.append(logged)
             say(_epoch_line(record, is_best))
-            for what, skipped in (("training", stats.skipped), ("validation", evaluation.skipped)):
-                if skipped:
-                    index, reason = skipped[0]
-                    sample = (train_samples if what == "training" else valid_samples)[index]
-                    say(
-                        f"  skipped {len(skipped)} unreadable {what} view(s), "
-                        f"e.g. {sample.path}: {reason}"
-                    )
+            _report_skipped(say, stats.skipped, evaluation.skipped, train_samples, valid_samples)
             distributed.barrier(runtime)
-            if config.early_stop_patience and since_best >= config.early_stop_patience:
+            if config.early_stop_patience and saver.since_best >= config.early_stop_patience:
                 status = EARLY_STOPPED
-                message = f"no improvement of {config.select_metric} for {since_best} epochs"
+                message = f"no improvement of {config.select_metric} for {saver.since_best} epochs"
                 say(f"early stop: {message}")
                 break
     except NonFiniteLossError as exc:
@@ -460,8 +378,8 @@ def _fit(
         status, message = INTERRUPTED, "interrupted; continue with --resume"
         say(f"\n{message} {run_dir}")
 
-    epochs_done = _last_epoch(last_path) if runtime.is_main else 0
-    best = best_k.best
+    epochs_done = saver.last_epoch() if runtime.is_main else 0
+    best = saver.best
     bundle_path, test = None, None
     if status in (COMPLETED, EARLY_STOPPED) and runtime.is_main:
         bundle_path = _finish(run_dir, config, say)
@@ -489,8 +407,119 @@ def _fit(
     )
 
 
-def _last_epoch(last_path: Path) -> int:
-    return int(load_checkpoint(last_path)["epoch"]) if last_path.exists() else 0
+class _Data(NamedTuple):
+    root: Path
+    split: DataSplit
+    train_samples: list
+    valid_samples: list
+    train_loader: Any
+    train_sampler: Any
+    valid_loader: Any
+
+
+def _load_data(config: TrainConfig, runtime: distributed.Runtime, say: _Console) -> _Data:
+    """Discover and split the dataset; the loaders for this rank's share of it."""
+    root, note = dataset_root(config.data)
+    if note:
+        say(note)
+    scan = discover([root])
+    if scan.problems:
+        say(f"{len(scan.problems)} path(s) skipped while scanning {root}")
+    split = make_split(
+        scan.studies, parts=config.parts, valid_fraction=config.valid_fraction, seed=config.seed
+    )
+    say(split.summary())
+    train_samples, valid_samples = view_samples(split.train), view_samples(split.valid)
+    cache = ImageCache(config.cache_dir or default_cache_dir(), config.size)
+    augmentation = Augmentation(config.flip, config.rotation, config.contrast)
+    pin = runtime.device.type == "cuda"
+    train_loader, train_sampler = make_loader(
+        ViewDataset(train_samples, cache, augmentation, config.seed),
+        batch_size=config.batch_size,
+        train=True,
+        workers=config.workers,
+        seed=config.seed,
+        rank=runtime.rank,
+        world_size=runtime.world_size,
+        pin_memory=pin,
+    )
+    valid_loader, _ = make_loader(
+        ViewDataset(valid_samples, cache, None, config.seed),
+        batch_size=config.batch_size * 2,
+        train=False,
+        workers=config.workers,
+        seed=config.seed,
+        rank=runtime.rank,
+        world_size=runtime.world_size,
+        pin_memory=pin,
+    )
+    return _Data(
+        root, split, train_samples, valid_samples, train_loader, train_sampler, valid_loader
+    )
+
+
+def _build_model(
+    config: TrainConfig, runtime: distributed.Runtime, split: DataSplit, steps_per_epoch: int
+):
+    """The network on its device, the loss, optimiser, schedule, precision and scaler."""
+    net, problem = None, None
+    if runtime.is_main:  # rank 0 downloads ImageNet weights once, the others reuse the file
+        try:
+            net = initial_network(config.arch, config.init, body_part_head=config.body_part_head)
+        except InitError as exc:
+            problem = str(exc)
+    problem = distributed.broadcast_object(runtime, problem)
+    if problem:
+        raise InitError(problem)
+    if net is None:
+        net = initial_network(config.arch, config.init, body_part_head=config.body_part_head)
+    net = net.to(
+        runtime.device, memory_format=torch.channels_last if config.channels_last else None
+    )
+    if runtime.device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    criterion = build_loss(split.train, config.class_weights, config.loss, config.focal_gamma)
+    criterion = criterion.to(runtime.device)
+    optimizer = torch.optim.Adam(
+        net.parameters(), lr=config.lr, betas=(0.9, 0.999), weight_decay=config.weight_decay
+    )
+    scheduler = _lr_scheduler(config, optimizer, steps_per_epoch)
+    precision = amp_dtype(config, runtime.device)
+    scaler = torch.amp.GradScaler(runtime.device.type, enabled=precision == torch.float16)
+    return net, criterion, optimizer, scheduler, precision, scaler
+
+
+def _restore(
+    state: dict,
+    config: TrainConfig,
+    net: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler,
+    scaler: torch.amp.GradScaler,
+) -> tuple[int, int]:
+    """Put a ``last.pt`` back into the training objects; returns (epoch, step) done."""
+    net.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    scaler.load_state_dict(state["scaler"])
+    restore_rng_state(state["rng"])
+    if state["config"]["lr"] != config.lr:  # --lr given again on resume: use it
+        for group in optimizer.param_groups:
+            group["lr"] = config.lr
+    return int(state["epoch"]), int(state["step"])
+
+
+def _report_skipped(say, train_skipped, valid_skipped, train_samples, valid_samples) -> None:
+    for what, skipped, samples in (
+        ("training", train_skipped, train_samples),
+        ("validation", valid_skipped, valid_samples),
+    ):
+        if skipped:
+            index, reason = skipped[0]
+            say(
+                f"  skipped {len(skipped)} unreadable {what} view(s), "
+                f"e.g. {samples[index].path}: {reason}"
+            )
 
 
 def _step_reporter(
@@ -540,7 +569,7 @@ def _finish(run_dir: Path, config: TrainConfig, say: _Console) -> Path:
     """Export the bundle, draw the plots, print the summary table."""
     out = run_dir / BUNDLE_FILE
     bundle, scores = export_run(run_dir, out)
-    history = [r for r in read_metrics(run_dir / METRICS_FILE) if r["event"] == "epoch"]
+    history = [r for r in read_records(run_dir / METRICS_FILE) if r["event"] == "epoch"]
     overall = scores.metrics.get(OVERALL)
     if overall is not None:
         write_run_plots(run_dir / "plots", history, scores.labels, scores.probabilities, overall)

@@ -1,9 +1,4 @@
-"""``RUN_DIR/metrics.jsonl``: one JSON object per line, flushed as it happens.
-
-Every record has ``event`` (``start``, ``step``, ``epoch``, ``end`` or ``error``) and
-``time`` (Unix seconds); the trainer's README section lists the fields of each. Non-finite
-numbers are written as ``null``, so every line is strict JSON. A reader tailing the file
-should ignore a last line without its newline (it is being written).
+"""Writing ``RUN_DIR/metrics.jsonl`` (its schema: ``mura_desktop.core.run_log``).
 
 On ``--resume`` the log is rewritten (atomically) without the records of epochs that had
 not been checkpointed, then a new ``start`` record with ``resumed_from`` follows: each
@@ -12,7 +7,6 @@ epoch appears once, in order.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -20,10 +14,8 @@ from typing import Any
 
 from mura_desktop.core import strict_json
 from mura_desktop.core.atomic_write import write_atomically
+from mura_desktop.core.run_log import check_fields, read_records
 from mura_desktop.core.strict_json import plain
-
-METRICS_FILE = "metrics.jsonl"
-EVENTS = ("start", "step", "epoch", "end", "error")
 
 
 class MetricsLog:
@@ -36,8 +28,7 @@ class MetricsLog:
     @staticmethod
     def record(event: str, **fields: Any) -> dict[str, Any]:
         """A record as ``write`` would write it (for a checkpoint to carry)."""
-        if event not in EVENTS:
-            raise ValueError(f"unknown event {event!r}")
+        check_fields(event, fields)
         return {"event": event, **plain(fields), "time": round(time.time(), 3)}
 
     def write(self, event: str, **fields: Any) -> dict[str, Any]:
@@ -56,25 +47,9 @@ class MetricsLog:
         run killed between writing the checkpoint and the record)."""
         if not self.enabled:
             return
-        records = read_metrics(self.path) if self.path.exists() else []
+        records = read_records(self.path) if self.path.exists() else []
         kept = [r for r in records if r.get("epoch") is None or r["epoch"] <= epoch]
         logged = {r["epoch"] for r in kept if r.get("event") == "epoch"}
         if checkpointed is not None and checkpointed.get("epoch") not in logged:
             kept.append(checkpointed)
         write_atomically(self.path, "".join(strict_json.dumps(r) + "\n" for r in kept))
-
-
-def read_metrics(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """All complete records in ``path`` (a partial last line is ignored)."""
-    records = []
-    with Path(path).open(encoding="utf-8") as fh:
-        for line in fh:
-            if not line.endswith("\n"):
-                break
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(record, dict):
-                records.append(record)
-    return records

@@ -9,7 +9,6 @@ run on (``detach``). The process is never killed without asking.
 from __future__ import annotations
 
 import codecs
-import json
 import math
 import os
 import shlex
@@ -44,14 +43,13 @@ from PySide6.QtWidgets import (
 
 from mura_desktop.core.output_guard import is_inside
 from mura_desktop.core.resources import MODEL_SUFFIX
+from mura_desktop.core.run_log import BUNDLE_FILE, METRICS_FILE, number, parse_line
 
 # mura_desktop.inference.network.ARCHITECTURES, repeated so this window does not import torch.
 ARCHITECTURES = ("densenet121", "densenet169", "densenet201", "resnet50")
 DEVICES = ("auto", "cpu", "cuda")
 INITS = (("imagenet", "ImageNet weights (downloaded once)"), ("random", "Random"))
-METRICS_FILE = "metrics.jsonl"
 CONSOLE_FILE = "console.log"
-DEFAULT_BUNDLE = "model.mura"
 LOG_LINES = 20_000
 
 
@@ -107,24 +105,12 @@ class JsonlTail:
         for line in lines:
             if not line.strip():
                 continue
-            try:
-                record = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError):
+            record = parse_line(line.decode("utf-8", "replace"))
+            if record is None:
                 self.skipped += 1
-                continue
-            if isinstance(record, dict):
-                records.append(record)
             else:
-                self.skipped += 1
+                records.append(record)
         return records
-
-
-def _number(record: dict[str, Any], *keys: str) -> float | None:
-    for key in keys:
-        value = record.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-            return float(value)
-    return None
 
 
 @dataclass
@@ -148,19 +134,19 @@ class TrainingCurves:
     def add(self, record: dict[str, Any]) -> None:
         event = record.get("event")
         if event == "start":
-            total = _number(record, "epochs", "total_epochs")
+            total = number(record, "epochs")
             self.total_epochs = int(total) if total else self.total_epochs
         elif event == "epoch":
             self.epochs.append(float(len(self.epochs) + 1))
-            self.train_loss.append(_value_or_nan(_number(record, "train_loss")))
-            self.valid_loss.append(_value_or_nan(_number(record, "valid_loss")))
-            self.kappa.append(_value_or_nan(_number(record, "kappa")))
-            self.auroc.append(_value_or_nan(_number(record, "auroc")))
+            self.train_loss.append(_value_or_nan(number(record, "train_loss")))
+            self.valid_loss.append(_value_or_nan(number(record, "valid_loss")))
+            self.kappa.append(_value_or_nan(number(record, "kappa")))
+            self.auroc.append(_value_or_nan(number(record, "auroc")))
         elif event == "step":
-            loss = _number(record, "train_loss", "loss")
+            loss = number(record, "train_loss")
             # `batch` of `batches` within the epoch; `step` is the run's global step counter
-            batch = _number(record, "batch")
-            per_epoch = _number(record, "batches", "steps_per_epoch")
+            batch = number(record, "batch")
+            per_epoch = number(record, "batches")
             if loss is not None and batch is not None and per_epoch:
                 self.steps.append(len(self.epochs) + min(batch / per_epoch, 1.0))
                 self.step_loss.append(loss)
@@ -524,7 +510,7 @@ class TrainWindow(QWidget):
         box.setInformativeText(
             f"Stopped, it keeps the checkpoints written so far (mura-train fit --resume {run} "
             f"continues it). Left running on its own, it writes its output to "
-            f"{self._console_path()} and its model to {run / DEFAULT_BUNDLE if run else ''}."
+            f"{self._console_path()} and its model to {run / BUNDLE_FILE if run else ''}."
         )
         stop = box.addButton("Stop the training", QMessageBox.ButtonRole.DestructiveRole)
         detach = box.addButton("Let it run on (detached)", QMessageBox.ButtonRole.AcceptRole)
@@ -665,14 +651,14 @@ class TrainWindow(QWidget):
                 ("kappa", "κ"),
                 ("auroc", "AUROC"),
             ):
-                value = _number(record, key)
+                value = number(record, key)
                 if value is not None:
                     parts.append(f"{label} {value:.3f}")
             self._show_status(" · ".join(parts))
         elif event == "end":
             self._end_record = record
         elif event == "error":
-            message = record.get("message") or record.get("error") or "the trainer failed"
+            message = record.get("message") or "the trainer failed"
             self._error_message = str(message)
             self._show_status(f"Trainer error: {message}", error=True)
 
@@ -717,15 +703,14 @@ class TrainWindow(QWidget):
         run_dir = self._run_dir
         if run_dir is None:
             return None
-        for key in ("bundle", "model", "model_path"):
-            value = self._end_record.get(key)
-            if isinstance(value, str) and value:
-                candidate = Path(value)
-                candidate = candidate if candidate.is_absolute() else run_dir / candidate
-                if candidate.is_file():
-                    return candidate
-        if (run_dir / DEFAULT_BUNDLE).is_file():
-            return run_dir / DEFAULT_BUNDLE
+        value = self._end_record.get("bundle")
+        if isinstance(value, str) and value:
+            candidate = Path(value)
+            candidate = candidate if candidate.is_absolute() else run_dir / candidate
+            if candidate.is_file():
+                return candidate
+        if (run_dir / BUNDLE_FILE).is_file():
+            return run_dir / BUNDLE_FILE
         found = sorted(run_dir.glob(f"*{MODEL_SUFFIX}"), key=lambda p: p.stat().st_mtime)
         return found[-1] if found else None
 
