@@ -3,7 +3,7 @@
 Run folder layout::
 
     config.json          the resolved configuration
-    metrics.jsonl        start / step / epoch / end / error records (see metrics_log)
+    metrics.jsonl        start / step / epoch / end / error records (schema: mura_desktop.core.run_log)
     checkpoints/         last.pt after every epoch, epoch-NNN.pt for the best k
     plots/               loss.png, kappa.png, roc.png, confusion.png (at the end)
     model.mura           the bundle of the best checkpoint(s) (at the end)
