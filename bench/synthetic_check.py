@@ -34,9 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 import torch
 
-from mura_desktop.cli.progress import ProgressBar
 from mura_desktop.core.discovery import discover
 from mura_desktop.core.metrics import OVERALL, format_metrics_table, study_metrics
+from mura_desktop.core.progress import ProgressBar
 from mura_desktop.inference.bundle import load_bundle
 from mura_desktop.inference.network import build_network
 from mura_desktop.inference.predictor import Predictor

@@ -154,7 +154,7 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from mura_desktop.cli.progress import ProgressBar
+    from mura_desktop.core.progress import ProgressBar
     from mura_desktop.inference.bundle import BundleError
     from trainer.evaluation import evaluate_model
     from trainer.export import ExportError

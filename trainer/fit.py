@@ -3,7 +3,7 @@
 Run folder layout::
 
     config.json          the resolved configuration
-    metrics.jsonl        start / step / epoch / end / error records (schema: mura_desktop.core.run_log)
+    metrics.jsonl        start / step / epoch / end / error records (schema: core.run_log)
     checkpoints/         last.pt after every epoch, epoch-NNN.pt for the best k
     plots/               loss.png, kappa.png, roc.png, confusion.png (at the end)
     model.mura           the bundle of the best checkpoint(s) (at the end)
@@ -27,9 +27,9 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from mura_desktop import __version__
-from mura_desktop.cli.progress import ProgressBar, format_duration
 from mura_desktop.core.discovery import discover
 from mura_desktop.core.metrics import OVERALL, format_metrics_table
+from mura_desktop.core.progress import ProgressBar, format_duration
 from mura_desktop.core.run_log import BUNDLE_FILE, METRICS_FILE, read_records
 from trainer import distributed
 from trainer.augment import Augmentation

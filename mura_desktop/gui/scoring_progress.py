@@ -7,7 +7,7 @@ import time
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from mura_desktop.cli.progress import format_duration
+from mura_desktop.core.progress import format_duration
 
 
 class EtaClock:

@@ -1,4 +1,10 @@
-"""A dependency-free console progress bar with rate and ETA."""
+"""Console progress with rate and ETA, for the CLI, the trainer and the benchmarks.
+
+Not tqdm: the trainer's console goes to a log file that the viewer's Train window shows,
+and tqdm redraws with carriage returns there (or prints nothing, with ``disable=None``);
+this bar redraws one line on a terminal and writes a whole line every ``interval``
+seconds anywhere else.
+"""
 
 from __future__ import annotations
 
