@@ -25,12 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = {"arch": "densenet121", "size": 64, "init": "random", "batch_size": 8, "workers": 0}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
