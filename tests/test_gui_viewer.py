@@ -405,9 +405,30 @@ def test_new_threshold_redecides_scores_without_recomputing(qtbot, window, facto
     results = window.session.results
     assert {uid: r.probability for uid, r in results.items()} == before
     assert all(r.rule.threshold == 0.95 and r.verdict == "normal" for r in results.values())
-    assert window.settings.threshold == pytest.approx(0.95)
+    assert window.settings.threshold_for("/models/model.mura") == pytest.approx(0.95)
     assert window.settings.device == "cpu"
     assert window.verdict.verdict_text == "NORMAL"
+
+
+def test_a_threshold_chosen_for_one_bundle_does_not_follow_to_the_next(
+    qtbot, window, factory, tmp_path
+):
+    first, second = tmp_path / "a.mura", tmp_path / "b.mura"
+    first.write_bytes(b"a")
+    second.write_bytes(b"b")
+    with qtbot.waitSignal(window.modelChanged, timeout=WAIT_MS):
+        window._on_model_settings_chosen(str(first), "cpu", 0.9)
+    assert factory.thresholds[-1] == pytest.approx(0.9)
+    with qtbot.waitSignal(window.modelChanged, timeout=WAIT_MS):
+        window.load_model(second)
+    assert factory.thresholds[-1] is None  # the second bundle's own operating point
+    with qtbot.waitSignal(window.modelChanged, timeout=WAIT_MS):
+        window.load_model(first)
+    assert factory.thresholds[-1] == pytest.approx(0.9)  # the first keeps its own choice
+    first.write_bytes(b"a changed file")
+    with qtbot.waitSignal(window.modelChanged, timeout=WAIT_MS):
+        window.load_model(first)
+    assert factory.thresholds[-1] is None  # a different file at the same path starts afresh
 
 
 def test_train_window_hands_its_model_to_the_viewer(qtbot, window, dataset):

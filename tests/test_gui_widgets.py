@@ -29,7 +29,9 @@ from mura_desktop.gui.thumbnails import ThumbnailStrip, make_thumbnail
 def test_settings_defaults_and_round_trip(qapp, tmp_path):
     path = tmp_path / "s.ini"
     s = Settings(path)
-    assert (s.heatmap_visible, s.heatmap_opacity, s.device, s.threshold) == (
+    bundle = tmp_path / "m.mura"
+    bundle.write_bytes(b"m")
+    assert (s.heatmap_visible, s.heatmap_opacity, s.device, s.threshold_for(bundle)) == (
         True,
         0.5,
         "auto",
@@ -39,23 +41,29 @@ def test_settings_defaults_and_round_trip(qapp, tmp_path):
     for i in range(MAX_RECENT + 3):
         s.add_recent(tmp_path / f"d{i}")
     s.add_recent(tmp_path / "d5")
-    s.threshold = 0.42
+    s.set_threshold_for(bundle, 0.42)
     s.device = "cpu"
     s.sync()
     again = Settings(path)
     assert len(again.recent_items) == MAX_RECENT
     assert again.recent_items[0] == str((tmp_path / "d5").resolve())
-    assert again.threshold == pytest.approx(0.42)
+    assert again.threshold_for(bundle) == pytest.approx(0.42)
+    assert again.threshold_for(tmp_path / "other.mura") is None
     assert again.device == "cpu"
-    again.threshold = None
-    assert again.threshold is None
+    again.set_threshold_for(bundle, None)
+    assert again.threshold_for(bundle) is None
 
 
 def test_settings_ignore_nonsense_values(qapp, tmp_path):
     path = tmp_path / "s.ini"
-    path.write_text("[model]\nthreshold=7\ndevice=quantum\n[display]\nheatmap_opacity=abc\n")
     s = Settings(path)
-    assert s.threshold is None and s.device == "auto" and s.heatmap_opacity == 0.5
+    s.set_threshold_for(tmp_path / "m.mura", 7)
+    s.sync()
+    text = path.read_text().replace("heatmap_opacity", "x")
+    path.write_text(text + "[model]\ndevice=quantum\n[display]\nheatmap_opacity=abc\n")
+    s = Settings(path)
+    assert s.threshold_for(tmp_path / "m.mura") is None
+    assert s.device == "auto" and s.heatmap_opacity == 0.5
 
 
 # --- image view -------------------------------------------------------------------------

@@ -80,10 +80,12 @@ class FakeFactory:
         self.gate: threading.Event | None = None
         self.threshold_default = 0.5
         self.predictors: list[FakePredictor] = []
+        self.thresholds: list[float | None] = []  # as asked for, per load
 
     def __call__(self, path: Path, device: str, threshold: float | None) -> LoadedModel:
         if "broken" in path.name:
             raise ModelLoadError(f"{path}: not a MURA Desktop model bundle")
+        self.thresholds.append(threshold)
         rule = VerdictRule(threshold=self.threshold_default if threshold is None else threshold)
         predictor = FakePredictor(rule, self.gate)
         self.predictors.append(predictor)

@@ -1062,7 +1062,7 @@ class MainWindow(QMainWindow):
             current.job = None
         device = device or self.settings.device
         if threshold is None:
-            threshold = self.settings.threshold
+            threshold = self.settings.threshold_for(path)
         self._model_job = self.service.load_model(Path(path), device, threshold)
         self.model_label.setText(f"Loading model {Path(path).name}…")
         self._refresh_verdict()
@@ -1140,7 +1140,9 @@ class MainWindow(QMainWindow):
             bundle=info.bundle if info is not None else None,
             model_path=str(info.path) if info is not None else self.settings.model_path,
             device=self.settings.device,
-            threshold=info.rule.threshold if info is not None else self.settings.threshold,
+            threshold=info.rule.threshold
+            if info is not None
+            else self.settings.threshold_for(self.settings.model_path),
             cuda_available=None if "torch" in sys.modules else False,
             parent=self,
         )
@@ -1152,8 +1154,8 @@ class MainWindow(QMainWindow):
 
     def _on_model_settings_chosen(self, path: str, device: str, threshold: float) -> None:
         self.settings.device = device
-        self.settings.threshold = threshold
         if path:
+            self.settings.set_threshold_for(path, threshold)
             self.settings.model_path = path
             self.load_model(Path(path), device, threshold)
 

@@ -6,6 +6,7 @@ QSettings key or converts a QVariant. Tests pass their own file: ``Settings(tmp_
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -134,19 +135,21 @@ class Settings:
     def device(self, value: str) -> None:
         self._q.setValue("model/device", value)
 
-    @property
-    def threshold(self) -> float | None:
-        """The user's decision threshold, or None to use the bundle's."""
-        raw = self._q.value("model/threshold", "", type=str)
+    def threshold_for(self, bundle: str | os.PathLike[str]) -> float | None:
+        """The threshold the user chose for this bundle file, or None for the bundle's own.
+
+        Kept per file (its path, size and modification time): a threshold chosen for one
+        model never silently applies to another, nor to a changed file at the same path.
+        """
+        raw = self._q.value(_threshold_key(bundle), "", type=str)
         try:
             value = float(raw)
         except ValueError:
             return None
         return value if 0.0 <= value <= 1.0 else None
 
-    @threshold.setter
-    def threshold(self, value: float | None) -> None:
-        self._q.setValue("model/threshold", "" if value is None else f"{value:.6g}")
+    def set_threshold_for(self, bundle: str | os.PathLike[str], value: float | None) -> None:
+        self._q.setValue(_threshold_key(bundle), "" if value is None else f"{value:.6g}")
 
     # --- conversions --------------------------------------------------------------------
 
@@ -171,3 +174,13 @@ class Settings:
             return float(self._q.value(key, default))
         except (TypeError, ValueError):
             return default
+
+
+def _threshold_key(bundle: str | os.PathLike[str]) -> str:
+    path = Path(bundle).expanduser().resolve()
+    try:
+        stat = path.stat()
+        identity = f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
+    except OSError:
+        identity = str(path)
+    return "model/thresholds/" + hashlib.sha1(identity.encode()).hexdigest()
