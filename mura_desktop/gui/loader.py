@@ -91,6 +91,8 @@ class BackgroundLoader(QObject):
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(max_threads or max(2, min(4, os.cpu_count() or 2)))
         self.min_request = 0
+        # The decoder processes start while the window is built, not at the first image.
+        shared_decoder().warm_up()
 
     def load_images(self, request_id: int, paths: Sequence[Path]) -> None:
         """Decode ``paths`` in order of priority (the first one first)."""
