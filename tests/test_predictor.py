@@ -253,7 +253,7 @@ def test_device_asked_for_is_device_used(members: list) -> None:
     reason = cuda_unusable_reason()
     assert reason
     device, note = choose_device("auto")
-    assert device == torch.device("cpu") and note is not None and reason in note
+    assert device == torch.device("cpu") and note is not None and reason.split(" (")[0] in note
     for request in ("cuda", "cuda:1"):
         with pytest.raises(DeviceUnavailableError, match=f"'{request}' cannot be used"):
             Predictor(_bundle(members[:1]), device=request)

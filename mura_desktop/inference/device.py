@@ -31,13 +31,14 @@ def cuda_unusable_reason() -> str | None:
     try:
         torch.cuda.init()  # raises with the driver's own explanation
     except (RuntimeError, AssertionError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        first = text.split(". ")[0].rstrip(".")  # the driver's URL and advice follow
         if "too old" in first.lower():
             return (
-                f"{first} This torch was built for CUDA {torch.version.cuda}; update the "
+                f"{first}: this torch was built for CUDA {torch.version.cuda}; update the "
                 "NVIDIA driver or install a torch built for an older CUDA"
             )
-        return f"{first.rstrip('.')}; check the GPU and its NVIDIA driver (nvidia-smi)"
+        return f"{first} (check the GPU and its driver with nvidia-smi)"
     return "no CUDA device is visible (check CUDA_VISIBLE_DEVICES and nvidia-smi)"
 
 
@@ -55,7 +56,7 @@ def choose_device(requested: str = "auto") -> tuple[torch.device, str | None]:
         reason = cuda_unusable_reason()
         if reason is None:
             return torch.device("cuda", 0), None
-        return torch.device("cpu"), f"no usable GPU, running on the CPU: {reason}"
+        return torch.device("cpu"), f"running on the CPU: no usable GPU ({reason.split(' (')[0]})"
     match = _CUDA.match(text)
     if match is None:
         raise ValueError(f"unknown device {requested!r}; use 'auto', 'cpu', 'cuda' or 'cuda:N'")
