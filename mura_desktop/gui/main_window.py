@@ -518,7 +518,7 @@ class MainWindow(QMainWindow):
         dock = self.metrics_dock
         if dock.isFloating() and not dock.isVisible():
             frame = self.geometry()
-            width, height = min(900, frame.width()), min(640, frame.height())
+            width, height = min(1000, frame.width()), min(820, frame.height())
             dock.setGeometry(frame.right() - width, frame.top() + 60, width, height)
         dock.show()
         dock.raise_()
@@ -542,6 +542,7 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.service.shutdown()
         self.loader.shutdown()
+        self.metrics_panel.shutdown()
         super().closeEvent(event)
 
     # ====================================================================================
@@ -1033,7 +1034,7 @@ class MainWindow(QMainWindow):
             return
         results = list(self.session.results.values())
         threshold = results[0].rule.threshold if results else None
-        self.metrics_panel.set_results(results, threshold)
+        self.metrics_panel.set_results(results, threshold, self.session.model)
 
     # ====================================================================================
     # the model
