@@ -22,6 +22,7 @@ from mura_desktop.gui.session import Session
 from mura_desktop.gui.settings import MAX_RECENT, Settings
 from mura_desktop.gui.study_browser import COL_SCORE, UID_ROLE, StudyBrowser
 from mura_desktop.gui.thumbnails import ThumbnailStrip, make_thumbnail
+from mura_desktop.gui.verdict_panel import VerdictPanel
 
 # --- settings ---------------------------------------------------------------------------
 
@@ -322,3 +323,31 @@ def test_session_groups_by_input_and_reapplies_threshold(tmp_path):
     assert not session.adopt_model({"hash": "m1"})
     assert session.adopt_model({"hash": "m2"})
     assert session.results == {}
+
+
+# --- verdict panel ----------------------------------------------------------------------
+
+
+def test_verdict_panel_shows_the_models_validation_figures_for_the_body_part(qtbot, tmp_path):
+    from mura_desktop.core.stats.summary import validation_note
+
+    panel = VerdictPanel()
+    qtbot.addWidget(panel)
+    interval = {"low": -0.32, "high": 0.79, "method": "patient bootstrap", "reason": None}
+    record = {
+        "name": "m",
+        "metrics": {
+            "per_part": {"HAND": {"n": 11, "kappa": 0.24, "intervals": {"kappa": interval}}}
+        },
+    }
+    hand = Study(uid="h", name="hand study", views=[View(tmp_path / "a.png")], body_part="HAND")
+    wrist = Study(uid="w", name="wrist study", views=[View(tmp_path / "b.png")], body_part="WRIST")
+    panel.show_state(hand, None, "NOT SCORED", model=record)
+    assert panel.validation_text == "hand: κ 0.24 [-0.32, 0.79] on validation (11 studies)"
+    assert panel.validation_text == validation_note(record, "HAND")
+    panel.show_state(wrist, None, "NOT SCORED", model=record)
+    assert panel.validation_text == ""
+    panel.show_state(hand, None, "NOT SCORED", model={"name": "imported"})
+    assert panel.validation_text == ""
+    panel.show_state(None, None, "", model=record)
+    assert panel.validation_text == ""

@@ -919,7 +919,10 @@ class MainWindow(QMainWindow):
         result = self.session.results.get(current.study.uid)
         if status is None:
             status = self._status_text(current)
-        self.verdict.show_state(current.study, result, status, self._model_line(result))
+        model = (
+            self.session.model if result is not None else (self.model.record if self.model else {})
+        )
+        self.verdict.show_state(current.study, result, status, self._model_line(result), model)
 
     def _status_text(self, current: _Current) -> str:
         if current.job is not None:
