@@ -547,3 +547,26 @@ def test_model_dialog_import_to_a_given_destination(qtbot, tmp_path, tiny_bundle
     assert (tmp_path / "given.mura").is_file()
     dialog.reject()
     assert not dialog.is_busy()
+
+
+def test_metrics_report_pdf_carries_the_intervals(qtbot, panel, tmp_path):
+    results = make_results(300, seed=7)
+    panel.set_results(results, model={"name": "report model", "architecture": "densenet169"})
+    assert not panel.export_button.isEnabled()
+    assert not panel.export_report(tmp_path / "early.pdf")
+    _intervals(qtbot, panel)
+    assert panel.export_button.isEnabled()
+    path = tmp_path / "metrics.pdf"
+    assert panel.export_report(path)
+    assert path.read_bytes().startswith(b"%PDF")
+    assert not list(tmp_path.glob(".*.part"))
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext not installed")
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    overall = panel.statistics().groups["ALL"]
+    for key in ("kappa", "auroc", "specificity"):
+        assert overall.intervals[key].text() in text
+    assert f"ECE {overall.calibration.ece:.3f}, Brier {overall.calibration.brier:.3f}" in text
+    assert "report model" in text and "patient bootstrap" in text

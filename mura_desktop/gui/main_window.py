@@ -276,6 +276,12 @@ class MainWindow(QMainWindow):
             "Ctrl+P",
             "One page: views with heatmaps, scores, verdict, model",
         )
+        self.act_export_metrics = a(
+            "Export &metrics report (PDF)…",
+            self.metrics_panel.choose_report_target,
+            None,
+            "The dataset's metrics with 95% intervals, error bars and reliability diagram",
+        )
         self.act_skipped = a(
             "S&kipped files…",
             self.show_skipped_files,
@@ -349,7 +355,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addSeparator()
         file_menu.addActions([self.act_save_results, self.act_export_png])
-        file_menu.addAction(self.act_export_pdf)
+        file_menu.addActions([self.act_export_pdf, self.act_export_metrics])
         file_menu.addSeparator()
         file_menu.addAction(self.act_skipped)
         file_menu.addSeparator()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,9 +23,13 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QBoxLayout,
+    QFileDialog,
     QGridLayout,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
+    QPushButton,
     QSizePolicy,
     QStackedWidget,
     QStyle,
@@ -47,6 +52,7 @@ from mura_desktop.core.results import StudyResult
 from mura_desktop.core.stats.calibration import calibration
 from mura_desktop.core.stats.summary import StudyStatistics, study_statistics
 from mura_desktop.gui.interval_plot import IntervalPlot
+from mura_desktop.gui.metrics_report import write_metrics_report
 from mura_desktop.gui.reliability_plot import ReliabilityPlot
 from mura_desktop.gui.stats_worker import StatsWorker
 
@@ -154,7 +160,16 @@ class MetricsPanel(QWidget):
         content = QWidget()
         content_layout = QVBoxLayout(content)
         content_layout.setContentsMargins(0, 0, 0, 0)
-        content_layout.addWidget(self._summary)
+        self.export_button = QPushButton("Export report (PDF)…")
+        self.export_button.setToolTip(
+            "A one-page PDF: this table with its intervals, the error bars and the "
+            "reliability diagram"
+        )
+        self.export_button.clicked.connect(self.choose_report_target)
+        top = QHBoxLayout()
+        top.addWidget(self._summary, 1)
+        top.addWidget(self.export_button, 0, Qt.AlignmentFlag.AlignTop)
+        content_layout.addLayout(top)
         content_layout.addLayout(self._body, 1)
 
         self._pages = QStackedWidget()
@@ -235,6 +250,38 @@ class MetricsPanel(QWidget):
         if self._delay.isActive():
             self._delay.stop()
             self._compute_intervals()
+
+    def choose_report_target(self) -> None:
+        """Ask where to write the metrics report, then write it."""
+        if self._stats is None:
+            QMessageBox.information(
+                self,
+                "Metrics report",
+                "The 95% intervals are not ready yet.\n\n"
+                + ("Wait until they appear in the table, then export again." if self._metrics
+                   else "Score a labelled dataset first (Study ▸ Score all studies)."),
+            )  # fmt: skip
+            self.compute_intervals_now()
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export metrics report", "metrics_report.pdf", "PDF (*.pdf)"
+        )
+        if path:
+            self.export_report(Path(path))
+
+    def export_report(self, path: Path) -> bool:
+        """Write the metrics report of the intervals shown; False (and a message) on failure."""
+        if self._stats is None:
+            return False
+        try:
+            write_metrics_report(path, self._stats, self.model, self._summary.text())
+        except OSError as exc:
+            QMessageBox.warning(
+                self, "Metrics report", f"Could not write {path}: {exc}\n\n"
+                "Choose a folder you can write to."
+            )  # fmt: skip
+            return False
+        return True
 
     def shutdown(self) -> None:
         """Stop computing (before the window closes)."""
@@ -433,6 +480,7 @@ class MetricsPanel(QWidget):
         else:
             self._method.setText(stats.method + ". Hover a cell for the reason of an n/a.")
         self._errors.set_statistics(stats, self._metrics)
+        self.export_button.setEnabled(stats is not None)
         self._table.viewport().update()
 
     def _on_row_selected(self) -> None:
