@@ -351,3 +351,54 @@ def test_verdict_panel_shows_the_models_validation_figures_for_the_body_part(qtb
     assert panel.validation_text == ""
     panel.show_state(None, None, "", model=record)
     assert panel.validation_text == ""
+
+
+# --- comparing two result sets -----------------------------------------------------------
+
+
+def test_compare_dialog_shows_core_comparison_and_filters_the_disagreements(qtbot):
+    import dataclasses
+
+    from mura_desktop.core.results import ResultSet
+    from mura_desktop.core.stats.comparison import compare_results
+    from mura_desktop.gui.compare_dialog import GROUP_COLUMNS, CompareDialog
+    from mura_desktop.gui.study_browser import A_AND_B
+
+    studies, results = many_studies(400)
+    a = list(results.values())
+    rng = np.random.default_rng(3)
+    rule = VerdictRule()
+    b = []
+    for r in a:
+        p = float(np.clip(r.probability + rng.normal(0, 0.25), 0, 1))
+        b.append(dataclasses.replace(r, probability=p, verdict=rule.verdict(p)))
+    dialog = CompareDialog(a, ResultSet(studies=b), "A model", "B model")
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.comparisonReady, timeout=30_000) as blocker:
+        pass
+    shown = blocker.args[0]
+    expected = compare_results(a, b, name_a="A model", name_b="B model")
+    assert list(shown.groups) == list(expected.groups)
+    assert [d.uid for d in shown.disagreements] == [d.uid for d in expected.disagreements]
+    g = expected.groups["ALL"]
+    row = [dialog.groups.item(r, 0).text() for r in range(dialog.groups.rowCount())].index("ALL")
+    cell = dialog.groups.item(row, GROUP_COLUMNS.index("Δ κ [95% bootstrap]")).text()
+    assert cell == f"{g.kappa_difference:+.3f} {g.kappa_interval.text()}"
+    t = g.auroc
+    cell = dialog.groups.item(row, GROUP_COLUMNS.index("Δ AUROC [95% DeLong]")).text()
+    assert cell == f"{t.difference:+.3f} [{t.low:+.3f}, {t.high:+.3f}]"
+    assert dialog.studies.rowCount() == len(expected.disagreements) > 0
+
+    with qtbot.waitSignal(dialog.studyChosen) as chosen:
+        dialog._on_double_click(0, 0)
+    assert chosen.args == [expected.disagreements[0].uid]
+
+    browser = StudyBrowser()
+    qtbot.addWidget(browser)
+    browser.set_collection([("MURA", studies)], results)
+    browser.set_comparison([d.uid for d in shown.disagreements], shown.name_b)
+    browser.set_filter(disagree=A_AND_B)
+    assert sorted(browser.visible_uids()) == sorted(d.uid for d in expected.disagreements)
+    browser.set_filter(disagreement_only=True)  # model against truth
+    uids = browser.visible_uids()
+    assert uids and all(results[u].predicted_label != results[u].label for u in uids)

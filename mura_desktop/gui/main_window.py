@@ -36,6 +36,7 @@ from mura_desktop.core.resources import MODEL_SUFFIX, default_model_path, is_fro
 from mura_desktop.core.results import ResultSet, StudyResult
 from mura_desktop.core.study import FAILED, ScanProblem, Study
 from mura_desktop.gui.banners import DEMO_STYLE, INFO_STYLE, NO_MODEL_HTML, Banner, demo_text
+from mura_desktop.gui.compare_dialog import CompareDialog
 from mura_desktop.gui.dicom_tags import DicomTagsPanel
 from mura_desktop.gui.focus_keys import NavigationKeyGuard
 from mura_desktop.gui.image_view import WINDOW_PRESETS, HeatmapBar, ImageView
@@ -130,6 +131,7 @@ class MainWindow(QMainWindow):
         self.train_window: TrainWindow | None = None
         self.model_dialog: ModelDialog | None = None
         self.skipped_dialog: SkippedFilesDialog | None = None
+        self.compare_dialog: CompareDialog | None = None
         self._unreadable: dict[Path, ScanProblem] = {}  # views found by the scan, undecodable
 
         self.loader = BackgroundLoader(parent=self)
@@ -282,6 +284,12 @@ class MainWindow(QMainWindow):
             None,
             "The dataset's metrics with 95% intervals, error bars and reliability diagram",
         )
+        self.act_compare = a(
+            "&Compare with a results file…",
+            self.choose_comparison,
+            None,
+            "Pair these scores with saved results: paired tests and the studies they decide apart",
+        )
         self.act_skipped = a(
             "S&kipped files…",
             self.show_skipped_files,
@@ -394,7 +402,7 @@ class MainWindow(QMainWindow):
         )
 
         model_menu = bar.addMenu("&Model")
-        model_menu.addActions([self.act_load_model, self.act_model_dialog])
+        model_menu.addActions([self.act_load_model, self.act_model_dialog, self.act_compare])
         model_menu.addSeparator()
         model_menu.addAction(self.act_train)
 
@@ -1166,6 +1174,16 @@ class MainWindow(QMainWindow):
         if path:
             self.settings.model_path = path
             self.load_model(Path(path), device, threshold)
+
+    def choose_comparison(self) -> None:
+        results = list(self.session.results.values())
+        dialog = CompareDialog.choose(self, results, self.session.model)
+        if dialog is not None:
+            self.compare_dialog = dialog
+            dialog.studyChosen.connect(lambda uid: self.browser.select(uid) or self.show_study(uid))
+            dialog.comparisonReady.connect(
+                lambda c: self.browser.set_comparison([d.uid for d in c.disagreements], c.name_b)
+            )
 
     def show_train_window(self) -> None:
         if self.train_window is None:
