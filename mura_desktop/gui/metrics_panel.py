@@ -52,7 +52,7 @@ from mura_desktop.core.results import StudyResult
 from mura_desktop.core.stats.calibration import calibration
 from mura_desktop.core.stats.summary import StudyStatistics, study_statistics
 from mura_desktop.gui.interval_plot import IntervalPlot
-from mura_desktop.gui.metrics_report import write_metrics_report
+from mura_desktop.gui.metrics_report import na_reasons, write_metrics_report
 from mura_desktop.gui.reliability_plot import ReliabilityPlot
 from mura_desktop.gui.stats_worker import StatsWorker
 
@@ -478,7 +478,10 @@ class MetricsPanel(QWidget):
         elif stats is None:
             self._method.setText(f"95% intervals {PENDING} (computed when scoring pauses)")
         else:
-            self._method.setText(stats.method + ". Hover a cell for the reason of an n/a.")
+            notes = na_reasons(stats)
+            self._method.setText(
+                stats.method + (f". {NOT_AVAILABLE} — " + "; ".join(notes) if notes else "")
+            )
         self._errors.set_statistics(stats, self._metrics)
         self.export_button.setEnabled(stats is not None)
         self._table.viewport().update()

@@ -137,8 +137,8 @@ def _cells(
     page.y += height if advance is None else advance
 
 
-def _reasons(page: Page, stats: StudyStatistics) -> None:
-    """Why a cell says n/a, per group and reason (as the CLI's table notes)."""
+def na_reasons(stats: StudyStatistics) -> list[str]:
+    """Why a value or interval is n/a, one line per group and reason (as the CLI's notes)."""
     notes = []
     for name, g in stats.groups.items():
         by_reason: dict[str, list[str]] = {}
@@ -147,6 +147,11 @@ def _reasons(page: Page, stats: StudyStatistics) -> None:
             if reason:
                 by_reason.setdefault(reason, []).append(title)
         notes += [f"{name}: {', '.join(k)}: {r}" for r, k in by_reason.items()]
+    return notes
+
+
+def _reasons(page: Page, stats: StudyStatistics) -> None:
+    notes = na_reasons(stats)
     if notes:
         page.line(f"{NOT_AVAILABLE} — " + "; ".join(notes), page.font(7.5), _MUTED)
 
