@@ -102,6 +102,9 @@ def main() -> int:
             wait_for(lambda: bool(finished), "dataset scoring")
             window._refresh_metrics()
             save(window, "dataset_scored.png")
+            panel = window.metrics_panel
+            panel.compute_intervals_now()
+            wait_for(lambda: panel.statistics() is not None, "the 95% intervals")
             save(window.metrics_dock, "dataset_metrics.png")  # a window of its own
 
             window.show_model_dialog()

@@ -134,6 +134,8 @@ def test_verdict_rule_and_description(bundle: ModelBundle) -> None:
         assert expected in text
     assert bundle.content_hash[:12] in text
     assert bundle.summary()["content_hash"] == bundle.content_hash
+    assert bundle.summary()["metrics"] == bundle.provenance["metrics"]  # the viewer's notes
+    assert "metrics" not in plain.summary()
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QLabel, QPushButton
 from mura_desktop.core.metrics import roc_curve, study_metrics
 from mura_desktop.core.pixels import LoadedImage
 from mura_desktop.core.results import StudyResult, ViewResult
+from mura_desktop.core.stats.summary import study_statistics
 from mura_desktop.core.study import BODY_PARTS
 from mura_desktop.core.verdict import VerdictRule
 from mura_desktop.gui.metrics_panel import COLUMNS, MetricsPanel
@@ -146,6 +147,70 @@ def test_metrics_panel_follows_streaming_results_quickly(panel):
     assert "1,000 not scored yet" in panel._summary.text()
     assert "200 without a label" in panel._summary.text()
     assert per_call < 0.25, f"set_results took {per_call * 1000:.0f} ms"
+
+
+def _intervals(qtbot, panel) -> None:
+    with qtbot.waitSignal(panel.intervalsReady, timeout=30_000):
+        panel.compute_intervals_now()
+
+
+def test_metrics_panel_shows_the_core_intervals(qtbot, panel):
+    results = make_results(400, seed=4)
+    panel.set_results(results, threshold=0.5)
+    assert panel.intervals_pending()
+    assert panel.interval_text("ALL", "κ") == "…"
+    _intervals(qtbot, panel)
+    expected = study_statistics(results, threshold=0.5)
+    assert not panel.intervals_pending()
+    for group in ("ALL", "WRIST", "HAND"):
+        g = expected.groups[group]
+        for column, key in (("κ", "kappa"), ("AUROC", "auroc"), ("Sensitivity", "sensitivity"),
+                            ("Specificity", "specificity"), ("Accuracy", "accuracy"),
+                            ("F1", "f1")):  # fmt: skip
+            assert panel.interval_text(group, column) == g.intervals[key].text()
+            assert panel.table_text(group, column) == g.metrics.text(key)
+    assert panel.interval_text("ALL", "κ").startswith("[")
+    assert "DeLong" in panel._table.item(0, COLUMNS.index("AUROC")).toolTip()
+    assert "patient bootstrap (2000 resamples" in panel._method.text()
+    # the error bars are the intervals, one per group in table order
+    for key in ("kappa", "auroc"):
+        drawn = panel.interval_plot().bars(key)
+        wanted = [(g.intervals[key].low, g.intervals[key].high) for g in expected.groups.values()]
+        np.testing.assert_allclose(drawn, wanted)
+    # the reliability diagram of the selected group is core.stats.calibration's
+    panel.select_group("WRIST")
+    c = expected.groups["WRIST"].calibration
+    x, y = panel.reliability_plot().points()
+    filled = [b for b in c.bins if b.count]
+    np.testing.assert_allclose(x, [b.mean_predicted for b in filled])
+    np.testing.assert_allclose(y, [b.observed for b in filled])
+    assert f"ECE {c.ece:.3f}, Brier {c.brier:.3f}" in panel.reliability_plot().title
+
+
+def test_metrics_panel_says_why_an_interval_is_missing(qtbot, panel):
+    results = make_results(200, seed=5, parts=("WRIST", "HAND"))
+    hand = [r for r in results if r.body_part == "HAND"]
+    kept = [r for r in results if r.body_part == "WRIST"] + hand[:6]
+    panel.set_results(kept)
+    _intervals(qtbot, panel)
+    assert panel.interval_text("HAND", "κ") == "n/a: 6 studies (an interval needs 10)"
+    assert panel.interval_text("WRIST", "κ").startswith("[")
+    low, high = panel.interval_plot().bars("kappa")[list(panel.metrics()).index("HAND")]
+    assert low == high, "no error bar where there is no interval"
+
+
+def test_metrics_panel_keeps_only_the_latest_intervals(qtbot, panel):
+    results = make_results(600, seed=6)
+    panel.set_results(results[:300])
+    panel.compute_intervals_now()
+    with qtbot.waitSignal(panel.intervalsReady, timeout=30_000):
+        panel.set_results(results)  # arrives while the first job runs: its answer is dropped
+        panel.compute_intervals_now()
+    assert panel.statistics().groups["ALL"].metrics.n == 600
+    panel.set_results(results)  # the same results: nothing to recompute
+    assert not panel.intervals_pending()
+    qtbot.wait(50)
+    assert panel.statistics().groups["ALL"].metrics.n == 600
 
 
 # --- PDF report ---------------------------------------------------------------------------
@@ -482,3 +547,26 @@ def test_model_dialog_import_to_a_given_destination(qtbot, tmp_path, tiny_bundle
     assert (tmp_path / "given.mura").is_file()
     dialog.reject()
     assert not dialog.is_busy()
+
+
+def test_metrics_report_pdf_carries_the_intervals(qtbot, panel, tmp_path):
+    results = make_results(300, seed=7)
+    panel.set_results(results, model={"name": "report model", "architecture": "densenet169"})
+    assert not panel.export_button.isEnabled()
+    assert not panel.export_report(tmp_path / "early.pdf")
+    _intervals(qtbot, panel)
+    assert panel.export_button.isEnabled()
+    path = tmp_path / "metrics.pdf"
+    assert panel.export_report(path)
+    assert path.read_bytes().startswith(b"%PDF")
+    assert not list(tmp_path.glob(".*.part"))
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext not installed")
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    overall = panel.statistics().groups["ALL"]
+    for key in ("kappa", "auroc", "specificity"):
+        assert overall.intervals[key].text() in text
+    assert f"ECE {overall.calibration.ece:.3f}, Brier {overall.calibration.brier:.3f}" in text
+    assert "report model" in text and "patient bootstrap" in text

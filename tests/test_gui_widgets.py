@@ -22,6 +22,7 @@ from mura_desktop.gui.session import Session
 from mura_desktop.gui.settings import MAX_RECENT, Settings
 from mura_desktop.gui.study_browser import COL_SCORE, UID_ROLE, StudyBrowser
 from mura_desktop.gui.thumbnails import ThumbnailStrip, make_thumbnail
+from mura_desktop.gui.verdict_panel import VerdictPanel
 
 # --- settings ---------------------------------------------------------------------------
 
@@ -330,3 +331,82 @@ def test_session_groups_by_input_and_reapplies_threshold(tmp_path):
     assert not session.adopt_model({"hash": "m1"})
     assert session.adopt_model({"hash": "m2"})
     assert session.results == {}
+
+
+# --- verdict panel ----------------------------------------------------------------------
+
+
+def test_verdict_panel_shows_the_models_validation_figures_for_the_body_part(qtbot, tmp_path):
+    from mura_desktop.core.stats.summary import validation_note
+
+    panel = VerdictPanel()
+    qtbot.addWidget(panel)
+    interval = {"low": -0.32, "high": 0.79, "method": "patient bootstrap", "reason": None}
+    record = {
+        "name": "m",
+        "metrics": {
+            "per_part": {"HAND": {"n": 11, "kappa": 0.24, "intervals": {"kappa": interval}}}
+        },
+    }
+    hand = Study(uid="h", name="hand study", views=[View(tmp_path / "a.png")], body_part="HAND")
+    wrist = Study(uid="w", name="wrist study", views=[View(tmp_path / "b.png")], body_part="WRIST")
+    panel.show_state(hand, None, "NOT SCORED", model=record)
+    assert panel.validation_text == "hand: κ 0.24 [-0.32, 0.79] on validation (11 studies)"
+    assert panel.validation_text == validation_note(record, "HAND")
+    panel.show_state(wrist, None, "NOT SCORED", model=record)
+    assert panel.validation_text == ""
+    panel.show_state(hand, None, "NOT SCORED", model={"name": "imported"})
+    assert panel.validation_text == ""
+    panel.show_state(None, None, "", model=record)
+    assert panel.validation_text == ""
+
+
+# --- comparing two result sets -----------------------------------------------------------
+
+
+def test_compare_dialog_shows_core_comparison_and_filters_the_disagreements(qtbot):
+    import dataclasses
+
+    from mura_desktop.core.results import ResultSet
+    from mura_desktop.core.stats.comparison import compare_results
+    from mura_desktop.gui.compare_dialog import GROUP_COLUMNS, CompareDialog
+    from mura_desktop.gui.study_browser import A_AND_B
+
+    studies, results = many_studies(400)
+    a = list(results.values())
+    rng = np.random.default_rng(3)
+    rule = VerdictRule()
+    b = []
+    for r in a:
+        p = float(np.clip(r.probability + rng.normal(0, 0.25), 0, 1))
+        b.append(dataclasses.replace(r, probability=p, verdict=rule.verdict(p)))
+    dialog = CompareDialog(a, ResultSet(studies=b), "A model", "B model")
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.comparisonReady, timeout=30_000) as blocker:
+        pass
+    shown = blocker.args[0]
+    expected = compare_results(a, b, name_a="A model", name_b="B model")
+    assert list(shown.groups) == list(expected.groups)
+    assert [d.uid for d in shown.disagreements] == [d.uid for d in expected.disagreements]
+    g = expected.groups["ALL"]
+    row = [dialog.groups.item(r, 0).text() for r in range(dialog.groups.rowCount())].index("ALL")
+    cell = dialog.groups.item(row, GROUP_COLUMNS.index("Δ κ [95% bootstrap]")).text()
+    assert cell == f"{g.kappa_difference:+.3f} {g.kappa_interval.text()}"
+    t = g.auroc
+    cell = dialog.groups.item(row, GROUP_COLUMNS.index("Δ AUROC [95% DeLong]")).text()
+    assert cell == f"{t.difference:+.3f} [{t.low:+.3f}, {t.high:+.3f}]"
+    assert dialog.studies.rowCount() == len(expected.disagreements) > 0
+
+    with qtbot.waitSignal(dialog.studyChosen) as chosen:
+        dialog._on_double_click(0, 0)
+    assert chosen.args == [expected.disagreements[0].uid]
+
+    browser = StudyBrowser()
+    qtbot.addWidget(browser)
+    browser.set_collection([("MURA", studies)], results)
+    browser.set_comparison([d.uid for d in shown.disagreements], shown.name_b)
+    browser.set_filter(disagree=A_AND_B)
+    assert sorted(browser.visible_uids()) == sorted(d.uid for d in expected.disagreements)
+    browser.set_filter(disagreement_only=True)  # model against truth
+    uids = browser.visible_uids()
+    assert uids and all(results[u].predicted_label != results[u].label for u in uids)

@@ -36,6 +36,7 @@ from mura_desktop.core.resources import MODEL_SUFFIX, default_model_path, is_fro
 from mura_desktop.core.results import ResultSet, StudyResult
 from mura_desktop.core.study import FAILED, ScanProblem, Study
 from mura_desktop.gui.banners import DEMO_STYLE, INFO_STYLE, NO_MODEL_HTML, Banner, demo_text
+from mura_desktop.gui.compare_dialog import CompareDialog
 from mura_desktop.gui.dicom_tags import DicomTagsPanel
 from mura_desktop.gui.focus_keys import NavigationKeyGuard
 from mura_desktop.gui.image_view import WINDOW_PRESETS, HeatmapBar, ImageView
@@ -130,6 +131,7 @@ class MainWindow(QMainWindow):
         self.train_window: TrainWindow | None = None
         self.model_dialog: ModelDialog | None = None
         self.skipped_dialog: SkippedFilesDialog | None = None
+        self.compare_dialog: CompareDialog | None = None
         self._unreadable: dict[Path, ScanProblem] = {}  # views found by the scan, undecodable
 
         self.loader = BackgroundLoader(parent=self)
@@ -276,6 +278,18 @@ class MainWindow(QMainWindow):
             "Ctrl+P",
             "One page: views with heatmaps, scores, verdict, model",
         )
+        self.act_export_metrics = a(
+            "Export &metrics report (PDF)…",
+            self.metrics_panel.choose_report_target,
+            None,
+            "The dataset's metrics with 95% intervals, error bars and reliability diagram",
+        )
+        self.act_compare = a(
+            "&Compare with a results file…",
+            self.choose_comparison,
+            None,
+            "Pair these scores with saved results: paired tests and the studies they decide apart",
+        )
         self.act_skipped = a(
             "S&kipped files…",
             self.show_skipped_files,
@@ -349,7 +363,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
         file_menu.addSeparator()
         file_menu.addActions([self.act_save_results, self.act_export_png])
-        file_menu.addAction(self.act_export_pdf)
+        file_menu.addActions([self.act_export_pdf, self.act_export_metrics])
         file_menu.addSeparator()
         file_menu.addAction(self.act_skipped)
         file_menu.addSeparator()
@@ -388,7 +402,7 @@ class MainWindow(QMainWindow):
         )
 
         model_menu = bar.addMenu("&Model")
-        model_menu.addActions([self.act_load_model, self.act_model_dialog])
+        model_menu.addActions([self.act_load_model, self.act_model_dialog, self.act_compare])
         model_menu.addSeparator()
         model_menu.addAction(self.act_train)
 
@@ -518,7 +532,7 @@ class MainWindow(QMainWindow):
         dock = self.metrics_dock
         if dock.isFloating() and not dock.isVisible():
             frame = self.geometry()
-            width, height = min(900, frame.width()), min(640, frame.height())
+            width, height = min(1000, frame.width()), min(820, frame.height())
             dock.setGeometry(frame.right() - width, frame.top() + 60, width, height)
         dock.show()
         dock.raise_()
@@ -542,6 +556,7 @@ class MainWindow(QMainWindow):
         self.save_settings()
         self.service.shutdown()
         self.loader.shutdown()
+        self.metrics_panel.shutdown()
         super().closeEvent(event)
 
     # ====================================================================================
@@ -918,7 +933,10 @@ class MainWindow(QMainWindow):
         result = self.session.results.get(current.study.uid)
         if status is None:
             status = self._status_text(current)
-        self.verdict.show_state(current.study, result, status, self._model_line(result))
+        model = (
+            self.session.model if result is not None else (self.model.record if self.model else {})
+        )
+        self.verdict.show_state(current.study, result, status, self._model_line(result), model)
 
     def _status_text(self, current: _Current) -> str:
         if current.job is not None:
@@ -1033,7 +1051,7 @@ class MainWindow(QMainWindow):
             return
         results = list(self.session.results.values())
         threshold = results[0].rule.threshold if results else None
-        self.metrics_panel.set_results(results, threshold)
+        self.metrics_panel.set_results(results, threshold, self.session.model)
 
     # ====================================================================================
     # the model
@@ -1158,6 +1176,16 @@ class MainWindow(QMainWindow):
             self.settings.set_threshold_for(path, threshold)
             self.settings.model_path = path
             self.load_model(Path(path), device, threshold)
+
+    def choose_comparison(self) -> None:
+        results = list(self.session.results.values())
+        dialog = CompareDialog.choose(self, results, self.session.model)
+        if dialog is not None:
+            self.compare_dialog = dialog
+            dialog.studyChosen.connect(lambda uid: self.browser.select(uid) or self.show_study(uid))
+            dialog.comparisonReady.connect(
+                lambda c: self.browser.set_comparison([d.uid for d in c.disagreements], c.name_b)
+            )
 
     def show_train_window(self) -> None:
         if self.train_window is None:

@@ -1,27 +1,40 @@
-"""Study-level metrics of a scoring run: table per body part, ROC curve, confusion matrix.
+"""Study-level metrics of a scoring run: table per body part with 95% intervals, ROC curve,
+reliability diagram, confusion matrix and κ/AUROC error bars.
 
-The panel only displays; every number comes from ``mura_desktop.core.metrics`` so the viewer,
-the CLI and the trainer agree. ``set_results`` is cheap enough to call every few hundred
-milliseconds while a dataset is being scored.
+The panel only displays; every number comes from ``mura_desktop.core.metrics`` and
+``mura_desktop.core.stats`` so the viewer, the CLI and the trainer agree. ``set_results`` is
+cheap enough to call every few hundred milliseconds while a dataset is being scored; the
+bootstrap intervals (a second or more on a full dataset) are computed in a worker thread
+once the results have stopped changing for ``INTERVAL_DELAY_MS``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QPalette, QResizeEvent
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QBoxLayout,
+    QFileDialog,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
+    QPushButton,
     QSizePolicy,
     QStackedWidget,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -36,27 +49,60 @@ from mura_desktop.core.metrics import (
     study_metrics,
 )
 from mura_desktop.core.results import StudyResult
+from mura_desktop.core.stats.calibration import calibration
+from mura_desktop.core.stats.summary import StudyStatistics, study_statistics
+from mura_desktop.gui.interval_plot import IntervalPlot
+from mura_desktop.gui.metrics_report import na_reasons, write_metrics_report
+from mura_desktop.gui.reliability_plot import ReliabilityPlot
+from mura_desktop.gui.stats_worker import StatsWorker
 
 COLUMNS = ("Group", "n", "Abnormal", "κ", "AUROC", "Sensitivity", "Specificity", "Accuracy", "F1")
 _HEADERS = ("Group", "n", "Abn.", "κ", "AUROC", "Sens.", "Spec.", "Acc.", "F1")
 _FIELDS = ("kappa", "auroc", "sensitivity", "specificity", "accuracy", "f1")
+INTERVAL_DELAY_MS = 1500
+PENDING = "…"
+INTERVAL_ROLE = Qt.ItemDataRole.UserRole + 1
+_WIDEST_INTERVAL = "[-0.000, 0.000]"
 
 _CORRECT = QColor(46, 160, 67)
 _WRONG = QColor(215, 58, 73)
 
 
 class MetricsPanel(QWidget):
-    """κ, AUROC, sensitivity, specificity, accuracy and F1 overall and per body part,
-    with the ROC curve and confusion matrix of the group selected in the table."""
+    """κ, AUROC, sensitivity, specificity, accuracy and F1 overall and per body part, each
+    with its 95% interval, the ROC curve, reliability diagram and confusion matrix of the
+    group selected in the table, and κ/AUROC error bars of every group.
+
+    ``intervalsReady`` is emitted when the intervals of the results shown have arrived.
+    """
+
+    intervalsReady = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._metrics: dict[str, BinaryMetrics] = {}
         self._scores: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._group = OVERALL
+        self._stats: StudyStatistics | None = None
+        self._stats_failure = ""
+        self._usable: list[StudyResult] = []
+        self._threshold: float | None = None
+        self._key: tuple = ()
+        self._job = 0
+        self.model: dict[str, Any] = {}
+        self._worker = StatsWorker(self)
+        self._worker.finished.connect(self._on_statistics)
+        self._worker.failed.connect(self._on_statistics_failed)
+        self._delay = QTimer(self)
+        self._delay.setSingleShot(True)
+        self._delay.setInterval(INTERVAL_DELAY_MS)
+        self._delay.timeout.connect(self._compute_intervals)
 
         self._summary = QLabel()
         self._summary.setWordWrap(True)
+        self._method = QLabel()
+        self._method.setWordWrap(True)
+        self._method.setStyleSheet("color: gray;")
 
         self._message = QLabel()
         self._message.setWordWrap(True)
@@ -68,7 +114,9 @@ class MetricsPanel(QWidget):
         for col, name in enumerate(COLUMNS):
             self._table.horizontalHeaderItem(col).setToolTip(name)
         self._table.verticalHeader().setVisible(False)
-        self._table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        two_lines = self.fontMetrics().height() + QFontMetrics(_small(self.font())).height() + 6
+        self._table.verticalHeader().setDefaultSectionSize(two_lines)
+        self._table.setItemDelegate(_IntervalDelegate(self._table))
         self._table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self._table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self._table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -76,10 +124,14 @@ class MetricsPanel(QWidget):
         self._table.horizontalHeader().setSectionResizeMode(
             0, QHeaderView.ResizeMode.ResizeToContents
         )
-        self._table.setToolTip("Select a row to show its ROC curve and confusion matrix")
+        self._table.setToolTip(
+            "Select a row to show its ROC curve, reliability diagram and confusion matrix"
+        )
         self._table.itemSelectionChanged.connect(self._on_row_selected)
 
         self._roc = self._make_roc_plot()
+        self._reliability = ReliabilityPlot(self)
+        self._errors = IntervalPlot(self)
         self._confusion = self._make_confusion_table()
         self._confusion_title = QLabel()
         self._confusion_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -88,17 +140,36 @@ class MetricsPanel(QWidget):
         confusion_box = QVBoxLayout()
         confusion_box.addWidget(self._confusion_title)
         confusion_box.addWidget(self._confusion, 1)
-        plots = QHBoxLayout()
-        plots.addWidget(self._roc, 3)
-        plots.addLayout(confusion_box, 2)
+        plots = QGridLayout()
+        plots.addWidget(self._roc, 0, 0)
+        plots.addWidget(self._reliability, 0, 1)
+        plots.addLayout(confusion_box, 0, 2)
+        plots.addWidget(self._errors, 1, 0, 1, 3)
+        for column in (0, 1, 2):
+            plots.setColumnStretch(column, 1)
+        plots.setRowStretch(0, 3)
+        plots.setRowStretch(1, 2)
+        table_box = QVBoxLayout()
+        table_box.addWidget(self._table)
+        table_box.addWidget(self._method)
+        table_box.addStretch(1)
 
         self._body = QBoxLayout(QBoxLayout.Direction.TopToBottom)
-        self._body.addWidget(self._table, 0, Qt.AlignmentFlag.AlignTop)
+        self._body.addLayout(table_box, 0)
         self._body.addLayout(plots, 1)
         content = QWidget()
         content_layout = QVBoxLayout(content)
         content_layout.setContentsMargins(0, 0, 0, 0)
-        content_layout.addWidget(self._summary)
+        self.export_button = QPushButton("Export report (PDF)…")
+        self.export_button.setToolTip(
+            "A one-page PDF: this table with its intervals, the error bars and the "
+            "reliability diagram"
+        )
+        self.export_button.clicked.connect(self.choose_report_target)
+        top = QHBoxLayout()
+        top.addWidget(self._summary, 1)
+        top.addWidget(self.export_button, 0, Qt.AlignmentFlag.AlignTop)
+        content_layout.addLayout(top)
         content_layout.addLayout(self._body, 1)
 
         self._pages = QStackedWidget()
@@ -119,17 +190,34 @@ class MetricsPanel(QWidget):
 
     # public API ---------------------------------------------------------------------------
 
-    def set_results(self, results: Sequence[StudyResult], threshold: float | None = None) -> None:
+    def set_results(
+        self,
+        results: Sequence[StudyResult],
+        threshold: float | None = None,
+        model: Mapping[str, Any] | None = None,
+    ) -> None:
         """Show metrics of the labelled, scored studies in ``results``.
 
         ``threshold`` defaults to the studies' own rule threshold. Studies without a label
         or without a score yet are counted in the summary line and otherwise ignored.
+        ``model`` (the model record) goes into the exported report. The intervals follow
+        once ``results`` stop changing.
         """
+        self.model = dict(model or {})
         scored = [r for r in results if r.probability is not None]
         usable = [r for r in scored if r.label is not None]
         self._metrics = study_metrics(usable, threshold)
+        self._usable, self._threshold = usable, threshold
+        key = (threshold, tuple((r.uid, r.probability, r.label) for r in usable))
+        if key != self._key:
+            self._key = key
+            self._stats = None
+            self._stats_failure = ""
+            self._job = 0
+            self._delay.start()
         if not self._metrics:
             self._scores = {}
+            self._delay.stop()
             self._show_message(len(results), len(scored))
             return
         self._scores = _group_scores(usable)
@@ -142,12 +230,75 @@ class MetricsPanel(QWidget):
             + _unused_note(len(results), len(scored), len(usable))
         )
         self._fill_table()
+        self._show_intervals()
         self._draw_group()
         self._pages.setCurrentIndex(1)
 
     def metrics(self) -> dict[str, BinaryMetrics]:
         """The metrics shown, keyed by ``"ALL"`` and body part; empty when none."""
         return dict(self._metrics)
+
+    def statistics(self) -> StudyStatistics | None:
+        """The intervals shown, or None while they are being computed."""
+        return self._stats
+
+    def intervals_pending(self) -> bool:
+        return bool(self._metrics) and self._stats is None and not self._stats_failure
+
+    def compute_intervals_now(self) -> None:
+        """Start the interval computation without waiting for the results to settle."""
+        if self._delay.isActive():
+            self._delay.stop()
+            self._compute_intervals()
+
+    def choose_report_target(self) -> None:
+        """Ask where to write the metrics report, then write it."""
+        if self._stats is None:
+            QMessageBox.information(
+                self,
+                "Metrics report",
+                "The 95% intervals are not ready yet.\n\n"
+                + ("Wait until they appear in the table, then export again." if self._metrics
+                   else "Score a labelled dataset first (Study ▸ Score all studies)."),
+            )  # fmt: skip
+            self.compute_intervals_now()
+            return
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export metrics report", "metrics_report.pdf", "PDF (*.pdf)"
+        )
+        if path:
+            self.export_report(Path(path))
+
+    def export_report(self, path: Path) -> bool:
+        """Write the metrics report of the intervals shown; False (and a message) on failure."""
+        if self._stats is None:
+            return False
+        try:
+            write_metrics_report(path, self._stats, self.model, self._summary.text())
+        except OSError as exc:
+            QMessageBox.warning(
+                self, "Metrics report", f"Could not write {path}: {exc}\n\n"
+                "Choose a folder you can write to."
+            )  # fmt: skip
+            return False
+        return True
+
+    def shutdown(self) -> None:
+        """Stop computing (before the window closes)."""
+        self._delay.stop()
+        self._worker.shutdown()
+
+    def interval_text(self, group: str, column: str) -> str:
+        """The interval line under a metric cell: ``[0.664, 0.757]``, ``n/a: <reason>``,
+        ``…`` while computing, or ``""`` where the metric itself is n/a."""
+        row = list(self._metrics).index(group)
+        return self._table.item(row, COLUMNS.index(column)).data(INTERVAL_ROLE) or ""
+
+    def reliability_plot(self) -> ReliabilityPlot:
+        return self._reliability
+
+    def interval_plot(self) -> IntervalPlot:
+        return self._errors
 
     def selected_group(self) -> str:
         return self._group
@@ -180,7 +331,7 @@ class MetricsPanel(QWidget):
         base = self.palette().color(QPalette.ColorRole.Base)
         text = self.palette().color(QPalette.ColorRole.Text)
         plot = pg.PlotWidget(background=base)
-        plot.setMinimumSize(200, 180)
+        plot.setMinimumSize(180, 150)
         plot.setMouseEnabled(x=False, y=False)
         plot.hideButtons()
         plot.setXRange(0, 1, padding=0.02)
@@ -282,6 +433,59 @@ class MetricsPanel(QWidget):
         chrome = header.sizeHint().height() + 2 * table.frameWidth() + 4
         table.setFixedHeight(chrome + row_height * table.rowCount())
 
+    def _compute_intervals(self) -> None:
+        if not self._usable:
+            return
+        studies, threshold, key = list(self._usable), self._threshold, self._key
+        self._job = self._worker.submit(
+            lambda: (key, study_statistics(studies, threshold=threshold))
+        )
+
+    def _on_statistics(self, job: int, value: tuple[tuple, StudyStatistics]) -> None:
+        key, stats = value
+        if job != self._job or key != self._key:
+            return
+        self._stats = stats
+        if self._metrics:
+            self._show_intervals()
+        self.intervalsReady.emit()
+
+    def _on_statistics_failed(self, job: int, message: str) -> None:
+        if job == self._job:
+            self._stats_failure = message
+            if self._metrics:
+                self._show_intervals()
+
+    def _show_intervals(self) -> None:
+        """The interval line of every metric cell, the note under the table, the error bars."""
+        stats = self._stats
+        for row, (name, m) in enumerate(self._metrics.items()):
+            group = stats.groups.get(name) if stats is not None else None
+            for field in _FIELDS:
+                item = self._table.item(row, COLUMNS.index(_COLUMN_OF[field]))
+                if field in m.undefined:
+                    text = ""
+                elif self._stats_failure:
+                    text = f"{NOT_AVAILABLE}: failed"
+                elif group is None:
+                    text = PENDING
+                else:
+                    text = group.intervals[field].text()
+                item.setData(INTERVAL_ROLE, text)
+                item.setToolTip(_cell_tip(m, field, group))
+        if self._stats_failure:
+            self._method.setText(f"95% intervals could not be computed: {self._stats_failure}")
+        elif stats is None:
+            self._method.setText(f"95% intervals {PENDING} (computed when scoring pauses)")
+        else:
+            notes = na_reasons(stats)
+            self._method.setText(
+                stats.method + (f". {NOT_AVAILABLE} — " + "; ".join(notes) if notes else "")
+            )
+        self._errors.set_statistics(stats, self._metrics)
+        self.export_button.setEnabled(stats is not None)
+        self._table.viewport().update()
+
     def _on_row_selected(self) -> None:
         rows = self._table.selectionModel().selectedRows()
         if not rows:
@@ -310,6 +514,7 @@ class MetricsPanel(QWidget):
             plot.setTitle(
                 f"ROC — {self._group}  (AUROC {m.auroc:.3f})", color=self._roc_text_color.name()
             )
+        self._reliability.set_calibration(calibration(labels, scores), self._group)
         self._confusion_title.setText(
             f"Confusion matrix — {self._group} (n = {m.n:,}, threshold {m.threshold:.2f})"
         )
@@ -325,6 +530,78 @@ class MetricsPanel(QWidget):
                 color = QColor(_CORRECT if r == c else _WRONG)
                 color.setAlphaF(0.12 + 0.6 * share)
                 item.setBackground(QBrush(color))
+
+
+_COLUMN_OF = {
+    "kappa": "κ", "auroc": "AUROC", "sensitivity": "Sensitivity", "specificity": "Specificity",
+    "accuracy": "Accuracy", "f1": "F1",
+}  # fmt: skip
+
+
+def _cell_tip(m: BinaryMetrics, field: str, group) -> str:
+    if field in m.undefined:
+        return f"{NOT_AVAILABLE}: {m.undefined[field]}"
+    if group is None:
+        return f"{_COLUMN_OF[field]} {m.text(field)}; 95% interval {PENDING}"
+    tip = f"{_COLUMN_OF[field]} {m.text(field)}; 95% interval {group.intervals[field].text()}"
+    tip += " (patient bootstrap)"
+    if field == "auroc":
+        tip += f"; DeLong {group.auroc_delong.text()}"
+    return tip
+
+
+class _IntervalDelegate(QStyledItemDelegate):
+    """A metric cell in two lines: the value, and under it its interval in smaller grey."""
+
+    def paint(
+        self,
+        painter: QPainter,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> None:
+        interval = index.data(INTERVAL_ROLE)
+        if not interval:
+            super().paint(painter, option, index)
+            return
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        value, opt.text = opt.text, ""
+        style = opt.widget.style() if opt.widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
+        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
+        ink = opt.palette.color(role)
+        rect = opt.rect.adjusted(4, 2, -4, -2)
+        half = rect.height() // 2
+        align = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        painter.save()
+        painter.setFont(opt.font)
+        painter.setPen(ink)
+        painter.drawText(rect.adjusted(0, 0, 0, -half), align, value)
+        small = _small(opt.font)
+        muted = QColor(ink)
+        muted.setAlphaF(0.7)
+        painter.setFont(small)
+        painter.setPen(muted)
+        shown = QFontMetrics(small).elidedText(interval, Qt.TextElideMode.ElideRight, rect.width())
+        painter.drawText(rect.adjusted(0, rect.height() - half, 0, 0), align, shown)
+        painter.restore()
+
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        size = super().sizeHint(option, index)
+        if not index.data(INTERVAL_ROLE):
+            return size
+        wide = QFontMetrics(_small(option.font)).horizontalAdvance(_WIDEST_INTERVAL) + 10
+        return QSize(max(size.width(), wide), size.height())
+
+
+def _small(font: QFont) -> QFont:
+    small = QFont(font)
+    small.setBold(False)
+    small.setPointSizeF(font.pointSizeF() * 0.85)
+    return small
 
 
 def _group_scores(studies: Sequence[StudyResult]) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -73,8 +74,17 @@ def write_study_report(
 
     The file is written to a temporary name and renamed, so a failure leaves no partial PDF.
     """
+    write_pdf(
+        path,
+        f"MURA Desktop report — {result.name}",
+        lambda page: page.draw(result, images, heatmaps, model),
+    )
+
+
+def write_pdf(path: str | os.PathLike[str], title: str, draw: Callable[[Page], None]) -> None:
+    """An A4 portrait PDF of one page drawn by ``draw``, written atomically to ``path``."""
     if QGuiApplication.instance() is None:
-        raise RuntimeError("write_study_report needs a QGuiApplication (offscreen is fine)")
+        raise RuntimeError("writing a PDF needs a QGuiApplication (offscreen is fine)")
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
     writer = QPdfWriter(str(tmp))
@@ -87,14 +97,14 @@ def write_study_report(
             QPageLayout.Unit.Millimeter,
         )
     )
-    writer.setTitle(f"MURA Desktop report — {result.name}")
+    writer.setTitle(title)
     writer.setCreator("MURA Desktop")
     painter = QPainter()
     try:
         if not painter.begin(writer):
             raise OSError(f"{path}: cannot write the PDF here")
         try:
-            _Page(painter, writer.width(), writer.height()).draw(result, images, heatmaps, model)
+            draw(Page(painter, writer.width(), writer.height()))
         finally:
             painter.end()
         del writer
@@ -103,7 +113,7 @@ def write_study_report(
         tmp.unlink(missing_ok=True)
 
 
-class _Page:
+class Page:
     """Top-to-bottom layout on one page, in device pixels at ``RESOLUTION_DPI``."""
 
     def __init__(self, painter: QPainter, width: int, height: int) -> None:
@@ -160,7 +170,7 @@ class _Page:
     ) -> None:
         footer_top = self.height - self._footer_height()
         self._header(result)
-        self._model(model)
+        self.model_block(model)
         self._verdict(result)
         self.rule()
         self._views(result, images, heatmaps, footer_top - self.gap)
@@ -188,7 +198,8 @@ class _Page:
         self.line("    ".join(facts), self.font(9.5))
         self.rule()
 
-    def _model(self, model: dict[str, Any]) -> None:
+    def model_block(self, model: dict[str, Any]) -> None:
+        """The model's name, architecture and hash; a red box for a demo model."""
         if not model:
             self.line("Model: none recorded", self.font(9.5), _MUTED)
             return

@@ -21,7 +21,6 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QGridLayout,
     QHeaderView,
@@ -62,6 +61,9 @@ VERDICT_COLORS = {
 ANY = "Any"
 TRUTH_CHOICES = (ANY, "abnormal", "normal", "unknown")
 PREDICTED_CHOICES = (ANY, V_ABNORMAL, V_NORMAL, INDETERMINATE, "unscored")
+WITH_TRUTH = "with truth"
+A_AND_B = "A and B"
+DISAGREE_CHOICES = (ANY, WITH_TRUTH)
 
 
 def truth_text(label: int | None) -> str:
@@ -384,6 +386,8 @@ class StudyFilterProxy(QSortFilterProxyModel):
         self.truth = ANY
         self.predicted = ANY
         self.disagreement_only = False
+        self.ab_only = False
+        self.ab_disagreements: frozenset[str] = frozenset()
         self.text = ""
         self.setRecursiveFilteringEnabled(True)
         self.setDynamicSortFilter(True)  # re-filters a row whose score changed
@@ -394,13 +398,8 @@ class StudyFilterProxy(QSortFilterProxyModel):
 
     @property
     def active(self) -> bool:
-        return (self.body_part, self.truth, self.predicted, self.disagreement_only, self.text) != (
-            ANY,
-            ANY,
-            ANY,
-            False,
-            "",
-        )
+        shown = (self.body_part, self.truth, self.predicted, self.disagreement_only, self.ab_only)
+        return shown != (ANY, ANY, ANY, False, False) or bool(self.text)
 
     def set_filters(self, **values: object) -> None:
         for key, value in values.items():
@@ -433,6 +432,8 @@ class StudyFilterProxy(QSortFilterProxyModel):
             if verdict != self.predicted:
                 return False
         if self.disagreement_only and not disagrees(result):
+            return False
+        if self.ab_only and study.uid not in self.ab_disagreements:
             return False
         return not self.text or self.text.casefold() in study.name.casefold()
 
@@ -476,8 +477,12 @@ class StudyBrowser(QWidget):
         self._truth.addItems(TRUTH_CHOICES)
         self._predicted = QComboBox()
         self._predicted.addItems(PREDICTED_CHOICES)
-        self._disagree = QCheckBox("Disagreements only")
-        self._disagree.setToolTip("Studies whose predicted label differs from the ground truth")
+        self._disagree = QComboBox()
+        self._disagree.addItems(DISAGREE_CHOICES)
+        self._disagree.setToolTip(
+            "with truth: studies whose predicted label differs from the ground truth; "
+            "A and B: studies two compared results decide differently (Model ▸ Compare)"
+        )
         self._search = QLineEdit()
         self._search.setPlaceholderText("Filter by name…")
         self._search.setClearButtonEnabled(True)
@@ -487,7 +492,9 @@ class StudyBrowser(QWidget):
         self._part.currentTextChanged.connect(lambda v: self._filter(body_part=v))
         self._truth.currentTextChanged.connect(lambda v: self._filter(truth=v))
         self._predicted.currentTextChanged.connect(lambda v: self._filter(predicted=v))
-        self._disagree.toggled.connect(lambda v: self._filter(disagreement_only=v))
+        self._disagree.currentTextChanged.connect(
+            lambda v: self._filter(disagreement_only=v == WITH_TRUTH, ab_only=v == A_AND_B)
+        )
         self._search.textChanged.connect(lambda v: self._filter(text=v.strip()))
         self._summary_timer = QTimer(self)
         self._summary_timer.setSingleShot(True)
@@ -502,7 +509,8 @@ class StudyBrowser(QWidget):
         filters.addWidget(self._truth, 0, 3)
         filters.addWidget(QLabel("Predicted"), 1, 0)
         filters.addWidget(self._predicted, 1, 1)
-        filters.addWidget(self._disagree, 1, 2, 1, 2)
+        filters.addWidget(QLabel("Disagree"), 1, 2)
+        filters.addWidget(self._disagree, 1, 3)
         filters.addWidget(self._search, 2, 0, 1, 4)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -571,11 +579,27 @@ class StudyBrowser(QWidget):
             if key in widgets:
                 widgets[key].setCurrentText(str(value))
             elif key == "disagreement_only":
-                self._disagree.setChecked(bool(value))
+                self._disagree.setCurrentText(WITH_TRUTH if value else ANY)
+            elif key == "disagree":
+                self._disagree.setCurrentText(str(value))
             elif key == "text":
                 self._search.setText(str(value))
             else:
                 raise KeyError(key)
+
+    def set_comparison(self, uids: Iterable[str], name_b: str) -> None:
+        """The studies A (these results) and B (``name_b``) decide differently, for the
+        Disagree ▸ A and B filter."""
+        if self._disagree.findText(A_AND_B) < 0:
+            self._disagree.addItem(A_AND_B)
+        index = self._disagree.findText(A_AND_B)
+        self._disagree.setItemData(
+            index,
+            f"Studies this session and {name_b} decide differently",
+            Qt.ItemDataRole.ToolTipRole,
+        )
+        self.proxy.set_filters(ab_disagreements=frozenset(uids))
+        self._update_summary()
 
     # --- selection and navigation -------------------------------------------------------
 

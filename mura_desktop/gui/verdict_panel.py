@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from mura_desktop.core.results import StudyResult
+from mura_desktop.core.stats.summary import validation_note
 from mura_desktop.core.study import ABNORMAL, Study
 from mura_desktop.core.verdict import ABNORMAL as V_ABNORMAL
 from mura_desktop.core.verdict import INDETERMINATE
@@ -40,12 +43,22 @@ class VerdictPanel(QWidget):
         self._details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self._details.setOpenExternalLinks(False)
+        self._validation = QLabel()
+        self._validation.setWordWrap(True)
+        self._validation.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._validation.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._validation.setStyleSheet("color: gray;")
+        self._validation.setToolTip(
+            "How the model did on studies of this body part in its own validation "
+            "(κ with its 95% patient-bootstrap interval), from the bundle's provenance"
+        )
         line = QFrame()
         line.setFrameShape(QFrame.Shape.HLine)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 8)
         layout.addWidget(self._title)
         layout.addWidget(self._verdict)
+        layout.addWidget(self._validation)
         layout.addWidget(line)
         layout.addWidget(self._details, 1)
         self.show_state(None, None, "")
@@ -58,15 +71,28 @@ class VerdictPanel(QWidget):
     def details_text(self) -> str:
         return self._details.text()
 
+    @property
+    def validation_text(self) -> str:
+        """The model's validation figures for this study's body part; ``""`` when none."""
+        return self._validation.text() if not self._validation.isHidden() else ""
+
     def show_state(
         self,
         study: Study | None,
         result: StudyResult | None,
         status: str,
         model_line: str = "",
+        model: Mapping[str, Any] | None = None,
     ) -> None:
         """Show ``study`` with its ``result`` (None: not scored yet) and a status line
-        (scoring progress, no model, failure) used when there is no result."""
+        (scoring progress, no model, failure) used when there is no result. ``model`` (the
+        model record) gives the validation note of the study's body part, when it has one."""
+        note = None
+        if study is not None and model:
+            part = study.body_part or (result.predicted_body_part if result else None)
+            note = validation_note(model, part)
+        self._validation.setText(note or "")
+        self._validation.setHidden(note is None)
         if study is None:
             self._title.setText("<b>No study open</b>")
             self._set_verdict("—", "#7f8c8d")

@@ -128,8 +128,12 @@ class ModelBundle:
         )
 
     def summary(self) -> dict[str, Any]:
-        """Plain-data identity of the model, e.g. for ``ResultSet.model``."""
+        """Plain-data identity of the model, e.g. for ``ResultSet.model``; ``metrics`` (the
+        provenance's validation figures, when it has them) is shaped as in the provenance,
+        so ``core.stats.summary.validation_note`` reads either."""
+        metrics = self.provenance.get("metrics")
         return {
+            **({"metrics": metrics} if isinstance(metrics, dict) and metrics else {}),
             "name": self.name,
             "architecture": self.architecture,
             "input_size": self.input_size,
