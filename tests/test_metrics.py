@@ -127,3 +127,12 @@ def test_study_metrics_by_part():
     assert m["HAND"].sensitivity == 0.0
     table = format_metrics_table(m)
     assert table.splitlines()[2].startswith("ALL")
+
+
+def test_no_negative_zero_is_shown():
+    from mura_desktop.core.metrics import format_number
+
+    assert format_number(-0.0) == format_number(-0.0001) == "0.000"
+    assert format_number(-0.0006) == "-0.001" and format_number(0.5) == "0.500"
+    m = binary_metrics([0, 1, 0, 1], [0.6, 0.4, 0.4, 0.6])  # κ exactly 0, computed as -0.0
+    assert m.text("kappa") == "0.000"

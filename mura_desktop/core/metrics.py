@@ -16,6 +16,14 @@ OVERALL = "ALL"
 
 
 NOT_AVAILABLE = "n/a"
+
+
+def format_number(value: float, digits: int = 3) -> str:
+    """A metric as shown everywhere: fixed decimals, and never ``-0.000``."""
+    text = f"{value:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0.0 else text
+
+
 RATES = ("kappa", "auroc", "accuracy", "sensitivity", "specificity", "precision", "f1")
 
 
@@ -53,7 +61,7 @@ class BinaryMetrics:
     def text(self, name: str, digits: int = 3) -> str:
         """The metric to show: its value, or ``n/a`` when it is undefined."""
         value = getattr(self, name)
-        return NOT_AVAILABLE if name in self.undefined else f"{value:.{digits}f}"
+        return NOT_AVAILABLE if name in self.undefined else format_number(value, digits)
 
     def to_dict(self) -> dict:
         """Plain data: undefined metrics are ``None``, with their reasons in ``undefined``."""

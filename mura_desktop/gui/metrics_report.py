@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPen, QPolygonF
 
-from mura_desktop.core.metrics import NOT_AVAILABLE, OVERALL
+from mura_desktop.core.metrics import NOT_AVAILABLE, OVERALL, format_number
 from mura_desktop.core.stats.calibration import Calibration
 from mura_desktop.core.stats.summary import StudyStatistics
 from mura_desktop.gui.report import DISCLAIMER, Page, write_pdf
@@ -337,4 +337,4 @@ def _calibration_table(page: Page, rect: QRectF, stats: StudyStatistics) -> None
 
 
 def _num(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}"
+    return "—" if value is None else format_number(value)

@@ -21,6 +21,7 @@ from mura_desktop.core.metrics import (
     RATES,
     BinaryMetrics,
     format_metrics_table,
+    format_number,
     group_studies,
     study_metrics,
 )
@@ -63,7 +64,7 @@ class Interval:
         """``[0.664, 0.757]`` or ``n/a: <reason>``."""
         if not self.ok:
             return f"{NOT_AVAILABLE}: {self.reason}"
-        return f"[{self.low:.{digits}f}, {self.high:.{digits}f}]"
+        return f"[{format_number(self.low, digits)}, {format_number(self.high, digits)}]"
 
     def to_dict(self) -> dict:
         return {"low": self.low, "high": self.high, "method": self.method, "reason": self.reason}
@@ -303,7 +304,7 @@ _SHORT = {"kappa": "κ", "auroc": "AUROC", "f1": "F1"}
 
 
 def _num(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3f}"
+    return "—" if value is None else format_number(value)
 
 
 METRICS_CSV_FIELDS = ("group", "n", "metric", "value", "low", "high", "method", "note")
