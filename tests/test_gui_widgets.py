@@ -11,17 +11,17 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from mura_desktop.core.overlay import blend_heatmap
+from mura_desktop.core.display import blend_heatmap, heatmap_lut, make_thumbnail, orient
 from mura_desktop.core.pixels import LoadedImage
 from mura_desktop.core.results import StudyResult, ViewResult
 from mura_desktop.core.study import Scan, Study, View
 from mura_desktop.core.verdict import VerdictRule
-from mura_desktop.gui.image_view import ImageView, heatmap_lut, orient
+from mura_desktop.gui.image_view import ImageView
 from mura_desktop.gui.scoring_progress import EtaClock
 from mura_desktop.gui.session import Session
 from mura_desktop.gui.settings import MAX_RECENT, Settings
 from mura_desktop.gui.study_browser import COL_SCORE, UID_ROLE, StudyBrowser
-from mura_desktop.gui.thumbnails import ThumbnailStrip, make_thumbnail
+from mura_desktop.gui.thumbnails import ThumbnailStrip
 from mura_desktop.gui.verdict_panel import VerdictPanel
 
 # --- settings ---------------------------------------------------------------------------

@@ -13,8 +13,8 @@ import numpy as np
 from PIL import Image
 
 from mura_desktop.core.discovery import discover
+from mura_desktop.core.display import blend_heatmap
 from mura_desktop.core.output_guard import OutputRefused, check_output_file, check_output_folder
-from mura_desktop.core.overlay import blend_heatmap
 from mura_desktop.core.progress import ProgressBar
 from mura_desktop.core.resources import default_model_path
 from mura_desktop.core.results import ResultSet, StudyResult, is_results_csv, is_results_json

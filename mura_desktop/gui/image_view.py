@@ -7,8 +7,6 @@ double-click fits. Orientation changes act on the screen axes, whatever was done
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
@@ -23,13 +21,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mura_desktop.core.overlay import blend_heatmap, turbo
+from mura_desktop.core.display import (
+    MIN_WIDTH,
+    Window,
+    auto_window,
+    blend_heatmap,
+    gray_rgb,
+    heatmap_lut,
+    orient,
+    turbo,
+    windowed,
+)
 from mura_desktop.core.pixels import LoadedImage
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
 WINDOW_PRESETS: tuple[str, ...] = ("File default", "Auto contrast", "Full range")
-MIN_WIDTH = 1e-3
 _DRAG_GAIN = 1.0 / 400.0  # window units per screen pixel of drag
 
 _ROTATE_CW = np.array([[0, -1], [1, 0]])
@@ -37,48 +44,6 @@ _FLIP_H = np.array([[-1, 0], [0, 1]])
 _FLIP_V = np.array([[1, 0], [0, -1]])
 
 GRAY_LUT = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)
-
-
-def heatmap_lut(opacity: float) -> np.ndarray:
-    """RGBA lookup table: turbo colour, alpha ``opacity × value`` (as ``blend_heatmap``)."""
-    ramp = np.linspace(0.0, 1.0, 256, dtype=np.float32)
-    rgba = np.empty((256, 4), dtype=np.uint8)
-    rgba[:, :3] = (turbo(ramp) * 255.0 + 0.5).astype(np.uint8)
-    rgba[:, 3] = (np.clip(opacity, 0.0, 1.0) * ramp * 255.0 + 0.5).astype(np.uint8)
-    return rgba
-
-
-@dataclass(frozen=True)
-class Window:
-    """Display window in the image's [0, 1] units."""
-
-    center: float
-    width: float
-
-    @property
-    def levels(self) -> tuple[float, float]:
-        return self.center - self.width / 2.0, self.center + self.width / 2.0
-
-
-def auto_window(pixels: np.ndarray) -> Window:
-    """Window spanning the 1st–99th percentile (on a subsample of at most ~256k pixels)."""
-    step = max(1, int(np.sqrt(pixels.size / 262_144)))
-    low, high = np.percentile(pixels[::step, ::step], [1.0, 99.0])
-    width = max(float(high - low), MIN_WIDTH)
-    return Window(float(low + high) / 2.0, width)
-
-
-def orient(array: np.ndarray, linear: np.ndarray) -> np.ndarray:
-    """Resample ``array`` (H, W[, C]) through a dihedral ``linear`` map of its x/y axes."""
-    h, w = array.shape[:2]
-    corners = linear @ np.array([[0, w, 0, w], [0, 0, h, h]])
-    offset = -corners.min(axis=1)
-    out_w, out_h = (corners.max(axis=1) + offset).astype(int)
-    inverse = np.round(np.linalg.inv(linear)).astype(int)
-    ys, xs = np.mgrid[0:out_h, 0:out_w]
-    centres = np.stack([xs.ravel() + 0.5 - offset[0], ys.ravel() + 0.5 - offset[1]])
-    src = np.floor(inverse @ centres).astype(int)
-    return array[src[1], src[0]].reshape(out_h, out_w, *array.shape[2:])
 
 
 class _ImageViewBox(pg.ViewBox):
@@ -376,14 +341,13 @@ class ImageView(QWidget):
         """The whole image as shown (window, inversion, overlay, orientation), RGB uint8."""
         if self._image is None:
             raise ValueError("no image on screen")
-        low, high = self._window.levels
-        gray = np.clip((self._image.pixels - low) / (high - low), 0.0, 1.0)
+        gray = windowed(self._image.pixels, *self._window.levels)
         if self._inverted:
             gray = 1.0 - gray
         if self._heatmap is not None and self._heatmap_visible:
             rgb = blend_heatmap(gray, self._heatmap, self._opacity)
         else:
-            rgb = np.repeat((gray * 255.0 + 0.5).astype(np.uint8)[..., None], 3, axis=2)
+            rgb = gray_rgb(gray)
         return orient(rgb, self._linear)
 
     def pixel_at(self, scene_pos: QPointF) -> tuple[int, int, float] | None:

@@ -19,9 +19,9 @@ import numpy as np
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from mura_desktop.core.decoding import shared_decoder
+from mura_desktop.core.display import make_thumbnail
 from mura_desktop.core.errors import ImageLoadError
 from mura_desktop.core.pixels import LoadedImage
-from mura_desktop.gui.thumbnails import make_thumbnail
 
 log = logging.getLogger(__name__)
 

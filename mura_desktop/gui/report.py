@@ -29,7 +29,7 @@ from PySide6.QtGui import (
     QPen,
 )
 
-from mura_desktop.core.overlay import blend_heatmap, turbo
+from mura_desktop.core.display import blend_heatmap, gray_rgb, turbo, windowed
 from mura_desktop.core.pixels import LoadedImage
 from mura_desktop.core.results import StudyResult
 from mura_desktop.core.verdict import ABNORMAL, INDETERMINATE, NORMAL
@@ -357,10 +357,10 @@ def _view_picture(
     scale = min(max_w / width, max_h / height, 1.0)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
     low = loaded.window_center - loaded.window_width / 2
-    gray = np.clip((loaded.pixels - low) / max(loaded.window_width, 1e-6), 0.0, 1.0)
+    gray = windowed(loaded.pixels, low, low + loaded.window_width)
     gray = _resize(gray, size)
     if heatmap is None:
-        rgb = np.repeat((gray[..., None] * 255 + 0.5).astype(np.uint8), 3, axis=2)
+        rgb = gray_rgb(gray)
     else:
         rgb = blend_heatmap(gray, np.clip(_resize(heatmap, size), 0, 1), OVERLAY_OPACITY)
     rgb = np.ascontiguousarray(rgb)

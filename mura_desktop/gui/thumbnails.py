@@ -11,26 +11,10 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-THUMBNAIL_SIZE = 112
+from mura_desktop.core.display import THUMBNAIL_SIZE
+
 BADGE_COLORS = {"abnormal": "#c0392b", "normal": "#1e8449", "indeterminate": "#d35400"}
 FAILED_COLOR = "#7f8c8d"
-
-
-def make_thumbnail(
-    pixels: np.ndarray, low: float, high: float, size: int = THUMBNAIL_SIZE
-) -> np.ndarray:
-    """Windowed uint8 thumbnail whose longer side is at most ``size`` (block-mean downsampling).
-
-    Pure numpy: runs in the loader threads, never on the GUI thread.
-    """
-    h, w = pixels.shape
-    step = max(1, int(np.ceil(max(h, w) / size)))
-    hh, ww = (h // step) * step, (w // step) * step
-    small = pixels[:hh, :ww].reshape(hh // step, step, ww // step, step).mean(axis=(1, 3))
-    span = max(high - low, 1e-6)
-    return np.ascontiguousarray(np.clip((small - low) / span, 0.0, 1.0) * 255.0 + 0.5).astype(
-        np.uint8
-    )
 
 
 def gray_qimage(array: np.ndarray) -> QImage:
