@@ -321,6 +321,7 @@ def test_save_and_reopen_results_without_a_model(qtbot, settings, factory, datas
     link = tmp_path / "looks-outside"
     link.symlink_to(dataset)
     assert not win.save_results(link / "inside.json")  # a link into the data is the data
+    wait_image(qtbot, win)  # the first view is decoded in the worker processes
     assert win.export_png(tmp_path / "out" / "view.png")
     assert not win.export_png(dataset / "view.png")
     assert win.export_report(tmp_path / "out" / "report.pdf")

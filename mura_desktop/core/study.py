@@ -9,6 +9,12 @@ BODY_PARTS: tuple[str, ...] = ("ELBOW", "FINGER", "FOREARM", "HAND", "HUMERUS", 
 
 NORMAL = 0
 ABNORMAL = 1
+LABEL_WORDS = {NORMAL: "normal", ABNORMAL: "abnormal"}  # as the verdicts name them
+
+
+def label_word(label: int | None) -> str:
+    """``"abnormal"``, ``"normal"``, or ``""`` when the label is unknown."""
+    return "" if label is None else LABEL_WORDS[int(bool(label))]
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import numpy as np
 ABNORMAL = "abnormal"
 NORMAL = "normal"
 INDETERMINATE = "indeterminate"
+VERDICTS = (ABNORMAL, NORMAL, INDETERMINATE)
 
 AGGREGATIONS = ("mean", "max")
 

@@ -29,10 +29,10 @@ from PySide6.QtGui import (
     QPen,
 )
 
-from mura_desktop.core.display import blend_heatmap, gray_rgb, turbo, windowed
+from mura_desktop.core.display import VERDICT_COLOURS, blend_heatmap, gray_rgb, turbo, windowed
 from mura_desktop.core.pixels import LoadedImage
 from mura_desktop.core.results import StudyResult
-from mura_desktop.core.verdict import ABNORMAL, INDETERMINATE, NORMAL
+from mura_desktop.core.verdict import ABNORMAL, NORMAL
 
 DISCLAIMER = "Research use only. Not a medical device; not for diagnosis."
 HEATMAP_NOTE = (
@@ -45,11 +45,7 @@ OVERLAY_OPACITY = 0.5
 
 _INK = QColor(20, 20, 20)
 _MUTED = QColor(95, 95, 95)
-_VERDICT_COLOURS = {
-    ABNORMAL: QColor(190, 30, 45),
-    NORMAL: QColor(30, 120, 60),
-    INDETERMINATE: QColor(200, 120, 0),
-}
+_VERDICT_COLOURS = {verdict: QColor(colour) for verdict, colour in VERDICT_COLOURS.items()}
 _DEMO_RED = QColor(200, 0, 0)
 
 

@@ -31,11 +31,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mura_desktop.core.display import DISAGREE_COLOUR, VERDICT_COLOURS
 from mura_desktop.core.results import StudyResult
-from mura_desktop.core.study import ABNORMAL, BODY_PARTS, Study
-from mura_desktop.core.verdict import ABNORMAL as V_ABNORMAL
-from mura_desktop.core.verdict import INDETERMINATE
-from mura_desktop.core.verdict import NORMAL as V_NORMAL
+from mura_desktop.core.study import BODY_PARTS, Study, label_word
+from mura_desktop.core.verdict import VERDICTS
 
 DATASET, BODY_PART, PATIENT, STUDY = range(4)
 UNKNOWN_PART = "Unknown part"
@@ -52,24 +51,18 @@ COLUMN_WIDTHS = {COL_PART: 64, COL_VIEWS: 30, COL_TRUTH: 50, COL_SCORE: 46, COL_
 SHORT_WORDS = {"abnormal": "abn.", "normal": "norm.", "indeterminate": "indet.", "unscored": "—"}
 SUMMARY_DELAY_MS = 300
 
-VERDICT_COLORS = {
-    V_ABNORMAL: QColor("#e74c3c"),
-    V_NORMAL: QColor("#27ae60"),
-    INDETERMINATE: QColor("#e67e22"),
-}
+VERDICT_COLORS = {verdict: QColor(colour) for verdict, colour in VERDICT_COLOURS.items()}
 
 ANY = "Any"
 TRUTH_CHOICES = (ANY, "abnormal", "normal", "unknown")
-PREDICTED_CHOICES = (ANY, V_ABNORMAL, V_NORMAL, INDETERMINATE, "unscored")
+PREDICTED_CHOICES = (ANY, *VERDICTS, "unscored")
 WITH_TRUTH = "with truth"
 A_AND_B = "A and B"
 DISAGREE_CHOICES = (ANY, WITH_TRUTH)
 
 
 def truth_text(label: int | None) -> str:
-    if label is None:
-        return ""
-    return "abnormal" if label == ABNORMAL else "normal"
+    return label_word(label)
 
 
 def leaf_label(study: Study) -> str:
@@ -314,7 +307,7 @@ class StudyTreeModel(QAbstractItemModel):
                 color = VERDICT_COLORS.get(result.verdict or "")
                 return QBrush(color) if color is not None else None
             if column == COL_TRUTH and disagrees(result):
-                return QBrush(VERDICT_COLORS[V_ABNORMAL])
+                return QBrush(QColor(DISAGREE_COLOUR))
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(study, result)
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (COL_VIEWS, COL_SCORE):

@@ -11,10 +11,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from mura_desktop.core.display import THUMBNAIL_SIZE
-
-BADGE_COLORS = {"abnormal": "#c0392b", "normal": "#1e8449", "indeterminate": "#d35400"}
-FAILED_COLOR = "#7f8c8d"
+from mura_desktop.core.display import NO_VERDICT_COLOUR, THUMBNAIL_SIZE, VERDICT_COLOURS
 
 
 def gray_qimage(array: np.ndarray) -> QImage:
@@ -76,7 +73,7 @@ class ThumbnailTile(QFrame):
         self._picture.setText(f"⚠ cannot read\n{_short_reason(reason)}")
         self._picture.setStyleSheet("background: #3b1f1f; color: #f5b7b1; font-size: 10px;")
         self.setToolTip(reason)
-        self._set_badge("failed", FAILED_COLOR)
+        self._set_badge("failed", NO_VERDICT_COLOUR)
 
     def set_probability(self, probability: float | None, verdict: str | None) -> None:
         """Badge with the view's probability, coloured by what the study rule would call it."""
@@ -85,7 +82,8 @@ class ThumbnailTile(QFrame):
             if self.failure is None:
                 self._badge.hide()
             return
-        self._set_badge(f"p = {probability:.2f}", BADGE_COLORS.get(verdict or "", FAILED_COLOR))
+        colour = VERDICT_COLOURS.get(verdict or "", NO_VERDICT_COLOUR)
+        self._set_badge(f"p = {probability:.2f}", colour)
 
     def set_selected(self, selected: bool) -> None:
         border = "#3498db" if selected else "transparent"

@@ -9,18 +9,18 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from mura_desktop.core.display import (
+    AGREE_COLOUR,
+    DISAGREE_COLOUR,
+    NO_VERDICT_COLOUR,
+    VERDICT_COLOURS,
+)
 from mura_desktop.core.results import StudyResult
 from mura_desktop.core.stats.summary import validation_note
-from mura_desktop.core.study import ABNORMAL, Study
-from mura_desktop.core.verdict import ABNORMAL as V_ABNORMAL
+from mura_desktop.core.study import Study, label_word
 from mura_desktop.core.verdict import INDETERMINATE
-from mura_desktop.core.verdict import NORMAL as V_NORMAL
 
-VERDICT_STYLE = {
-    V_ABNORMAL: ("ABNORMAL", "#c0392b"),
-    V_NORMAL: ("NORMAL", "#1e8449"),
-    INDETERMINATE: ("INDETERMINATE", "#d35400"),
-}
+VERDICT_STYLE = {verdict: (verdict.upper(), colour) for verdict, colour in VERDICT_COLOURS.items()}
 
 
 class VerdictPanel(QWidget):
@@ -95,7 +95,7 @@ class VerdictPanel(QWidget):
         self._validation.setHidden(note is None)
         if study is None:
             self._title.setText("<b>No study open</b>")
-            self._set_verdict("—", "#7f8c8d")
+            self._set_verdict("—", NO_VERDICT_COLOUR)
             self._details.setText(
                 escape(status)
                 if status
@@ -108,7 +108,7 @@ class VerdictPanel(QWidget):
         self._title.setToolTip(study.name)
         rows: list[str] = []
         if result is not None and result.probability is not None:
-            text, color = VERDICT_STYLE.get(result.verdict or "", ("?", "#7f8c8d"))
+            text, color = VERDICT_STYLE.get(result.verdict or "", ("?", NO_VERDICT_COLOUR))
             self._set_verdict(text, color)
             rows.append(f"Study probability <b>{result.probability:.3f}</b>")
             rows.append(f"Rule: {escape(result.rule.describe(_n_scored(result)).split(';')[0])}")
@@ -119,7 +119,7 @@ class VerdictPanel(QWidget):
                     "high-sensitivity and high-specificity operating points)"
                 )
         elif result is not None:
-            self._set_verdict("NOT SCORED", "#7f8c8d")
+            self._set_verdict("NOT SCORED", NO_VERDICT_COLOUR)
             rows.append("No view of this study could be read.")
         else:
             self._set_verdict(status.split("\n", 1)[0] if status else "NOT SCORED", "#566573")
@@ -143,16 +143,16 @@ class VerdictPanel(QWidget):
     def _truth_row(study: Study, result: StudyResult | None) -> str:
         if study.label is None:
             return "Ground truth: unknown"
-        truth = "abnormal" if study.label == ABNORMAL else "normal"
+        truth = label_word(study.label)
         row = f"Ground truth: <b>{truth}</b> (from the dataset)"
         if result is not None and result.predicted_label is not None:
             who = "model"
             if result.verdict == INDETERMINATE:
                 who = f"the model's call at {result.rule.threshold:.2f}"
             if result.predicted_label == study.label:
-                row += f" — <span style='color:#27ae60'>{who} agrees</span>"
+                row += f" — <span style='color:{AGREE_COLOUR}'>{who} agrees</span>"
             else:
-                row += f" — <span style='color:#e74c3c'><b>{who} disagrees</b></span>"
+                row += f" — <span style='color:{DISAGREE_COLOUR}'><b>{who} disagrees</b></span>"
         return row
 
     @staticmethod
@@ -174,7 +174,7 @@ class VerdictPanel(QWidget):
         row = f"{n} view{'s' if n != 1 else ''}"
         if result is not None and result.n_failed:
             row += (
-                f", <span style='color:#e74c3c'>{result.n_failed} could not be read "
+                f", <span style='color:{DISAGREE_COLOUR}'>{result.n_failed} could not be read "
                 "(left out of the score)</span>"
             )
         return row
