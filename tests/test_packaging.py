@@ -73,6 +73,26 @@ def test_spec_leaves_out_trainer_tests_and_unused_qt(spec):
         assert f"PySide6.{module}" not in excludes
 
 
+def test_nothing_the_app_imports_is_left_out_of_the_bundle(spec):
+    """Every package that importing the whole app (viewer, CLI, engine) loads must be in
+    the bundle: scipy came in with the statistics and the frozen self-test failed on it."""
+    excludes = set(spec["calls"]["Analysis"][1]["excludes"])
+    code = (
+        "import pkgutil, sys, mura_desktop\n"
+        "for m in pkgutil.walk_packages(mura_desktop.__path__, 'mura_desktop.'):\n"
+        "    __import__(m.name)\n"
+        "print('\\n'.join(sorted(sys.modules)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )  # fmt: skip
+    # imported when present, done without when absent (the frozen self-test shows it)
+    optional = {"triton", "PySide6.QtTest"}  # torch probes for triton; pyqtgraph for QtTest
+    loaded = set(done.stdout.split()) - optional
+    assert not loaded & excludes, sorted(loaded & excludes)
+
+
 def test_spec_resources_hold_model_samples_and_icons(spec):
     src = Path(dict(spec["calls"]["Analysis"][1]["datas"])[str(ROOT / "resources")])
     assert src == Path("resources")  # the folder name resources.resources_dir() expects
