@@ -47,7 +47,7 @@ COLUMNS = ("Study", "Part", "Views", "Truth", "Score", "Verdict")
 COL_NAME, COL_PART, COL_VIEWS, COL_TRUTH, COL_SCORE, COL_VERDICT = range(len(COLUMNS))
 # Narrow on purpose: the study name needs most of the dock. Truth and verdict are short
 # words here ("abn.", "norm."), colour-coded, with the full words in the tooltip.
-COLUMN_WIDTHS = {COL_PART: 64, COL_VIEWS: 30, COL_TRUTH: 50, COL_SCORE: 46, COL_VERDICT: 52}
+COLUMN_WIDTHS = {COL_PART: 64, COL_VIEWS: 40, COL_TRUTH: 50, COL_SCORE: 46, COL_VERDICT: 52}
 SHORT_WORDS = {"abnormal": "abn.", "normal": "norm.", "indeterminate": "indet.", "unscored": "—"}
 SUMMARY_DELAY_MS = 300
 
