@@ -320,7 +320,7 @@ def test_session_groups_by_input_and_reapplies_threshold(tmp_path):
     session = Session.from_scan(Scan([s1, s2]), [a, b])
     assert [name for name, _ in session.groups] == ["a", "b"]
     rule = VerdictRule(threshold=0.5)
-    session.adopt_model({"hash": "m1", "name": "m"})
+    session.adopt_model({"content_hash": "m1", "name": "m"})
     session.put_result(
         StudyResult(
             "1", "s1", [ViewResult("p", 0.6)], probability=0.6, verdict="abnormal", rule=rule
@@ -328,8 +328,8 @@ def test_session_groups_by_input_and_reapplies_threshold(tmp_path):
     )
     session.apply_rule(VerdictRule(threshold=0.7))
     assert session.results["1"].verdict == "normal"
-    assert not session.adopt_model({"hash": "m1"})
-    assert session.adopt_model({"hash": "m2"})
+    assert not session.adopt_model({"hash": "m1"})  # a results file from before 0.2
+    assert session.adopt_model({"content_hash": "m2"})
     assert session.results == {}
 
 

@@ -119,3 +119,11 @@ def test_per_part_thresholds_decide_describe_and_round_trip():
     assert (metrics["ALL"].tp, metrics["ALL"].fn, metrics["ALL"].tn) == (2, 1, 1)
     assert metrics["HAND"].sensitivity == 1.0 and metrics["WRIST"].sensitivity == 0.0
     assert study_metrics(studies, threshold=0.5)["ALL"].tp == 0  # an explicit threshold wins
+
+
+def test_the_model_hash_has_one_key_and_old_files_still_read():
+    from mura_desktop.core.results import model_hash
+
+    assert model_hash({"content_hash": "abc", "name": "m"}) == "abc"
+    assert model_hash({"hash": "old"}) == "old"  # viewer results files before 0.2
+    assert model_hash({}) == ""

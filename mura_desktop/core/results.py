@@ -6,9 +6,11 @@ import csv
 import json
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from mura_desktop.core import strict_json
 from mura_desktop.core.atomic_write import atomic_open, write_atomically
@@ -111,6 +113,12 @@ class StudyResult:
         views = [ViewResult(**v) for v in data.pop("views", [])]
         rule = VerdictRule.from_dict(data.pop("rule", {}) or {})
         return cls(views=views, rule=rule, **data)
+
+
+def model_hash(record: Mapping[str, Any]) -> str:
+    """The content hash in a model record (``ResultSet.model``): ``content_hash``, the one
+    key every writer uses, or ``hash``, which viewer results files before 0.2 wrote."""
+    return str(record.get("content_hash") or record.get("hash") or "")
 
 
 @dataclass

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from mura_desktop import __version__
 from mura_desktop.core.output_guard import data_folder_holding
 from mura_desktop.core.resources import MODEL_SUFFIX, default_model_path, is_frozen
-from mura_desktop.core.results import ResultSet, StudyResult
+from mura_desktop.core.results import ResultSet, StudyResult, model_hash
 from mura_desktop.core.study import FAILED, ScanProblem, Study
 from mura_desktop.gui.banners import DEMO_STYLE, INFO_STYLE, NO_MODEL_HTML, Banner, demo_text
 from mura_desktop.gui.compare_dialog import CompareDialog
@@ -963,7 +963,7 @@ class MainWindow(QMainWindow):
             return ""
         record = self.session.model
         name = record.get("name", "unknown model")
-        digest = str(record.get("hash") or record.get("content_hash") or "")[:12]
+        digest = model_hash(record)[:12]
         source = f" · from {self.session.results_file.name}" if self.session.results_file else ""
         return f"Scored by {name}" + (f" ({digest})" if digest else "") + source
 

@@ -31,7 +31,7 @@ from PySide6.QtGui import (
 
 from mura_desktop.core.display import VERDICT_COLOURS, blend_heatmap, gray_rgb, turbo, windowed
 from mura_desktop.core.pixels import LoadedImage
-from mura_desktop.core.results import StudyResult
+from mura_desktop.core.results import StudyResult, model_hash
 from mura_desktop.core.verdict import ABNORMAL, NORMAL
 
 DISCLAIMER = "Research use only. Not a medical device; not for diagnosis."
@@ -199,7 +199,7 @@ class Page:
         if not model:
             self.line("Model: none recorded", self.font(9.5), _MUTED)
             return
-        content_hash = str(model.get("content_hash") or model.get("hash") or "")
+        content_hash = model_hash(model)
         parts = [str(model.get("name") or "unnamed model")]
         if model.get("architecture"):
             parts.append(str(model["architecture"]))

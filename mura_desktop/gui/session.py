@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mura_desktop.core.results import ResultSet, StudyResult
+from mura_desktop.core.results import ResultSet, StudyResult, model_hash
 from mura_desktop.core.study import Scan, ScanProblem, Study, View
 from mura_desktop.core.verdict import VerdictRule
 
@@ -80,7 +80,7 @@ class Session:
 
     @property
     def model_hash(self) -> str:
-        return str(self.model.get("hash") or self.model.get("content_hash") or "")
+        return model_hash(self.model)
 
     @property
     def n_scored(self) -> int:
@@ -91,7 +91,7 @@ class Session:
     def adopt_model(self, record: dict) -> bool:
         """Make ``record`` the session's model. Scores of a different model are dropped;
         returns True when some were."""
-        dropped = bool(self.results) and self.model_hash != str(record.get("hash", ""))
+        dropped = bool(self.results) and self.model_hash != model_hash(record)
         if dropped:
             self.results.clear()
             self._heatmaps.clear()

@@ -81,7 +81,7 @@ class ModelInfo:
             "name": self.name,
             "architecture": self.architecture,
             "input_size": self.input_size,
-            "hash": self.content_hash,
+            "content_hash": self.content_hash,
             "demo": self.demo,
             "device": self.device,
         }
