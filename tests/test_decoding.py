@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -60,3 +62,25 @@ def test_the_memory_cap_refuses_what_would_not_fit(tmp_path):
         capped.close()
     assert isinstance(result, str)  # refused or out of memory, never a dead process
     assert "huge.png" in result
+
+
+def test_the_cap_is_on_top_of_what_the_parents_main_module_maps(tmp_path):
+    """A spawned worker imports the parent's main module first: a script that maps a lot
+    there (as `import torch` does) must still leave the worker its whole budget."""
+    png = _png(tmp_path / "mid.png", 2000)
+    script = tmp_path / "big_main.py"
+    script.write_text(
+        "import mmap, sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})\n"
+        "RESERVED = mmap.mmap(-1, 2 << 30)  # 2 GB of address space, untouched\n"
+        "if __name__ == '__main__':\n"
+        "    from mura_desktop.core.decoding import IsolatedDecoder\n"
+        "    decoder = IsolatedDecoder(workers=1, memory_bytes=600 << 20)\n"
+        f"    print(decoder.decode({str(png)!r}).pixels.shape)\n"
+        "    decoder.close()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "(2000, 2000)"

@@ -43,8 +43,19 @@ def _start_worker(memory_bytes: int | None) -> None:
     if memory_bytes is not None:
         import resource
 
-        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+        # On top of what the worker already maps: a spawned worker first imports the
+        # parent's main module, and a script that imports torch there maps gigabytes.
+        limit = _address_space_in_use() + memory_bytes
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         _worker_limit = memory_bytes
+
+
+def _address_space_in_use() -> int:
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def decode_or_reason(path: Path) -> Decoded:
