@@ -53,7 +53,7 @@ from mura_desktop.core.stats.calibration import calibration
 from mura_desktop.core.stats.summary import StudyStatistics, study_statistics
 from mura_desktop.gui.interval_plot import IntervalPlot
 from mura_desktop.gui.metrics_report import na_reasons, write_metrics_report
-from mura_desktop.gui.reliability_plot import ReliabilityPlot
+from mura_desktop.gui.reliability_plot import ReliabilityPlot, unit_square
 from mura_desktop.gui.stats_worker import StatsWorker
 
 COLUMNS = ("Group", "n", "Abnormal", "κ", "AUROC", "Sensitivity", "Specificity", "Accuracy", "F1")
@@ -331,20 +331,7 @@ class MetricsPanel(QWidget):
         base = self.palette().color(QPalette.ColorRole.Base)
         text = self.palette().color(QPalette.ColorRole.Text)
         plot = pg.PlotWidget(background=base)
-        plot.setMinimumSize(180, 150)
-        plot.setMouseEnabled(x=False, y=False)
-        plot.hideButtons()
-        plot.setXRange(0, 1, padding=0.02)
-        plot.setYRange(0, 1, padding=0.02)
-        plot.showGrid(x=True, y=True, alpha=0.25)
-        for side, label in (("bottom", "1 − specificity"), ("left", "sensitivity")):
-            axis = plot.getAxis(side)
-            axis.setPen(pg.mkPen(text))
-            axis.setTextPen(pg.mkPen(text))
-            axis.setLabel(label, color=text.name())
-        grey = QColor(text)
-        grey.setAlpha(110)
-        plot.plot([0, 1], [0, 1], pen=pg.mkPen(grey, width=1, style=Qt.PenStyle.DashLine))
+        unit_square(plot, text, "1 − specificity", "sensitivity")
         self._roc_curve = plot.plot([], [], pen=pg.mkPen(QColor(31, 119, 180), width=2))
         self._roc_point = pg.ScatterPlotItem(
             size=11, brush=pg.mkBrush(_WRONG), pen=pg.mkPen(text, width=1)

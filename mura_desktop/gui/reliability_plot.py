@@ -14,6 +14,25 @@ _LINE = QColor(31, 119, 180)
 _BARS = QColor(150, 150, 150, 90)
 
 
+def unit_square(plot: pg.PlotWidget, text: QColor, x_label: str, y_label: str) -> None:
+    """A fixed [0, 1] × [0, 1] plot with a grid, labelled axes and the dashed diagonal (the
+    ROC curve's chance line, the reliability diagram's perfect calibration)."""
+    plot.setMinimumSize(180, 150)
+    plot.setMouseEnabled(x=False, y=False)
+    plot.hideButtons()
+    plot.setXRange(0, 1, padding=0.02)
+    plot.setYRange(0, 1, padding=0.02)
+    plot.showGrid(x=True, y=True, alpha=0.25)
+    for side, label in (("bottom", x_label), ("left", y_label)):
+        axis = plot.getAxis(side)
+        axis.setPen(pg.mkPen(text))
+        axis.setTextPen(pg.mkPen(text))
+        axis.setLabel(label, color=text.name())
+    grey = QColor(text)
+    grey.setAlpha(110)
+    plot.plot([0, 1], [0, 1], pen=pg.mkPen(grey, width=1, style=Qt.PenStyle.DashLine))
+
+
 class ReliabilityPlot(pg.PlotWidget):
     """``set_calibration`` draws one group's ``core.stats.calibration.Calibration``."""
 
@@ -22,20 +41,7 @@ class ReliabilityPlot(pg.PlotWidget):
         super().__init__(parent, background=base.color(QPalette.ColorRole.Base))
         text = base.color(QPalette.ColorRole.Text)
         self._text = text
-        self.setMinimumSize(180, 150)
-        self.setMouseEnabled(x=False, y=False)
-        self.hideButtons()
-        self.setXRange(0, 1, padding=0.02)
-        self.setYRange(0, 1, padding=0.02)
-        self.showGrid(x=True, y=True, alpha=0.25)
-        for side, label in (("bottom", "mean predicted probability"), ("left", "observed")):
-            axis = self.getAxis(side)
-            axis.setPen(pg.mkPen(text))
-            axis.setTextPen(pg.mkPen(text))
-            axis.setLabel(label, color=text.name())
-        grey = QColor(text)
-        grey.setAlpha(110)
-        self.plot([0, 1], [0, 1], pen=pg.mkPen(grey, width=1, style=Qt.PenStyle.DashLine))
+        unit_square(self, text, "mean predicted probability", "observed")
         self._bars = pg.BarGraphItem(x=[], height=[], width=0.1, brush=_BARS, pen=pg.mkPen(None))
         self.addItem(self._bars)
         self._curve = self.plot(
