@@ -231,21 +231,25 @@ def _refuse_bomb(path: Path, img: Image.Image) -> None:
         )
 
 
+_JPEG_HEADER_BYTES = 1 << 20
+
+
 def _refuse_short_jpeg(path: Path, fh: BinaryIO) -> None:
     """A JPEG far shorter than its frame header claims decodes "fine", as mid-gray padding."""
     position = fh.tell()
     fh.seek(0)
-    data = fh.read()
+    head = fh.read(_JPEG_HEADER_BYTES)  # the frame header follows the APP segments
+    size = fh.seek(0, os.SEEK_END)
     fh.seek(position)
-    header = frame_header(data)
+    header = frame_header(head)
     if header is not None and (header.width == 0 or header.height == 0):
         raise CorruptImageError(
             path, f"the JPEG header declares a {header.width} × {header.height} image"
         )
-    if header is not None and len(data) < header.minimum_bytes():
+    if header is not None and size < header.minimum_bytes():
         raise CorruptImageError(
             path,
-            f"truncated: {len(data):,} bytes cannot hold the {header.width} × {header.height} "
+            f"truncated: {size:,} bytes cannot hold the {header.width} × {header.height} "
             f"image its JPEG header declares (at least {header.minimum_bytes():,} needed)",
         )
 
