@@ -2,25 +2,26 @@ import json
 
 import pytest
 
+from mura_desktop.core.labels import Verdict
 from mura_desktop.core.results import ResultSet, StudyResult, ViewResult
-from mura_desktop.core.verdict import ABNORMAL, INDETERMINATE, NORMAL, VerdictRule
+from mura_desktop.core.verdict import VerdictRule
 
 
 def test_mean_rule_matches_paper():
     rule = VerdictRule()
     p = rule.aggregate([0.2, 0.9, 0.7])
     assert p == pytest.approx(0.6)
-    assert rule.verdict(p) == ABNORMAL
-    assert rule.verdict(0.4999) == NORMAL
+    assert rule.verdict(p) == Verdict.ABNORMAL
+    assert rule.verdict(0.4999) == Verdict.NORMAL
     assert rule.describe(3) == "mean of 3 views ≥ 0.50"
 
 
 def test_max_rule_and_band():
     rule = VerdictRule(aggregation="max", threshold=0.5, band=(0.3, 0.7))
     assert rule.aggregate([0.1, 0.65]) == pytest.approx(0.65)
-    assert rule.verdict(0.65) == INDETERMINATE
-    assert rule.verdict(0.29) == NORMAL
-    assert rule.verdict(0.7) == ABNORMAL
+    assert rule.verdict(0.65) == Verdict.INDETERMINATE
+    assert rule.verdict(0.29) == Verdict.NORMAL
+    assert rule.verdict(0.7) == Verdict.ABNORMAL
     assert rule.decide(0.65) is True  # metrics still use the threshold
     assert "indeterminate in [0.30, 0.70)" in rule.describe(2)
 
@@ -54,7 +55,7 @@ def _result_set() -> ResultSet:
                 patient_id="patient1",
                 split="valid",
                 probability=0.81,
-                verdict=ABNORMAL,
+                verdict=Verdict.ABNORMAL,
                 rule=rule,
             ),
             StudyResult(
@@ -62,7 +63,7 @@ def _result_set() -> ResultSet:
                 name="x",
                 views=[ViewResult(path="x.png", probability=0.1)],
                 probability=0.1,
-                verdict=NORMAL,
+                verdict=Verdict.NORMAL,
                 rule=rule,
             ),
         ],
@@ -127,3 +128,30 @@ def test_the_model_hash_has_one_key_and_old_files_still_read():
     assert model_hash({"content_hash": "abc", "name": "m"}) == "abc"
     assert model_hash({"hash": "old"}) == "old"  # viewer results files before 0.2
     assert model_hash({}) == ""
+
+
+def test_label_and_verdict_keep_their_file_forms(tmp_path) -> None:
+    from mura_desktop.core.labels import Label, label_word
+    from mura_desktop.core.results import ResultSet, StudyResult, ViewResult
+
+    result = StudyResult(
+        uid="s",
+        name="s",
+        views=[ViewResult(path="a.png", probability=0.9)],
+        label=1,
+        probability=0.9,
+        verdict="abnormal",
+    )
+    assert result.label is Label.ABNORMAL and result.verdict is Verdict.ABNORMAL
+    assert f"{result.verdict}" == "abnormal" and label_word(result.label) == "abnormal"
+    path = tmp_path / "r.json"
+    ResultSet(studies=[result]).to_json(path)
+    text = path.read_text()
+    assert '"verdict": "abnormal"' in text and '"label": 1' in text
+    back = ResultSet.from_json(path).studies[0]
+    assert back.label is Label.ABNORMAL and back.verdict is Verdict.ABNORMAL
+    csv = tmp_path / "r.csv"
+    ResultSet(studies=[result]).to_csv(csv)
+    assert ",abnormal," in csv.read_text()
+    assert ResultSet.from_csv(csv).studies[0].label is Label.ABNORMAL
+    assert Label.of(None) is None and Label.of(0) is Label.NORMAL

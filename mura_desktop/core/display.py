@@ -10,12 +10,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mura_desktop.core.verdict import ABNORMAL, INDETERMINATE, NORMAL
+from mura_desktop.core.labels import Verdict
 
 MIN_WIDTH = 1e-3  # the narrowest display window, in the image's [0, 1] units
 
 # The colour of each verdict wherever one is drawn (list, badge, verdict panel, report).
-VERDICT_COLOURS: dict[str, str] = {ABNORMAL: "#c0392b", NORMAL: "#1e8449", INDETERMINATE: "#d35400"}
+VERDICT_COLOURS: dict[str, str] = {
+    Verdict.ABNORMAL: "#c0392b",
+    Verdict.NORMAL: "#1e8449",
+    Verdict.INDETERMINATE: "#d35400",
+}
 NO_VERDICT_COLOUR = "#7f8c8d"  # unscored, failed, unknown
 AGREE_COLOUR = "#27ae60"
 DISAGREE_COLOUR = "#e74c3c"

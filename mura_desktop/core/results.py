@@ -14,6 +14,7 @@ from typing import Any
 
 from mura_desktop.core import strict_json
 from mura_desktop.core.atomic_write import atomic_open, write_atomically
+from mura_desktop.core.labels import Label, Verdict
 from mura_desktop.core.study import ScanProblem, Study
 from mura_desktop.core.verdict import VerdictRule
 
@@ -50,15 +51,17 @@ class StudyResult:
     name: str
     views: list[ViewResult] = field(default_factory=list)
     body_part: str | None = None
-    label: int | None = None
+    label: Label | None = None
     patient_id: str | None = None
     split: str | None = None
     probability: float | None = None
-    verdict: str | None = None
+    verdict: Verdict | None = None
     rule: VerdictRule = field(default_factory=VerdictRule)
     predicted_body_part: str | None = None
 
     def __post_init__(self) -> None:
+        self.label = Label.of(self.label)
+        self.verdict = None if self.verdict is None else Verdict(self.verdict)
         if self.probability is not None and not math.isfinite(self.probability):
             self.probability = None  # e.g. a results file from before non-finite scores failed
             self.verdict = None
@@ -72,10 +75,10 @@ class StudyResult:
         return self.rule.describe(sum(v.ok for v in self.views), self.body_part)
 
     @property
-    def predicted_label(self) -> int | None:
+    def predicted_label(self) -> Label | None:
         if self.probability is None:
             return None
-        return int(self.rule.decide(self.probability, self.body_part))
+        return Label(int(self.rule.decide(self.probability, self.body_part)))
 
     @classmethod
     def from_views(
@@ -222,7 +225,7 @@ class ResultSet:
                         body_part=row["body_part"] or None,
                         patient_id=row["patient_id"] or None,
                         split=row["split"] or None,
-                        label=int(row["label"]) if row["label"] else None,
+                        label=Label.of(int(row["label"])) if row["label"] else None,
                         probability=float(row["study_probability"])
                         if row["study_probability"]
                         else None,

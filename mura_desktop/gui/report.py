@@ -30,9 +30,9 @@ from PySide6.QtGui import (
 )
 
 from mura_desktop.core.display import VERDICT_COLOURS, blend_heatmap, gray_rgb, turbo, windowed
+from mura_desktop.core.labels import Verdict
 from mura_desktop.core.pixels import LoadedImage
 from mura_desktop.core.results import StudyResult, model_hash
-from mura_desktop.core.verdict import ABNORMAL, NORMAL
 
 DISCLAIMER = "Research use only. Not a medical device; not for diagnosis."
 HEATMAP_NOTE = (
@@ -301,7 +301,7 @@ class Page:
             else:
                 above = view.probability >= threshold
                 score = f"p = {view.probability:.3f}"
-                colour = _VERDICT_COLOURS[ABNORMAL if above else NORMAL]
+                colour = _VERDICT_COLOURS[Verdict.ABNORMAL if above else Verdict.NORMAL]
             self.text(f"{name}  ·  {score}", self.font(8.5, bold=True), colour, rect=caption)
 
     def _footer_height(self) -> float:
@@ -337,7 +337,7 @@ class Page:
 def _truth_text(result: StudyResult) -> str:
     if result.label is None:
         return "unknown"
-    truth = ABNORMAL if result.label else NORMAL
+    truth = result.label.word
     predicted = result.predicted_label
     if predicted is None:
         return truth

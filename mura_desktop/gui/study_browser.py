@@ -32,8 +32,9 @@ from PySide6.QtWidgets import (
 )
 
 from mura_desktop.core.display import DISAGREE_COLOUR, VERDICT_COLOURS
+from mura_desktop.core.labels import label_word
 from mura_desktop.core.results import StudyResult
-from mura_desktop.core.study import BODY_PARTS, Study, label_word
+from mura_desktop.core.study import BODY_PARTS, Study
 from mura_desktop.core.verdict import VERDICTS
 
 DATASET, BODY_PART, PATIENT, STUDY = range(4)

@@ -15,10 +15,10 @@ from mura_desktop.core.display import (
     NO_VERDICT_COLOUR,
     VERDICT_COLOURS,
 )
+from mura_desktop.core.labels import Verdict, label_word
 from mura_desktop.core.results import StudyResult
 from mura_desktop.core.stats.summary import validation_note
-from mura_desktop.core.study import Study, label_word
-from mura_desktop.core.verdict import INDETERMINATE
+from mura_desktop.core.study import Study
 
 VERDICT_STYLE = {verdict: (verdict.upper(), colour) for verdict, colour in VERDICT_COLOURS.items()}
 
@@ -147,7 +147,7 @@ class VerdictPanel(QWidget):
         row = f"Ground truth: <b>{truth}</b> (from the dataset)"
         if result is not None and result.predicted_label is not None:
             who = "model"
-            if result.verdict == INDETERMINATE:
+            if result.verdict == Verdict.INDETERMINATE:
                 who = f"the model's call at {result.rule.threshold:.2f}"
             if result.predicted_label == study.label:
                 row += f" — <span style='color:{AGREE_COLOUR}'>{who} agrees</span>"
