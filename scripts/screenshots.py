@@ -100,15 +100,15 @@ def main() -> int:
             wait_for(lambda: bool(scanned) and window.session.n_scored >= 1, "the first score")
             window.score_all()
             wait_for(lambda: bool(finished), "dataset scoring")
-            window._refresh_metrics()
+            window.refresh_metrics()
             save(window, "dataset_scored.png")
             panel = window.metrics_panel
             panel.compute_intervals_now()
             wait_for(lambda: panel.statistics() is not None, "the 95% intervals")
             save(window.metrics_dock, "dataset_metrics.png")  # a window of its own
 
-            window.show_model_dialog()
-            dialog = window.model_dialog
+            window.dialogs.show_model_dialog()
+            dialog = window.dialogs.model_dialog
             save(dialog, "model_info.png")
             dialog.close()
         finally:

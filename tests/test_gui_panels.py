@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QLabel, QPushButton
 
 from mura_desktop.core.metrics import roc_curve, study_metrics
+from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.pixels import LoadedImage
 from mura_desktop.core.results import StudyResult, ViewResult
 from mura_desktop.core.stats.summary import study_statistics
@@ -263,12 +264,14 @@ def _pdf_text(path: Path) -> str:
     return unicodedata.normalize("NFKC", run.stdout)
 
 
-MODEL = {
-    "name": "phantom-densenet121",
-    "architecture": "densenet121",
-    "content_hash": "0123456789abcdef0123",
-    "demo": True,
-}
+MODEL = ModelRecord.from_dict(
+    {
+        "name": "phantom-densenet121",
+        "architecture": "densenet121",
+        "content_hash": "0123456789abcdef0123",
+        "demo": True,
+    }
+)
 
 
 def test_report_is_a_one_page_pdf_with_everything_on_it(qapp, tmp_path, report_study):
@@ -317,7 +320,9 @@ def test_report_without_demo_or_labels(qapp, tmp_path, report_study):
     result, images, _ = report_study
     result.label = None
     out = tmp_path / "plain.pdf"
-    write_study_report(out, result, images, {}, {"name": "m", "hash": "feedbeef" * 4})
+    write_study_report(
+        out, result, images, {}, ModelRecord.from_dict({"name": "m", "hash": "feedbeef" * 4})
+    )
     assert out.read_bytes().startswith(b"%PDF-")
     if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext (poppler-utils) not installed")
@@ -551,7 +556,7 @@ def test_model_dialog_import_to_a_given_destination(qtbot, tmp_path, tiny_bundle
 
 def test_metrics_report_pdf_carries_the_intervals(qtbot, panel, tmp_path):
     results = make_results(300, seed=7)
-    panel.set_results(results, model={"name": "report model", "architecture": "densenet169"})
+    panel.set_results(results, model=ModelRecord(name="report model", architecture="densenet169"))
     assert not panel.export_button.isEnabled()
     assert not panel.export_report(tmp_path / "early.pdf")
     _intervals(qtbot, panel)

@@ -1,8 +1,11 @@
+import dataclasses
 import json
 
 import pytest
 
+from mura_desktop.core import strict_json
 from mura_desktop.core.labels import Verdict
+from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.results import ResultSet, StudyResult, ViewResult
 from mura_desktop.core.verdict import VerdictRule
 
@@ -67,7 +70,7 @@ def _result_set() -> ResultSet:
                 rule=rule,
             ),
         ],
-        model={"name": "test", "hash": "abc"},
+        model=ModelRecord(name="test", content_hash="abc", details={"device": "cpu"}),
     )
 
 
@@ -122,12 +125,26 @@ def test_per_part_thresholds_decide_describe_and_round_trip():
     assert study_metrics(studies, threshold=0.5)["ALL"].tp == 0  # an explicit threshold wins
 
 
-def test_the_model_hash_has_one_key_and_old_files_still_read():
-    from mura_desktop.core.results import model_hash
-
-    assert model_hash({"content_hash": "abc", "name": "m"}) == "abc"
-    assert model_hash({"hash": "old"}) == "old"  # viewer results files before 0.2
-    assert model_hash({}) == ""
+def test_the_model_record_has_one_hash_and_old_files_still_read(tmp_path):
+    record = ModelRecord.from_dict({"content_hash": "abc", "name": "m", "members": 2})
+    assert (record.content_hash, record.name, record.details["members"]) == ("abc", "m", 2)
+    assert ModelRecord.from_dict({"hash": "old"}).content_hash == "old"  # files before 0.2
+    assert not ModelRecord.from_dict({}) and not ModelRecord()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.name = "changed"
+    with pytest.raises(TypeError):
+        record.details["members"] = 3
+    assert record.with_details(device="cpu").details == {"members": 2, "device": "cpu"}
+    assert record.details == {"members": 2}  # the original is untouched
+    path = tmp_path / "old.json"  # a viewer results file from before 0.2
+    path.write_text('{"format": "mura-desktop-results", "version": 1, "model": {"hash": "h1"}}')
+    assert ResultSet.from_json(path).model.content_hash == "h1"
+    assert json.loads(strict_json.dumps(record.to_dict())) == {
+        "content_hash": "abc",
+        "name": "m",
+        "members": 2,
+        "demo": False,
+    }
 
 
 def test_label_and_verdict_keep_their_file_forms(tmp_path) -> None:

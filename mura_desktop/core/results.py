@@ -6,15 +6,14 @@ import csv
 import json
 import math
 import os
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from mura_desktop.core import strict_json
 from mura_desktop.core.atomic_write import atomic_open, write_atomically
 from mura_desktop.core.labels import Label, Verdict
+from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.study import ScanProblem, Study
 from mura_desktop.core.verdict import VerdictRule
 
@@ -118,18 +117,12 @@ class StudyResult:
         return cls(views=views, rule=rule, **data)
 
 
-def model_hash(record: Mapping[str, Any]) -> str:
-    """The content hash in a model record (``ResultSet.model``): ``content_hash``, the one
-    key every writer uses, or ``hash``, which viewer results files before 0.2 wrote."""
-    return str(record.get("content_hash") or record.get("hash") or "")
-
-
 @dataclass
 class ResultSet:
     """Results of one scoring run plus what produced them."""
 
     studies: list[StudyResult] = field(default_factory=list)
-    model: dict = field(default_factory=dict)
+    model: ModelRecord = field(default_factory=ModelRecord)
     created: str = field(
         default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
     )
@@ -143,7 +136,7 @@ class ResultSet:
             "format": RESULTS_FORMAT,
             "version": RESULTS_VERSION,
             "created": self.created,
-            "model": self.model,
+            "model": self.model.to_dict(),
             "studies": [s.to_dict() for s in self.studies],
             "skipped": [p.to_dict() for p in self.problems],
             "metrics": self.metrics,
@@ -169,7 +162,7 @@ class ResultSet:
             )
         return cls(
             studies=[StudyResult.from_dict(s) for s in payload.get("studies", [])],
-            model=payload.get("model", {}),
+            model=ModelRecord.from_dict(payload.get("model")),
             created=payload.get("created", ""),
             problems=[ScanProblem.from_dict(p) for p in payload.get("skipped", [])],
             metrics=payload.get("metrics", {}),

@@ -11,9 +11,8 @@ once the results have stopped changing for ``INTERVAL_DELAY_MS``.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
@@ -48,6 +47,7 @@ from mura_desktop.core.metrics import (
     roc_curve,
     study_metrics,
 )
+from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.results import StudyResult
 from mura_desktop.core.stats.calibration import calibration
 from mura_desktop.core.stats.summary import StudyStatistics, study_statistics
@@ -89,7 +89,7 @@ class MetricsPanel(QWidget):
         self._threshold: float | None = None
         self._key: tuple = ()
         self._job = 0
-        self.model: dict[str, Any] = {}
+        self.model = ModelRecord()
         self._worker = StatsWorker(self)
         self._worker.finished.connect(self._on_statistics)
         self._worker.failed.connect(self._on_statistics_failed)
@@ -194,7 +194,7 @@ class MetricsPanel(QWidget):
         self,
         results: Sequence[StudyResult],
         threshold: float | None = None,
-        model: Mapping[str, Any] | None = None,
+        model: ModelRecord | None = None,
     ) -> None:
         """Show metrics of the labelled, scored studies in ``results``.
 
@@ -203,7 +203,7 @@ class MetricsPanel(QWidget):
         ``model`` (the model record) goes into the exported report. The intervals follow
         once ``results`` stop changing.
         """
-        self.model = dict(model or {})
+        self.model = model or ModelRecord()
         scored = [r for r in results if r.probability is not None]
         usable = [r for r in scored if r.label is not None]
         self._metrics = study_metrics(usable, threshold)

@@ -11,7 +11,6 @@ import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -31,8 +30,9 @@ from PySide6.QtGui import (
 
 from mura_desktop.core.display import VERDICT_COLOURS, blend_heatmap, gray_rgb, turbo, windowed
 from mura_desktop.core.labels import Verdict
+from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.pixels import LoadedImage
-from mura_desktop.core.results import StudyResult, model_hash
+from mura_desktop.core.results import StudyResult
 
 DISCLAIMER = "Research use only. Not a medical device; not for diagnosis."
 HEATMAP_NOTE = (
@@ -54,7 +54,7 @@ def write_study_report(
     result: StudyResult,
     images: dict[Path, LoadedImage],
     heatmaps: dict[Path, np.ndarray],
-    model: dict[str, Any],
+    model: ModelRecord,
 ) -> None:
     """Write an A4 portrait, one-page PDF report of ``result`` to ``path``.
 
@@ -65,8 +65,8 @@ def write_study_report(
         A view without pixels is drawn as an empty frame; one without a heatmap without
         overlay; a failed view shows its error.
     model
-        The model's identity, e.g. ``ModelBundle.summary()`` or ``ResultSet.model``: ``name``,
-        ``architecture``, ``content_hash`` (or ``hash``) and ``demo`` are shown when present.
+        The model's identity (``ResultSet.model``): name, architecture, hash and the demo
+        flag are shown.
 
     The file is written to a temporary name and renamed, so a failure leaves no partial PDF.
     """
@@ -162,7 +162,7 @@ class Page:
         result: StudyResult,
         images: dict[Path, LoadedImage],
         heatmaps: dict[Path, np.ndarray],
-        model: dict[str, Any],
+        model: ModelRecord,
     ) -> None:
         footer_top = self.height - self._footer_height()
         self._header(result)
@@ -194,19 +194,18 @@ class Page:
         self.line("    ".join(facts), self.font(9.5))
         self.rule()
 
-    def model_block(self, model: dict[str, Any]) -> None:
+    def model_block(self, model: ModelRecord) -> None:
         """The model's name, architecture and hash; a red box for a demo model."""
         if not model:
             self.line("Model: none recorded", self.font(9.5), _MUTED)
             return
-        content_hash = model_hash(model)
-        parts = [str(model.get("name") or "unnamed model")]
-        if model.get("architecture"):
-            parts.append(str(model["architecture"]))
-        if content_hash:
-            parts.append(f"hash {content_hash[:12]}")
+        parts = [model.name or "unnamed model"]
+        if model.architecture:
+            parts.append(model.architecture)
+        if model.content_hash:
+            parts.append(f"hash {model.content_hash[:12]}")
         self.line("Model: " + "  ·  ".join(parts), self.font(9.5))
-        if model.get("demo"):
+        if model.demo:
             pad = self.mm(2)
             warning = (
                 "DEMO MODEL — trained on synthetic images; its scores mean nothing on real "

@@ -1,0 +1,171 @@
+"""The main window's actions, menus and toolbar, as one table.
+
+Each row names the window attribute the action is kept in (``act_<name>``), its text,
+shortcut and tip, and what it calls; ``build_actions`` makes them and ``build_menus``
+lays them out. Adding a command is adding a row here and a method on the window (or on
+one of its parts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QAction, QKeySequence
+
+from mura_desktop.core.resources import is_frozen
+from mura_desktop.gui.image_view import WINDOW_PRESETS
+
+if TYPE_CHECKING:
+    from mura_desktop.gui.main_window import MainWindow
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    text: str
+    slot: Callable[[MainWindow], Callable]
+    shortcut: str | None = None
+    tip: str = ""
+    checkable: bool = False
+
+
+COMMANDS: tuple[Command, ...] = (
+    # File
+    Command("open_folder", "Open &folder…", lambda w: w.opener.choose_folder, "Ctrl+O",
+            "Open a study, patient or dataset folder"),
+    Command("open_files", "Open &files…", lambda w: w.opener.choose_files, "Ctrl+Shift+O",
+            "Open image files or DICOMs"),
+    Command("open_results", "Open &results…", lambda w: w.opener.choose_results_file, None,
+            "Re-open saved results without recomputing"),
+    Command("save_results", "&Save results…", lambda w: w.exports.choose_results_target,
+            "Ctrl+S", "Save scores as JSON (re-openable) or CSV"),
+    Command("export_png", "Export view as &PNG…", lambda w: w.exports.choose_png_target,
+            "Ctrl+E", "The current view with its window, orientation and heatmap"),
+    Command("export_pdf", "Export study &report (PDF)…",
+            lambda w: w.exports.choose_report_target, "Ctrl+P",
+            "One page: views with heatmaps, scores, verdict, model"),
+    Command("export_metrics", "Export &metrics report (PDF)…",
+            lambda w: w.metrics_panel.choose_report_target, None,
+            "The dataset's metrics with 95% intervals, error bars and reliability diagram"),
+    Command("skipped", "S&kipped files…", lambda w: w.dialogs.show_skipped_files, None,
+            "Every path the last scan skipped or doubted, with the reason"),
+    Command("quit", "&Quit", lambda w: w.close, "Ctrl+Q"),
+    # View
+    Command("invert", "&Invert", lambda w: w.image_view.toggle_invert, "I"),
+    Command("rotate_right", "Rotate &right", lambda w: lambda: w.image_view.rotate(1), "R"),
+    Command("rotate_left", "Rotate &left", lambda w: lambda: w.image_view.rotate(-1), "L"),
+    Command("flip_h", "Flip &horizontally", lambda w: w.image_view.flip_horizontal, "H"),
+    Command("flip_v", "Flip &vertically", lambda w: w.image_view.flip_vertical, "V"),
+    Command("reset", "R&eset view", lambda w: w.image_view.reset, "Space"),
+    Command("fit", "&Fit to window", lambda w: w.image_view.fit, "F"),
+    Command("actual", "&Actual size (1:1)", lambda w: w.image_view.actual_size, "Z"),
+    Command("zoom_in", "Zoom in", lambda w: lambda: w.image_view.zoom_by(1.25), "+"),
+    Command("zoom_out", "Zoom out", lambda w: lambda: w.image_view.zoom_by(0.8), "-"),
+    Command("heatmap", "&Heatmap overlay",
+            lambda w: lambda on: w.viewer.set_display(heatmap_visible=on), "M", checkable=True),
+    Command("opacity_up", "More opaque heatmap", lambda w: lambda: w.nudge_opacity(0.1), "]"),
+    Command("opacity_down", "More transparent heatmap",
+            lambda w: lambda: w.nudge_opacity(-0.1), "["),
+    Command("grouped", "&Group by body part and patient",
+            lambda w: lambda on: w.viewer.set_display(grouped=on), None, checkable=True),
+    # Study
+    Command("prev_view", "Previous view", lambda w: lambda: w.step_view(-1), "Up"),
+    Command("next_view", "Next view", lambda w: lambda: w.step_view(1), "Down"),
+    Command("first_view", "First view", lambda w: lambda: w.show_view(0), "Home"),
+    Command("last_view", "Last view", lambda w: lambda: w.step_view(1_000_000), "End"),
+    Command("prev_study", "Previous study", lambda w: lambda: w.browser.step(-1), "PgUp"),
+    Command("next_study", "Next study", lambda w: lambda: w.browser.step(1), "PgDown"),
+    Command("score_study", "Score this &study", lambda w: w.viewer.score_current_study, "F5"),
+    Command("score_all", "Score &all studies", lambda w: w.score_all, "Ctrl+R",
+            "Score every study in the list in the background"),
+    Command("pause", "&Pause scoring", lambda w: w.progress.pause_button.toggle),
+    Command("cancel", "&Cancel scoring", lambda w: w.cancel_scoring),
+    # Model
+    Command("load_model", "&Load bundle…", lambda w: w.dialogs.choose_model_file, None,
+            "Load a .mura model bundle"),
+    Command("model_dialog", "Model &settings and provenance…",
+            lambda w: w.dialogs.show_model_dialog, "Ctrl+M",
+            "Provenance, device, threshold; import a checkpoint"),
+    Command("compare", "&Compare with a results file…", lambda w: w.dialogs.choose_comparison,
+            None,
+            "Pair these scores with saved results: paired tests and the studies they decide apart"),
+    Command("train", "&Train a model…", lambda w: w.dialogs.show_train_window, None,
+            "Run mura-train and watch it"),
+    # Help
+    Command("shortcuts", "&Keyboard shortcuts", lambda w: w.dialogs.show_shortcuts, "F1"),
+    Command("about", "&About MURA Desktop", lambda w: w.dialogs.show_about),
+)  # fmt: skip
+
+MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("&File", ("open_folder", "open_files", "open_results", "@recent", "-", "save_results",
+               "export_png", "export_pdf", "export_metrics", "-", "skipped", "-", "quit")),
+    ("&View", ("invert", "rotate_right", "rotate_left", "flip_h", "flip_v", "reset", "-",
+               "fit", "actual", "zoom_in", "zoom_out", "@presets", "-", "heatmap",
+               "opacity_up", "opacity_down", "-", "grouped", "@panels")),
+    ("&Study", ("prev_study", "next_study", "prev_view", "next_view", "first_view",
+                "last_view", "-", "score_study", "score_all", "pause", "cancel")),
+    ("&Model", ("load_model", "model_dialog", "compare", "-", "train")),
+    ("&Help", ("shortcuts", "about")),
+)  # fmt: skip
+
+TOOLBAR = ("open_folder", "open_files", "-", "score_all", "heatmap", "-", "invert",
+           "rotate_left", "rotate_right", "fit", "reset", "-", "@presets")  # fmt: skip
+
+
+def build_actions(window: MainWindow) -> None:
+    """Make every ``Command`` an action on ``window`` (``window.act_<name>``), plus the
+    window/level preset actions (``window.preset_actions``)."""
+    for command in COMMANDS:
+        action = _action(window, command.text, command.slot(window), command.shortcut)
+        if command.tip:
+            action.setStatusTip(command.tip)
+            action.setToolTip(command.tip)
+        action.setCheckable(command.checkable)
+        setattr(window, f"act_{command.name}", action)
+    window.preset_actions = [
+        _action(window, name, lambda _=False, n=name: window.image_view.apply_preset(n), str(i))
+        for i, name in enumerate(WINDOW_PRESETS, 1)
+    ]
+    if is_frozen():  # the packaged app leaves the trainer out
+        window.act_train.setEnabled(False)
+        window.act_train.setToolTip("Training runs from a source checkout (see README)")
+    window.act_heatmap.setChecked(True)
+    window.act_grouped.setChecked(True)
+
+
+def build_menus(window: MainWindow) -> None:
+    bar = window.menuBar()
+    for title, items in MENUS:
+        _fill(window, bar.addMenu(title), items)
+    toolbar = window.addToolBar("Main")
+    toolbar.setObjectName("toolbar_main")
+    _fill(window, toolbar, TOOLBAR)
+
+
+def _fill(window: MainWindow, target, items: tuple[str, ...]) -> None:
+    for item in items:
+        if item == "-":
+            target.addSeparator()
+        elif item == "@recent":
+            window.recent_menu = target.addMenu("Open &recent")
+            window.recent_menu.aboutToShow.connect(window.opener.fill_recent_menu)
+        elif item == "@presets":
+            if hasattr(target, "addMenu") and not hasattr(target, "setMovable"):
+                target.addMenu("Window/level &presets").addActions(window.preset_actions)
+            else:
+                target.addActions(window.preset_actions)
+        elif item == "@panels":
+            target.addMenu("P&anels").addActions([d.toggleViewAction() for d in window.docks])
+        else:
+            target.addAction(getattr(window, f"act_{item}"))
+
+
+def _action(window: MainWindow, text: str, slot, shortcut: str | None) -> QAction:
+    action = QAction(text, window)
+    if shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut))
+    action.triggered.connect(slot)
+    window.addAction(action)
+    return action
