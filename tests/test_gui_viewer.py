@@ -505,3 +505,30 @@ def test_window_title_names_the_app_once(qtbot, window, dataset):
     title = window.windowTitle()
     assert "study1_positive" in title
     assert name not in title, "Qt appends the display name to the title itself"
+
+
+def test_a_dicom_view_reads_its_window_in_file_values_and_shows_every_element(
+    qtbot, window, shared_dicom_dir
+):
+    dcm = shared_dicom_dir / "966_fixed.dcm"  # header window C 2048 W 4096, MONOCHROME1
+    broken = shared_dicom_dir / "966.dcm"  # same header, undecodable JPEG 2000 stream
+    open_and_wait(qtbot, window, [dcm])
+    qtbot.waitUntil(lambda: window.image_view.image is not None, timeout=WAIT_MS)
+    assert window.image_view.caption("bottom_left").startswith("W 4096 L 2048")
+    window.tags.tabs.setCurrentIndex(1)
+    assert window.tags.element_count > 20
+    window.tags.search("spacing")
+    assert "Pixel Spacing" in window.tags.visible_elements()
+    assert "Patient ID" not in window.tags.visible_elements()
+    window.tags.search("")
+    from mura_desktop.gui.actions import fill_header_windows
+
+    fill_header_windows(window)
+    texts = [a.text() for a in window.header_windows_menu.actions()]
+    assert texts == ["Header window 1  (W 4096 L 2048)"]
+    window.header_windows_menu.actions()[0].trigger()
+    assert window.image_view.caption("bottom_left").startswith("W 4096 L 2048")
+    open_and_wait(qtbot, window, [broken])
+    qtbot.waitUntil(lambda: "pixels could not be read" in window.tags.title, timeout=WAIT_MS)
+    assert window.tags.row_count > 5  # the curated summary, read from the header alone
+    assert window.tags.element_count > 20

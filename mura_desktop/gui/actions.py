@@ -153,13 +153,32 @@ def _fill(window: MainWindow, target, items: tuple[str, ...]) -> None:
             window.recent_menu.aboutToShow.connect(window.opener.fill_recent_menu)
         elif item == "@presets":
             if hasattr(target, "addMenu") and not hasattr(target, "setMovable"):
-                target.addMenu("Window/level &presets").addActions(window.preset_actions)
+                presets = target.addMenu("Window/level &presets")
+                presets.addActions(window.preset_actions)
+                window.header_windows_menu = presets.addMenu("The file's &windows")
+                window.header_windows_menu.aboutToShow.connect(lambda: fill_header_windows(window))
             else:
                 target.addActions(window.preset_actions)
         elif item == "@panels":
             target.addMenu("P&anels").addActions([d.toggleViewAction() for d in window.docks])
         else:
             target.addAction(getattr(window, f"act_{item}"))
+
+
+def fill_header_windows(window: MainWindow) -> None:
+    """The windows the image on screen names in its header, in its own values."""
+    menu = window.header_windows_menu
+    menu.clear()
+    image = window.image_view.image
+    named = image.named_windows if image is not None else ()
+    for item in named:
+        text = f"{item.name}  (W {item.width:g} L {item.center:g})"
+        menu.addAction(text, lambda n=item: window.image_view.apply_named_window(n))
+    if not named:
+        menu.addAction("This image names no windows").setEnabled(False)
+    if image is not None and image.window_note:
+        menu.addSeparator()
+        menu.addAction(f"Header window not used: {image.window_note}").setEnabled(False)
 
 
 def _action(window: MainWindow, text: str, slot, shortcut: str | None) -> QAction:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from mura_desktop.core.display import (
     MIN_WIDTH,
+    NamedWindow,
     Window,
     auto_window,
     blend_heatmap,
@@ -261,6 +262,12 @@ class ImageView(QWidget):
         else:
             raise ValueError(f"unknown window preset {name!r}")
 
+    def apply_named_window(self, named: NamedWindow) -> None:
+        """A window the file names (in its own values), e.g. a DICOM header's "BONE"."""
+        if self._image is not None:
+            window = self._image.scale.from_file(named.center, named.width)
+            self.set_window(window.center, window.width)
+
     @property
     def inverted(self) -> bool:
         return self._inverted
@@ -412,7 +419,9 @@ class ImageView(QWidget):
     def _update_captions(self, *_: object) -> None:
         texts = dict(self._captions)
         if self._image is not None:
-            state = [f"W {self._window.width:.3f}  L {self._window.center:.3f}"]
+            state = [self._image.scale.describe(self._window)]
+            if self._image.window_note:
+                state.append(f"header window not used: {self._image.window_note}")
             if self._inverted:
                 state.append("inverted")
             if not np.array_equal(self._linear, np.eye(2, dtype=int)):

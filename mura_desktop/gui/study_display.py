@@ -69,14 +69,17 @@ class StudyDisplay:
             item = current.images[path]
             w.image_view.set_image(item.image)
             self.show_heatmap()
-            w.tags.set_tags(path.name, item.image.tags, current.study.views[index].is_dicom)
+            w.tags.set_tags(path.name, item.image.tags, current.study.views[index].is_dicom, path)
             self.update_captions()
             w.imageShown.emit(current.study.uid, index)
             w.viewer.release_deferred_model()
         elif path in current.failures:
             w.image_view.set_image(None)
             w.image_view.set_message(f"Cannot show this view.\n\n{current.failures[path]}")
-            w.tags.clear(f"{path.name} — could not be read")
+            if current.study.views[index].is_dicom:
+                w.tags.show_header_of_unreadable(f"{path.name} — pixels could not be read", path)
+            else:
+                w.tags.clear(f"{path.name} — could not be read")
             w.viewer.release_deferred_model()
         else:
             w.image_view.set_image(None)
