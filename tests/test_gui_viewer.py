@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from pathlib import Path
@@ -532,3 +533,40 @@ def test_a_dicom_view_reads_its_window_in_file_values_and_shows_every_element(
     qtbot.waitUntil(lambda: "pixels could not be read" in window.tags.title, timeout=WAIT_MS)
     assert window.tags.row_count > 5  # the curated summary, read from the header alone
     assert window.tags.element_count > 20
+
+
+def test_measurements_in_mm_follow_the_view_and_are_saved(
+    qtbot, window, shared_dicom_dir, tmp_path
+):
+    dcm = shared_dicom_dir / "966_fixed.dcm"  # Pixel Spacing 0.16 mm
+    open_and_wait(qtbot, window, [dcm])
+    qtbot.waitUntil(lambda: window.image_view.image is not None, timeout=WAIT_MS)
+    tool, panel = window.measure.tool, window.measure.panel
+    window.act_measure_distance.trigger()
+    assert tool.mode == "distance"
+    tool.click(100.0, 200.0)
+    tool.click(100.0, 300.0)  # 100 rows
+    assert panel.items() == ["1. Distance: 16.0 mm"]
+    assert "Pixel Spacing" in panel.calibration.text()
+    window.act_measure_cobb.trigger()
+    for point in ((0, 0), (100, 0), (0, 50), (100, 150)):
+        tool.click(*point)
+    assert panel.items()[1] == "2. Cobb angle: 45.0°"
+    window.act_stop_measuring.trigger()
+    assert tool.mode == ""
+    window.act_rotate_right.trigger()  # the overlay turns with the image
+    assert window.image_view.overlay.transform() == window.image_view._gray.transform()
+    panel.list.setCurrentRow(1)
+    panel.deleteRequested.emit(1)
+    assert panel.items() == ["1. Distance: 16.0 mm"]
+    out = tmp_path / "out" / "results.json"
+    out.parent.mkdir()
+    window.viewer.session.results.clear()  # measurements are saved with or without scores
+    assert window.exports.save_results(out)
+    saved = json.loads(out.read_text())["measurements"]
+    assert list(saved) == [str(dcm)]
+    (distance,) = saved[str(dcm)]
+    assert distance["points"] == [[100.0, 200.0], [100.0, 300.0]]
+    assert (distance["value"], distance["unit"]) == (pytest.approx(16.0), "mm")
+    assert distance["calibration"]["source"] == "Pixel Spacing (as the file states it)"
+    assert ResultSet.from_json(out).measurements[str(dcm)][0].label() == "16.0 mm"

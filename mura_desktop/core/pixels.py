@@ -25,6 +25,7 @@ from mura_desktop.core.errors import (
     reason_from,
 )
 from mura_desktop.core.formats import SNIFF_BYTES, format_of_header, open_regular_file
+from mura_desktop.core.measure import Calibration
 
 _PILLOW_FORMATS = ("PNG", "JPEG", "TIFF", "BMP")
 _SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N"})
@@ -57,7 +58,8 @@ class LoadedImage:
     ``scale`` maps them back to the file's own values (for window/level readouts);
     ``named_windows`` are the windows the file names, and ``window_note`` says why a
     header window could not be used, when one could not.
-    ``tags`` holds the header fields a reader wants to see (DICOM), in display order.
+    ``tags`` holds the header fields a reader wants to see (DICOM), in display order;
+    ``calibration`` the file's pixel spacing, for measurements in mm.
     """
 
     path: Path
@@ -69,6 +71,7 @@ class LoadedImage:
     scale: ValueScale = field(default_factory=ValueScale)
     named_windows: tuple[NamedWindow, ...] = ()
     window_note: str = ""
+    calibration: Calibration | None = None
 
 
 def load_image(path: str | os.PathLike[str]) -> LoadedImage:
@@ -136,6 +139,7 @@ def _load_dicom(path: Path, fh: BinaryIO) -> LoadedImage:
         pixels, scale, note = display_pixels(ds, path)
         description = describe(ds)
         windows = named_windows(ds)
+        calibration = Calibration.from_dataset(ds)
     except ImageLoadError:
         raise
     except Exception as exc:  # pydicom parses element values lazily, on first access
@@ -148,6 +152,7 @@ def _load_dicom(path: Path, fh: BinaryIO) -> LoadedImage:
         scale=scale,
         named_windows=windows,
         window_note=note,
+        calibration=calibration,
     )
 
 

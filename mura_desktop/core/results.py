@@ -13,6 +13,7 @@ from pathlib import Path
 from mura_desktop.core import strict_json
 from mura_desktop.core.atomic_write import atomic_open, write_atomically
 from mura_desktop.core.labels import Label, Verdict
+from mura_desktop.core.measure import Measurement
 from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.study import ScanProblem, Study
 from mura_desktop.core.verdict import VerdictRule
@@ -130,6 +131,8 @@ class ResultSet:
     problems: list[ScanProblem] = field(default_factory=list)
     # Study-level metrics per group as plain data (``BinaryMetrics.to_dict``), when known.
     metrics: dict[str, dict] = field(default_factory=dict)
+    # The reader's measurements, by view path.
+    measurements: dict[str, list[Measurement]] = field(default_factory=dict)
 
     def to_json(self, path: str | os.PathLike[str]) -> None:
         payload = {
@@ -140,6 +143,9 @@ class ResultSet:
             "studies": [s.to_dict() for s in self.studies],
             "skipped": [p.to_dict() for p in self.problems],
             "metrics": self.metrics,
+            "measurements": {
+                path: [m.to_dict() for m in found] for path, found in self.measurements.items()
+            },
         }
         text = strict_json.dumps(payload, indent=1, ensure_ascii=False)
         if not _encodes(text):  # names that are not UTF-8 (surrogate escapes): \u escapes
@@ -166,6 +172,10 @@ class ResultSet:
             created=payload.get("created", ""),
             problems=[ScanProblem.from_dict(p) for p in payload.get("skipped", [])],
             metrics=payload.get("metrics", {}),
+            measurements={
+                str(path): [Measurement.from_dict(m) for m in found]
+                for path, found in (payload.get("measurements") or {}).items()
+            },
         )
 
     CSV_FIELDS = (

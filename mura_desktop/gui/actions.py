@@ -70,6 +70,14 @@ COMMANDS: tuple[Command, ...] = (
             lambda w: lambda: w.nudge_opacity(-0.1), "["),
     Command("grouped", "&Group by body part and patient",
             lambda w: lambda on: w.viewer.set_display(grouped=on), None, checkable=True),
+    # Measure
+    Command("measure_distance", "Measure &distance", lambda w: _measure(w, "distance"), "D",
+            "Click the two ends; mm when the file has a pixel spacing"),
+    Command("measure_angle", "Measure &angle", lambda w: _measure(w, "angle"), "A",
+            "Click an arm's end, the vertex, the other arm's end"),
+    Command("measure_cobb", "&Cobb angle", lambda w: _measure(w, "cobb"), "C",
+            "Two points on each line: the angle between the lines"),
+    Command("stop_measuring", "&Stop measuring", lambda w: w.measure.tool.stop, "Esc"),
     # Study
     Command("prev_view", "Previous view", lambda w: lambda: w.step_view(-1), "Up"),
     Command("next_view", "Next view", lambda w: lambda: w.step_view(1), "Down"),
@@ -104,6 +112,7 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("&View", ("invert", "rotate_right", "rotate_left", "flip_h", "flip_v", "reset", "-",
                "fit", "actual", "zoom_in", "zoom_out", "@presets", "-", "heatmap",
                "opacity_up", "opacity_down", "-", "grouped", "@panels")),
+    ("M&easure", ("measure_distance", "measure_angle", "measure_cobb", "stop_measuring")),
     ("&Study", ("prev_study", "next_study", "prev_view", "next_view", "first_view",
                 "last_view", "-", "score_study", "score_all", "pause", "cancel")),
     ("&Model", ("load_model", "model_dialog", "compare", "-", "train")),
@@ -112,6 +121,10 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 TOOLBAR = ("open_folder", "open_files", "-", "score_all", "heatmap", "-", "invert",
            "rotate_left", "rotate_right", "fit", "reset", "-", "@presets")  # fmt: skip
+
+
+def _measure(window: MainWindow, kind: str) -> Callable[[], None]:
+    return lambda: window.measure.tool.start(kind)
 
 
 def build_actions(window: MainWindow) -> None:

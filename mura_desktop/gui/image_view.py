@@ -52,6 +52,7 @@ class _ImageViewBox(pg.ViewBox):
 
     windowDragged = Signal(float, float)
     doubleClicked = Signal()
+    clicked = Signal(object)  # scene position of a plain left click
 
     def mouseDragEvent(self, ev, axis=None):
         plain_left = ev.button() == Qt.MouseButton.LeftButton and not (
@@ -67,6 +68,13 @@ class _ImageViewBox(pg.ViewBox):
     def mouseDoubleClickEvent(self, ev):
         ev.accept()
         self.doubleClicked.emit()
+
+    def mouseClickEvent(self, ev):
+        if ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            self.clicked.emit(ev.scenePos())
+        else:
+            super().mouseClickEvent(ev)
 
 
 class ColorBar(QWidget):
@@ -104,10 +112,16 @@ class ImageView(QWidget):
         A description of the pixel under the cursor ("" when outside the image).
     displayChanged()
         Window, inversion, orientation or overlay changed.
+    imageClicked(x, y)
+        A left click, in the image's own pixel coordinates (any orientation on screen).
+
+    ``overlay`` is a graphics group drawn over the image in its own pixel coordinates
+    (it follows rotations and flips), for measurements.
     """
 
     pixelHovered = Signal(str)
     displayChanged = Signal()
+    imageClicked = Signal(float, float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -130,8 +144,12 @@ class ImageView(QWidget):
         self._heat = pg.ImageItem(axisOrder="row-major")
         self._heat.setZValue(1)
         self._heat.setLookupTable(heatmap_lut(self._opacity))
+        self.overlay = pg.ItemGroup()
+        self.overlay.setZValue(2)
         self._viewbox.addItem(self._gray)
         self._viewbox.addItem(self._heat)
+        self._viewbox.addItem(self.overlay)
+        self._viewbox.clicked.connect(self._on_click)
         self._viewbox.windowDragged.connect(self._on_window_drag)
         self._viewbox.doubleClicked.connect(self.fit)
         self._viewbox.sigRangeChanged.connect(self._update_captions)
@@ -375,6 +393,11 @@ class ImageView(QWidget):
             return
         self.set_window(self._window.center + dy * _DRAG_GAIN, self._window.width + dx * _DRAG_GAIN)
 
+    def _on_click(self, scene_pos: QPointF) -> None:
+        if self._image is not None:
+            p = self._gray.mapFromScene(scene_pos)
+            self.imageClicked.emit(float(p.x()), float(p.y()))
+
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
         hit = self.pixel_at(scene_pos)
         if hit is None:
@@ -403,8 +426,8 @@ class ImageView(QWidget):
         (a, b), (c, d) = self._linear
         # QTransform maps (x, y) to (m11·x + m21·y + dx, m12·x + m22·y + dy)
         transform = QTransform(float(a), float(c), float(b), float(d), float(dx), float(dy))
-        self._gray.setTransform(transform)
-        self._heat.setTransform(transform)
+        for item in (self._gray, self._heat, self.overlay):
+            item.setTransform(transform)
         self._update_captions()
 
     def _make_caption(self, parent: QWidget) -> QLabel:

@@ -36,6 +36,7 @@ from mura_desktop.gui.focus_keys import NavigationKeyGuard
 from mura_desktop.gui.image_view import HeatmapBar, ImageView
 from mura_desktop.gui.layout_guard import image_has_room
 from mura_desktop.gui.loader import BackgroundLoader
+from mura_desktop.gui.measure_tool import MeasureController
 from mura_desktop.gui.messages import show_problem, show_unexpected
 from mura_desktop.gui.metrics_panel import MetricsPanel
 from mura_desktop.gui.opening import Opener
@@ -167,7 +168,17 @@ class MainWindow(QMainWindow):
         self.verdict_dock = self._dock("Verdict", self.verdict, right)
         self.tags_dock = self._dock("Header", self.tags, right)
         self.metrics_dock = self._dock("Metrics", self.metrics_panel, right)
-        self.docks = [self.browser_dock, self.verdict_dock, self.tags_dock, self.metrics_dock]
+        self.measure = MeasureController(self, lambda text: self.statusBar().showMessage(text))
+        self.measure_dock = self._dock("Measurements", self.measure.panel, right)
+        self.tabifyDockWidget(self.tags_dock, self.measure_dock)
+        self.tags_dock.raise_()
+        self.docks = [
+            self.browser_dock,
+            self.verdict_dock,
+            self.tags_dock,
+            self.measure_dock,
+            self.metrics_dock,
+        ]
         self.browser_dock.setMinimumWidth(300)
         self.verdict_dock.setMinimumWidth(300)
         # A window of its own by default: docked under or beside the image it starves it.

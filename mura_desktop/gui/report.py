@@ -30,6 +30,7 @@ from PySide6.QtGui import (
 
 from mura_desktop.core.display import VERDICT_COLOURS, blend_heatmap, gray_rgb, turbo, windowed
 from mura_desktop.core.labels import Verdict
+from mura_desktop.core.measure import Measurement
 from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.pixels import LoadedImage
 from mura_desktop.core.results import StudyResult
@@ -55,6 +56,7 @@ def write_study_report(
     images: dict[Path, LoadedImage],
     heatmaps: dict[Path, np.ndarray],
     model: ModelRecord,
+    measurements: dict[Path, list[Measurement]] | None = None,
 ) -> None:
     """Write an A4 portrait, one-page PDF report of ``result`` to ``path``.
 
@@ -73,7 +75,7 @@ def write_study_report(
     write_pdf(
         path,
         f"MURA Desktop report — {result.name}",
-        lambda page: page.draw(result, images, heatmaps, model),
+        lambda page: page.draw(result, images, heatmaps, model, measurements or {}),
     )
 
 
@@ -163,11 +165,13 @@ class Page:
         images: dict[Path, LoadedImage],
         heatmaps: dict[Path, np.ndarray],
         model: ModelRecord,
+        measurements: dict[Path, list[Measurement]],
     ) -> None:
         footer_top = self.height - self._footer_height()
         self._header(result)
         self.model_block(model)
         self._verdict(result)
+        self._measurements(result, measurements)
         self.rule()
         self._views(result, images, heatmaps, footer_top - self.gap)
         self._footer(footer_top)
@@ -246,6 +250,18 @@ class Page:
         detail.append(f"Ground truth: {_truth_text(result)}")
         self.text("\n".join(detail), self.font(9.5), _INK, rect=inner.adjusted(0, used, 0, 0))
         self.y = top + bar.height() + self.mm(1)
+
+    def _measurements(
+        self, result: StudyResult, measurements: dict[Path, list[Measurement]]
+    ) -> None:
+        """The reader's measurements, one line per view that has some."""
+        for i, view in enumerate(result.views, 1):
+            found = measurements.get(Path(view.path)) or []
+            if found:
+                values = "; ".join(m.label() for m in found)
+                self.line(
+                    f"Measurements, view {i} ({Path(view.path).name}): {values}", self.font(9)
+                )
 
     def _views(
         self,

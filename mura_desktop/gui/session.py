@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mura_desktop.core.measure import Measurement
 from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.results import ResultSet, StudyResult
 from mura_desktop.core.study import Scan, ScanProblem, Study, View
@@ -34,6 +35,7 @@ class Session:
     problems: list[ScanProblem] = field(default_factory=list)
     sources: list[Path] = field(default_factory=list)
     results_file: Path | None = None
+    measurements: dict[Path, list[Measurement]] = field(default_factory=dict)
     _by_uid: dict[str, Study] = field(default_factory=dict, repr=False)
     _heatmaps: OrderedDict[str, dict[Path, np.ndarray]] = field(
         default_factory=OrderedDict, repr=False
@@ -69,6 +71,7 @@ class Session:
             model=results.model,
             problems=list(results.problems),
             results_file=path,
+            measurements={Path(p): list(found) for p, found in results.measurements.items()},
         )
 
     # --- lookups ------------------------------------------------------------------------
@@ -124,6 +127,7 @@ class Session:
             studies=[self.results[uid] for uid in order if uid in self.results],
             model=self.model,
             problems=list(self.problems),
+            measurements={str(p): list(found) for p, found in self.measurements.items() if found},
         )
 
 

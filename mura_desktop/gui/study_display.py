@@ -62,6 +62,7 @@ class StudyDisplay:
         w = self.window
         if not w.viewer.select_view(index):
             return
+        w.measure.tool.stop()
         current = w.viewer.current
         w.thumbnails.select(index)
         path = current.paths[index]
@@ -85,6 +86,7 @@ class StudyDisplay:
             w.image_view.set_image(None)
             w.image_view.set_message("Loading…")
             w.tags.clear(path.name)
+        w.measure.view_shown()
 
     def step_view(self, offset: int) -> None:
         w = self.window

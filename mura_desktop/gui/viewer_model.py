@@ -16,7 +16,8 @@ state changed · ``model``: (ModelInfo or None) · ``message``: (text) a status-
 ``problem``: (what, todo) a known problem to show the user · ``problems``: () the skipped
 files list changed · ``dataset``: (state, number) "started" with the study count,
 "progress" with studies done, "finished" with 1 if cancelled · ``display``: () heatmap
-visibility, opacity or grouping changed.
+visibility, opacity or grouping changed · ``measurements``: (view path) a view's
+measurements changed.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from mura_desktop.core.measure import Measurement
 from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.results import ResultSet, StudyResult
 from mura_desktop.core.study import FAILED, Scan, ScanProblem, Study
@@ -482,6 +484,21 @@ class ViewerModel:
             self._emit("verdict", "NOT SCORED\nthe model failed on this study (see log)")
         if job == self.dataset_job:
             self.dataset_finished(job, True)
+
+    # --- measurements -------------------------------------------------------------------
+
+    def measurements(self, path: Path) -> list[Measurement]:
+        return list(self.session.measurements.get(path, []))
+
+    def add_measurement(self, path: Path, measurement: Measurement) -> None:
+        self.session.measurements.setdefault(path, []).append(measurement)
+        self._emit("measurements", path)
+
+    def remove_measurement(self, path: Path, index: int) -> None:
+        found = self.session.measurements.get(path, [])
+        if 0 <= index < len(found):
+            del found[index]
+            self._emit("measurements", path)
 
     # --- display ------------------------------------------------------------------------
 
