@@ -570,3 +570,34 @@ def test_measurements_in_mm_follow_the_view_and_are_saved(
     assert (distance["value"], distance["unit"]) == (pytest.approx(16.0), "mm")
     assert distance["calibration"]["source"] == "Pixel Spacing (as the file states it)"
     assert ResultSet.from_json(out).measurements[str(dcm)][0].label() == "16.0 mm"
+
+
+def test_side_by_side_views_loupe_and_linked_zoom(qtbot, window, dataset):
+    study = dataset / "MURA-v1.1/valid/XR_HAND/patient00003/study1_positive"
+    open_and_wait(qtbot, window, [study])
+    current = window.viewer.current
+    qtbot.waitUntil(lambda: len(current.images) == len(current.paths), timeout=WAIT_MS)
+    assert len(current.paths) >= 2
+    window.act_layout_1x2.trigger()
+    (other,) = [v for v in window.grid.others if v.isVisibleTo(window.grid)]
+    assert other.image is current.images[current.paths[1]].image
+    assert other.caption("top_left").startswith("view 2/")
+    window.grid.cellClicked.emit(1)  # clicking the second cell makes it current
+    assert window.viewer.current.view == 1
+    assert window.image_view.image is current.images[current.paths[1]].image
+    window.act_link_views.trigger()
+    window.image_view.zoom_by(2.0)
+    qtbot.wait(50)
+    assert other._viewbox.viewRect() == window.image_view._viewbox.viewRect()
+    window.act_layout_1x1.trigger()
+    assert not any(v.isVisibleTo(window.grid) for v in window.grid.others)
+    # the loupe shows the region under the cursor, magnified, as displayed
+    window.act_loupe.trigger()
+    window.loupe.show_at(10, 10, QPointF(40, 40))
+    assert not window.loupe.label.isHidden()
+    assert window.loupe.label.pixmap().width() == 224
+    region = window.image_view.rendered_region(3, 3, 8)
+    assert region.shape == (16, 16, 3) and region[:5, :5].max() == 0  # outside: black
+    assert region[8:, 8:].max() > 0
+    window.act_loupe.trigger()
+    assert window.loupe.label.isHidden()

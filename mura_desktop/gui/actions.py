@@ -68,6 +68,13 @@ COMMANDS: tuple[Command, ...] = (
     Command("opacity_up", "More opaque heatmap", lambda w: lambda: w.nudge_opacity(0.1), "]"),
     Command("opacity_down", "More transparent heatmap",
             lambda w: lambda: w.nudge_opacity(-0.1), "["),
+    Command("loupe", "Ma&gnifier", lambda w: w.loupe.set_enabled, "G",
+            "A magnified square that follows the cursor", checkable=True),
+    Command("layout_1x1", "One view", lambda w: _layout(w, "1×1"), "Ctrl+1"),
+    Command("layout_1x2", "Two views side by side (1×2)", lambda w: _layout(w, "1×2"), "Ctrl+2"),
+    Command("layout_2x2", "Four views (2×2)", lambda w: _layout(w, "2×2"), "Ctrl+4"),
+    Command("link_views", "&Link zoom and pan", lambda w: w.grid.set_linked, None,
+            "Side-by-side views zoom and pan together", checkable=True),
     Command("grouped", "&Group by body part and patient",
             lambda w: lambda on: w.viewer.set_display(grouped=on), None, checkable=True),
     # Measure
@@ -110,7 +117,8 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("&File", ("open_folder", "open_files", "open_results", "@recent", "-", "save_results",
                "export_png", "export_pdf", "export_metrics", "-", "skipped", "-", "quit")),
     ("&View", ("invert", "rotate_right", "rotate_left", "flip_h", "flip_v", "reset", "-",
-               "fit", "actual", "zoom_in", "zoom_out", "@presets", "-", "heatmap",
+               "fit", "actual", "zoom_in", "zoom_out", "loupe", "@presets", "-", "layout_1x1",
+               "layout_1x2", "layout_2x2", "link_views", "-", "heatmap",
                "opacity_up", "opacity_down", "-", "grouped", "@panels")),
     ("M&easure", ("measure_distance", "measure_angle", "measure_cobb", "stop_measuring")),
     ("&Study", ("prev_study", "next_study", "prev_view", "next_view", "first_view",
@@ -121,6 +129,14 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 TOOLBAR = ("open_folder", "open_files", "-", "score_all", "heatmap", "-", "invert",
            "rotate_left", "rotate_right", "fit", "reset", "-", "@presets")  # fmt: skip
+
+
+def _layout(window: MainWindow, name: str) -> Callable[[], None]:
+    def apply() -> None:
+        window.grid.set_layout(name)
+        window.display.refresh_grid()
+
+    return apply
 
 
 def _measure(window: MainWindow, kind: str) -> Callable[[], None]:

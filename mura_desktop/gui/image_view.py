@@ -114,6 +114,9 @@ class ImageView(QWidget):
         Window, inversion, orientation or overlay changed.
     imageClicked(x, y)
         A left click, in the image's own pixel coordinates (any orientation on screen).
+    imageHovered(x, y, viewport position)
+        The cursor over the image (image coordinates, and where it is in the viewport);
+        ``imageLeft()`` when it leaves.
 
     ``overlay`` is a graphics group drawn over the image in its own pixel coordinates
     (it follows rotations and flips), for measurements.
@@ -122,6 +125,8 @@ class ImageView(QWidget):
     pixelHovered = Signal(str)
     displayChanged = Signal()
     imageClicked = Signal(float, float)
+    imageHovered = Signal(int, int, object)
+    imageLeft = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -375,6 +380,39 @@ class ImageView(QWidget):
             rgb = gray_rgb(gray)
         return orient(rgb, self._linear)
 
+    def rendered_region(self, x: int, y: int, radius: int) -> np.ndarray:
+        """The square of side ``2·radius`` around image pixel (x, y) as shown (window,
+        inversion, heatmap, orientation), RGB uint8; parts outside the image are black."""
+        if self._image is None:
+            raise ValueError("no image on screen")
+        h, w = self._image.pixels.shape
+        x0, y0, x1, y1 = x - radius, y - radius, x + radius, y + radius
+        crop = np.zeros((2 * radius, 2 * radius), np.float32)
+        heat = np.zeros_like(crop)
+        sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+        if sx1 > sx0 and sy1 > sy0:
+            inside = (slice(sy0 - y0, sy1 - y0), slice(sx0 - x0, sx1 - x0))
+            crop[inside] = windowed(self._image.pixels[sy0:sy1, sx0:sx1], *self._window.levels)
+            if self._inverted:
+                crop[inside] = 1.0 - crop[inside]
+            if self._heatmap is not None:
+                heat[inside] = self._heatmap[sy0:sy1, sx0:sx1]
+        if self._heatmap is not None and self._heatmap_visible:
+            rgb = blend_heatmap(crop, heat, self._opacity)
+        else:
+            rgb = gray_rgb(crop)
+        return orient(rgb, self._linear)
+
+    def link_view(self, other: ImageView | None) -> None:
+        """Zoom and pan together with ``other`` (None: on its own again)."""
+        box = other._viewbox if other is not None else None
+        self._viewbox.setXLink(box)
+        self._viewbox.setYLink(box)
+
+    def viewport(self) -> QWidget:
+        """Where overlays over the image (captions, the loupe) are placed."""
+        return self._graphics.viewport()
+
     def pixel_at(self, scene_pos: QPointF) -> tuple[int, int, float] | None:
         """(x, y, value) of the image pixel under a scene position, or None outside."""
         if self._image is None:
@@ -402,8 +440,10 @@ class ImageView(QWidget):
         hit = self.pixel_at(scene_pos)
         if hit is None:
             self.pixelHovered.emit("")
+            self.imageLeft.emit()
             return
         x, y, value = hit
+        self.imageHovered.emit(x, y, self._graphics.mapFromScene(scene_pos))
         text = f"x {x}, y {y}: {value:.4f}"
         if self._heatmap is not None:
             text += f"   heat {self._heatmap[y, x]:.2f}"

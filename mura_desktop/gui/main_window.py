@@ -36,6 +36,7 @@ from mura_desktop.gui.focus_keys import NavigationKeyGuard
 from mura_desktop.gui.image_view import HeatmapBar, ImageView
 from mura_desktop.gui.layout_guard import image_has_room
 from mura_desktop.gui.loader import BackgroundLoader
+from mura_desktop.gui.loupe import Loupe
 from mura_desktop.gui.measure_tool import MeasureController
 from mura_desktop.gui.messages import show_problem, show_unexpected
 from mura_desktop.gui.metrics_panel import MetricsPanel
@@ -47,6 +48,7 @@ from mura_desktop.gui.study_browser import StudyBrowser
 from mura_desktop.gui.study_display import StudyDisplay
 from mura_desktop.gui.thumbnails import ThumbnailStrip
 from mura_desktop.gui.verdict_panel import VerdictPanel
+from mura_desktop.gui.view_grid import ViewGrid
 from mura_desktop.gui.viewer_model import ViewerModel
 from mura_desktop.gui.window_dialogs import WindowDialogs
 from mura_desktop.gui.worker import InferenceService, ModelFactory
@@ -154,7 +156,10 @@ class MainWindow(QMainWindow):
         column.setSpacing(0)
         for widget in (self.demo_banner, self.no_model_banner):
             column.addWidget(widget)
-        column.addWidget(self.image_view, 1)
+        self.grid = ViewGrid(self.image_view)
+        self.grid.cellClicked.connect(self.show_view)
+        self.loupe = Loupe(self.image_view)
+        column.addWidget(self.grid, 1)
         column.addWidget(self.heatmap_bar)
         column.addWidget(self.thumbnails)
         self.setCentralWidget(central)
@@ -458,6 +463,7 @@ class MainWindow(QMainWindow):
             action.setChecked(on)
             action.blockSignals(False)
         self.browser.set_grouped(display.grouped)
+        self.display.refresh_grid()
 
     def nudge_opacity(self, delta: float) -> None:
         display = self.viewer.display

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from mura_desktop.gui.loader import ImageCache
 from mura_desktop.gui.thumbnails import gray_qimage
+from mura_desktop.gui.view_grid import Cell
 
 if TYPE_CHECKING:
     from mura_desktop.gui.main_window import MainWindow
@@ -87,6 +88,33 @@ class StudyDisplay:
             w.image_view.set_message("Loading…")
             w.tags.clear(path.name)
         w.measure.view_shown()
+        self.refresh_grid()
+
+    def refresh_grid(self) -> None:
+        """The other cells of a side-by-side layout: the views after the current one."""
+        w = self.window
+        current = w.viewer.current
+        if current is None or w.grid.n_cells == 1:
+            w.grid.show_cells([])
+            return
+        n = len(current.paths)
+        heatmaps = w.viewer.session.heatmaps(current.study.uid) or {}
+        cells = []
+        for step in range(1, min(w.grid.n_cells, n)):
+            index = (current.view + step) % n
+            path = current.paths[index]
+            item = current.images.get(path)
+            message = current.failures.get(path, "Loading…") if item is None else ""
+            cells.append(
+                Cell(
+                    index,
+                    f"view {index + 1}/{n} · {path.name}",
+                    item.image if item is not None else None,
+                    heatmaps.get(path),
+                    message,
+                )
+            )
+        w.grid.show_cells(cells)
 
     def step_view(self, offset: int) -> None:
         w = self.window
@@ -111,6 +139,8 @@ class StudyDisplay:
                 w.thumbnails.set_failed(i, current.failures[path])
             if i == current.view:
                 self.show_view(i)
+        if current.view not in indices:
+            self.refresh_grid()
 
     def show_badges(self) -> None:
         w = self.window
@@ -169,6 +199,7 @@ class StudyDisplay:
             self.show_view(current.view)
         self.show_heatmap()
         self.update_captions()
+        self.refresh_grid()
         self.refresh_verdict()
         w.resultShown.emit(uid)
 
