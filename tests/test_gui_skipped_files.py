@@ -32,7 +32,7 @@ def test_skipped_files_are_listed_with_kind_and_reason(qtbot, window, tmp_path):
     status = window.statusBar().currentMessage()
     assert "1 failed · 2 ignored" in status and "see the log" not in status
     qtbot.waitUntil(lambda: window.thumbnails.tiles[1].failure is not None, timeout=WAIT_MS)
-    button = window.skipped_button
+    button = window.status.skipped_button
     assert button.isVisible()
     assert button.text() == "Skipped: 2 failed · 2 ignored…", "the undecodable view counts"
 
@@ -69,4 +69,4 @@ def test_saved_results_keep_the_skipped_paths(qtbot, window, tmp_path):
     kinds = sorted(p.kind for p in ResultSet.from_json(out).problems)
     assert kinds == ["failed", "ignored", "ignored"]
     open_and_wait(qtbot, window, [out])
-    assert window.skipped_button.text() == "Skipped: 1 failed · 2 ignored…"
+    assert window.status.skipped_button.text() == "Skipped: 1 failed · 2 ignored…"

@@ -20,9 +20,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
-    QLabel,
     QMainWindow,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -39,11 +37,10 @@ from mura_desktop.gui.loader import BackgroundLoader
 from mura_desktop.gui.loupe import Loupe
 from mura_desktop.gui.measure_tool import MeasureController
 from mura_desktop.gui.messages import show_problem, show_unexpected
-from mura_desktop.gui.metrics_panel import MetricsPanel
+from mura_desktop.gui.metrics_dock import MetricsDock
 from mura_desktop.gui.opening import Opener
-from mura_desktop.gui.scoring_progress import ScoringProgress
 from mura_desktop.gui.settings import Settings
-from mura_desktop.gui.skipped_dialog import problem_counts
+from mura_desktop.gui.status_area import StatusArea
 from mura_desktop.gui.study_browser import StudyBrowser
 from mura_desktop.gui.study_display import StudyDisplay
 from mura_desktop.gui.thumbnails import ThumbnailStrip
@@ -55,7 +52,6 @@ from mura_desktop.gui.worker import InferenceService, ModelFactory
 
 log = logging.getLogger(__name__)
 
-METRICS_REFRESH_MS = 1000
 
 
 class MainWindow(QMainWindow):
@@ -168,11 +164,11 @@ class MainWindow(QMainWindow):
         self.browser = StudyBrowser()
         self.verdict = VerdictPanel()
         self.tags = DicomTagsPanel()
-        self.metrics_panel = MetricsPanel()
         self.browser_dock = self._dock("Studies", self.browser, left)
         self.verdict_dock = self._dock("Verdict", self.verdict, right)
         self.tags_dock = self._dock("Header", self.tags, right)
-        self.metrics_dock = self._dock("Metrics", self.metrics_panel, right)
+        self.metrics = MetricsDock(self)
+        self.metrics_panel, self.metrics_dock = self.metrics.panel, self.metrics.dock
         self.measure = MeasureController(self, lambda text: self.statusBar().showMessage(text))
         self.measure_dock = self._dock("Measurements", self.measure.panel, right)
         self.tabifyDockWidget(self.tags_dock, self.measure_dock)
@@ -186,25 +182,9 @@ class MainWindow(QMainWindow):
         ]
         self.browser_dock.setMinimumWidth(300)
         self.verdict_dock.setMinimumWidth(300)
-        # A window of its own by default: docked under or beside the image it starves it.
-        self.metrics_dock.setAllowedAreas(left | right)
-        self.metrics_dock.setFloating(True)
-        self.metrics_dock.hide()
-        self._metrics_timer = QTimer(self)
-        self._metrics_timer.setSingleShot(True)
-        self._metrics_timer.setInterval(METRICS_REFRESH_MS)
-        self._metrics_timer.timeout.connect(self.refresh_metrics)
 
-        self.pixel_label = QLabel()
-        self.pixel_label.setMinimumWidth(260)
-        self.model_label = QLabel()
-        self.progress = ScoringProgress()
-        self.skipped_button = QPushButton()
-        self.skipped_button.setFlat(True)
-        self.skipped_button.setToolTip("Show the paths the last scan skipped, and why")
-        self.skipped_button.hide()
-        for widget in (self.skipped_button, self.progress, self.pixel_label, self.model_label):
-            self.statusBar().addPermanentWidget(widget)
+        self.status = StatusArea(self.statusBar())
+        self.progress = self.status.progress
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -217,13 +197,13 @@ class MainWindow(QMainWindow):
         v = self.viewer
         self.browser.studySelected.connect(self.show_study)
         self.thumbnails.viewSelected.connect(self.show_view)
-        self.image_view.pixelHovered.connect(self.pixel_label.setText)
+        self.image_view.pixelHovered.connect(self.status.pixel_label.setText)
         self.heatmap_bar.visibilityToggled.connect(lambda on: v.set_display(heatmap_visible=on))
         self.heatmap_bar.opacityChanged.connect(lambda o: v.set_display(heatmap_opacity=o))
         self.no_model_banner.linkActivated.connect(lambda _href: self.dialogs.choose_model_file())
         self.progress.pauseToggled.connect(v.pause_scoring)
         self.progress.cancelRequested.connect(self.cancel_scoring)
-        self.skipped_button.clicked.connect(self.dialogs.show_skipped_files)
+        self.status.skipped_button.clicked.connect(self.dialogs.show_skipped_files)
 
         self.loader.imageLoaded.connect(self.display.on_image_loaded)
         self.loader.imageFailed.connect(v.image_failed)
@@ -299,7 +279,7 @@ class MainWindow(QMainWindow):
     def ensure_image_room(self) -> bool:
         """Fall back to the default layout when the image view lacks its share of the window
         (a layout saved crushed, or from a larger screen); True if it had to."""
-        if image_has_room(self, self.image_view):
+        if image_has_room(self, self.grid):
             return False
         log.info("the image view had too little room; the default layout is restored")
         self.restoreState(self._default_state)
@@ -370,46 +350,23 @@ class MainWindow(QMainWindow):
         """Score every study without a score from the loaded model, in the background."""
         todo = self.viewer.score_all()
         if any(s.label is not None for s in todo):
-            self._show_metrics()
+            self.metrics.show()
 
     def cancel_scoring(self) -> None:
         self.viewer.cancel_scoring()
 
     def _on_dataset(self, state: str, number: int) -> None:
-        if state == "started":
-            self.progress.start(number)
-        elif state == "progress":
-            self.progress.update_progress(number)
-        else:
-            done = self.progress.clock.done if self.progress.clock else 0
-            self.progress.finish()
+        if self.status.dataset(state, number) is not None:
             self.browser.resort()
             self.browser.refresh_summary()
-            word = "Cancelled after" if number else "Scored"
-            self.statusBar().showMessage(f"{word} {done:,} studies.", 10_000)
             self.refresh_metrics()
             self.datasetFinished.emit(bool(number))
 
-    def _show_metrics(self) -> None:
-        dock = self.metrics_dock
-        if dock.isFloating() and not dock.isVisible():
-            frame = self.geometry()
-            width, height = min(1000, frame.width()), min(820, frame.height())
-            dock.setGeometry(frame.right() - width, frame.top() + 60, width, height)
-        dock.show()
-        dock.raise_()
-
     def schedule_metrics(self) -> None:
-        if not self._metrics_timer.isActive():
-            self._metrics_timer.start()
+        self.metrics.schedule()
 
     def refresh_metrics(self) -> None:
-        if self.viewer.closing:
-            return
-        session = self.viewer.session
-        results = list(session.results.values())
-        threshold = results[0].rule.threshold if results else None
-        self.metrics_panel.set_results(results, threshold, session.model)
+        self.metrics.refresh()
 
     # --- the model ----------------------------------------------------------------------
 
@@ -418,7 +375,7 @@ class MainWindow(QMainWindow):
     ) -> int:
         """Load a bundle in the background; work running with the old model is cancelled."""
         job = self.viewer.load_model(Path(path), device, threshold)
-        self.model_label.setText(f"Loading model {Path(path).name}…")
+        self.status.show_loading(Path(path).name)
         return job
 
     def _on_model_loaded(self, job: int, info) -> None:
@@ -430,21 +387,11 @@ class MainWindow(QMainWindow):
 
     def _on_model(self, info) -> None:
         viewer = self.viewer
-        if info is None:
-            loading = viewer.model_loading
-            self.model_label.setText("Loading model…" if loading else "No model")
-            self.no_model_banner.setVisible(not loading)
-            self.demo_banner.hide()
-        else:
-            self.no_model_banner.hide()
+        self.status.show_model(info, viewer.model_loading, viewer.threshold_origin)
+        self.no_model_banner.setVisible(info is None and not viewer.model_loading)
+        self.demo_banner.setVisible(info is not None and info.demo)
+        if info is not None:
             self.demo_banner.setText(demo_text(info.name))
-            self.demo_banner.setVisible(info.demo)
-            demo = " [DEMO]" if info.demo else ""
-            self.model_label.setText(f"Model: {info.name}{demo} · {info.device}")
-            self.model_label.setToolTip(
-                f"{info.description}\n\nThreshold {info.rule.threshold:.2f}: "
-                f"{viewer.threshold_origin}"
-            )
 
     # --- display options ----------------------------------------------------------------
 
@@ -472,9 +419,7 @@ class MainWindow(QMainWindow):
     # --- messages and title -------------------------------------------------------------
 
     def _show_problem_count(self) -> None:
-        counts = problem_counts(self.viewer.skipped_problems())
-        self.skipped_button.setText(f"Skipped: {counts}…")
-        self.skipped_button.setVisible(bool(counts))
+        self.status.show_problems(self.viewer.skipped_problems())
 
     def report(self, what: str, todo: str) -> None:
         """Tell the user about a known problem: what happened and what to do."""
