@@ -588,7 +588,12 @@ def test_side_by_side_views_loupe_and_linked_zoom(qtbot, window, dataset):
     window.act_link_views.trigger()
     window.image_view.zoom_by(2.0)
     qtbot.wait(50)
-    assert other._viewbox.viewRect() == window.image_view._viewbox.viewRect()
+    main_rect, other_rect = window.image_view.view_rect(), other.view_rect()
+    assert other_rect.center().x() == pytest.approx(main_rect.center().x(), abs=1.0)
+    assert other.zoom == pytest.approx(window.image_view.zoom, rel=0.05)
+    window.act_link_views.trigger()  # unlinked: each on its own again
+    window.image_view.zoom_by(2.0)
+    assert other.zoom != pytest.approx(window.image_view.zoom, rel=0.05)
     window.act_layout_1x1.trigger()
     assert not any(v.isVisibleTo(window.grid) for v in window.grid.others)
     # the loupe shows the region under the cursor, magnified, as displayed

@@ -114,6 +114,8 @@ class ImageView(QWidget):
         Window, inversion, orientation or overlay changed.
     imageClicked(x, y)
         A left click, in the image's own pixel coordinates (any orientation on screen).
+    rangeChanged()
+        Zoom or pan changed.
     imageHovered(x, y, viewport position)
         The cursor over the image (image coordinates, and where it is in the viewport);
         ``imageLeft()`` when it leaves.
@@ -127,6 +129,7 @@ class ImageView(QWidget):
     imageClicked = Signal(float, float)
     imageHovered = Signal(int, int, object)
     imageLeft = Signal()
+    rangeChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -158,6 +161,7 @@ class ImageView(QWidget):
         self._viewbox.windowDragged.connect(self._on_window_drag)
         self._viewbox.doubleClicked.connect(self.fit)
         self._viewbox.sigRangeChanged.connect(self._update_captions)
+        self._viewbox.sigRangeChanged.connect(lambda *_: self.rangeChanged.emit())
         self._graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
         layout = QVBoxLayout(self)
@@ -403,11 +407,12 @@ class ImageView(QWidget):
             rgb = gray_rgb(crop)
         return orient(rgb, self._linear)
 
-    def link_view(self, other: ImageView | None) -> None:
-        """Zoom and pan together with ``other`` (None: on its own again)."""
-        box = other._viewbox if other is not None else None
-        self._viewbox.setXLink(box)
-        self._viewbox.setYLink(box)
+    def view_rect(self) -> QRectF:
+        """The part of the scene on screen (zoom and pan)."""
+        return self._viewbox.viewRect()
+
+    def set_view_rect(self, rect: QRectF) -> None:
+        self._viewbox.setRange(rect, padding=0, disableAutoRange=True)
 
     def viewport(self) -> QWidget:
         """Where overlays over the image (captions, the loupe) are placed."""

@@ -44,6 +44,7 @@ class Loupe(QObject):
         self.label.setPixmap(QPixmap.fromImage(image))
         viewport = self.view.viewport()
         left = where.x() + 24 if where.x() + 24 + SIDE < viewport.width() else where.x() - 24 - SIDE
+        left = min(max(left, 0), max(viewport.width() - SIDE, 0))
         top = min(max(where.y() - SIDE / 2, 0), max(viewport.height() - SIDE, 0))
         self.label.move(int(left), int(top))
         self.label.show()

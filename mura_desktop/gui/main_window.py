@@ -53,7 +53,6 @@ from mura_desktop.gui.worker import InferenceService, ModelFactory
 log = logging.getLogger(__name__)
 
 
-
 class MainWindow(QMainWindow):
     """The viewer.
 

@@ -56,6 +56,9 @@ class StudyDisplay:
             views = current.study.views
             w.image_view.set_message("Loading…" if views else "This study has no views.")
             self.show_badges()
+        w.measure.tool.stop()
+        w.measure.view_shown()
+        self.refresh_grid()
         self.refresh_verdict()
         w.update_title()
 

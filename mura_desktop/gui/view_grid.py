@@ -37,6 +37,8 @@ class ViewGrid(QWidget):
         self.linked = False
         self.others: list[ImageView] = []
         self._indices: list[int] = []
+        self._syncing = False
+        main.rangeChanged.connect(lambda: self._follow(main))
         self._grid = QGridLayout(self)
         self._grid.setContentsMargins(0, 0, 0, 0)
         self._grid.setSpacing(2)
@@ -56,6 +58,7 @@ class ViewGrid(QWidget):
             view = ImageView()
             position = len(self.others)
             view.imageClicked.connect(lambda _x, _y, i=position: self._clicked(i))
+            view.rangeChanged.connect(lambda v=view: self._follow(v))
             self.others.append(view)
         for i, view in enumerate(self.others):
             self._grid.removeWidget(view)
@@ -68,9 +71,10 @@ class ViewGrid(QWidget):
         self.set_linked(self.linked)
 
     def set_linked(self, linked: bool) -> None:
+        """Zoom and pan all cells together, in image pixel coordinates, from the main
+        view's current zoom and pan."""
         self.linked = bool(linked)
-        for view in self.others:
-            view.link_view(self.main if self.linked else None)
+        self._follow(self.main)
 
     def show_cells(self, cells: list[Cell]) -> None:
         """Fill the other cells (as many as the layout has; the rest are emptied)."""
@@ -80,10 +84,12 @@ class ViewGrid(QWidget):
             cell = cells[i] if i < len(cells) else None
             if cell is None:
                 view.set_image(None)
-                view.set_message("")
+                more = self.main.image is not None
+                view.set_message("No more views in this study." if more else "")
                 continue
             if view.image is not cell.image:
                 view.set_image(cell.image)
+                self._follow(self.main)
             view.set_message(cell.message if cell.image is None else "")
             if cell.image is not None:
                 shape_ok = (
@@ -93,6 +99,19 @@ class ViewGrid(QWidget):
                 view.set_heatmap_visible(self.main.heatmap_visible)
                 view.set_heatmap_opacity(self.main.heatmap_opacity)
             view.set_caption("top_left", cell.caption)
+
+    def _follow(self, source: ImageView) -> None:
+        """When linked, every other shown cell takes ``source``'s zoom and pan."""
+        if not self.linked or self._syncing or source.image is None:
+            return
+        self._syncing = True
+        try:
+            rect = source.view_rect()
+            for view in [self.main, *self.others[: self.n_cells - 1]]:
+                if view is not source and view.image is not None:
+                    view.set_view_rect(rect)
+        finally:
+            self._syncing = False
 
     def _clicked(self, position: int) -> None:
         if position < len(self._indices):
