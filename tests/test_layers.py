@@ -28,6 +28,7 @@ RULES = {
     "mura_desktop/gui/viewer_model.py": QT + TORCH,
     "mura_desktop/gui/session.py": QT + TORCH,
     "mura_desktop/gui/model_info.py": QT + TORCH,
+    "mura_desktop/gui/viewer_state.py": QT + TORCH,
 }
 
 

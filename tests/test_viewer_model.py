@@ -18,7 +18,8 @@ from mura_desktop.core.results import ResultSet, StudyResult, ViewResult
 from mura_desktop.core.study import Scan, Study, View
 from mura_desktop.core.verdict import VerdictRule
 from mura_desktop.gui.model_info import ModelInfo
-from mura_desktop.gui.viewer_model import BUNDLE_THRESHOLD, SAVED_THRESHOLD, ViewerModel
+from mura_desktop.gui.viewer_model import ViewerModel
+from mura_desktop.gui.viewer_state import BUNDLE_THRESHOLD, SAVED_THRESHOLD
 
 
 @dataclass
