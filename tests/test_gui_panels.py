@@ -20,7 +20,8 @@ from mura_desktop.core.results import StudyResult, ViewResult
 from mura_desktop.core.stats.summary import study_statistics
 from mura_desktop.core.study import BODY_PARTS
 from mura_desktop.core.verdict import VerdictRule
-from mura_desktop.gui.metrics_panel import COLUMNS, MetricsPanel
+from mura_desktop.gui.metrics_panel import MetricsPanel
+from mura_desktop.gui.metrics_table import COLUMNS
 from mura_desktop.gui.model_dialog import ModelDialog
 from mura_desktop.gui.report import DISCLAIMER, write_study_report
 
@@ -80,10 +81,10 @@ def test_metrics_panel_shows_the_core_metrics(panel):
     labels = [r.label for r in results]
     scores = [r.probability for r in results]
     fpr, tpr, _ = roc_curve(labels, scores)
-    x, y = panel._roc_curve.getData()
+    x, y = panel._roc._curve.getData()
     np.testing.assert_allclose(x, fpr)
     np.testing.assert_allclose(y, tpr)
-    px, py = panel._roc_point.getData()
+    px, py = panel._roc._point.getData()
     assert (px[0], py[0]) == pytest.approx(
         (1 - expected["ALL"].specificity, expected["ALL"].sensitivity)
     )
@@ -127,9 +128,9 @@ def test_metrics_panel_one_class_shows_na_with_the_reason(panel):
     row = [panel._table.item(r, 0).text() for r in range(panel._table.rowCount())].index("FINGER")
     kappa = panel._table.item(row, COLUMNS.index("κ"))
     assert "only abnormal studies" in kappa.toolTip()
-    x, _ = panel._roc_curve.getData()
+    x, _ = panel._roc._curve.getData()
     assert x is None or len(x) == 0
-    assert "both normal and" in panel._roc_note.toPlainText()
+    assert "both normal and" in panel._roc._note.toPlainText()
 
 
 def test_metrics_panel_follows_streaming_results_quickly(panel):
