@@ -381,10 +381,10 @@ def _ok_button(dialog: ModelDialog) -> QPushButton:
 def test_model_dialog_without_a_model_explains_how_to_get_one(qtbot, tmp_path):
     dialog = ModelDialog(cuda_available=False, models_dir=tmp_path)
     qtbot.addWidget(dialog)
-    assert dialog._no_model.isVisibleTo(dialog)
-    assert "mura-train fit" in dialog._no_model.text()
-    assert "Import checkpoint" in dialog._no_model.text()
-    assert not dialog._demo.isVisibleTo(dialog)
+    assert dialog._model_box._no_model.isVisibleTo(dialog)
+    assert "mura-train fit" in dialog._model_box._no_model.text()
+    assert "Import checkpoint" in dialog._model_box._no_model.text()
+    assert not dialog._model_box._demo.isVisibleTo(dialog)
     with qtbot.waitSignal(dialog.settingsChosen) as signal:
         qtbot.mouseClick(_ok_button(dialog), Qt.MouseButton.LeftButton)
     assert signal.args == ["", "auto", 0.5]
@@ -396,12 +396,12 @@ def test_model_dialog_shows_provenance_demo_warning_and_operating_points(
     bundle, path, _ = tiny_bundle
     dialog = ModelDialog(bundle, path, "cpu", None, cuda_available=False, models_dir=tmp_path)
     qtbot.addWidget(dialog)
-    assert dialog._demo.isVisibleTo(dialog)
-    assert "DEMO MODEL" in dialog._demo.text()
+    assert dialog._model_box._demo.isVisibleTo(dialog)
+    assert "DEMO MODEL" in dialog._model_box._demo.text()
     shown = " ".join(
-        dialog._facts.itemAt(i).widget().text()
-        for i in range(dialog._facts.count())
-        if hasattr(dialog._facts.itemAt(i).widget(), "text")
+        dialog._model_box._facts.itemAt(i).widget().text()
+        for i in range(dialog._model_box._facts.count())
+        if hasattr(dialog._model_box._facts.itemAt(i).widget(), "text")
     )
     for expected in (
         "densenet121, input 224×224",
@@ -447,9 +447,9 @@ def test_model_dialog_rows_are_not_clipped(qtbot, tmp_path, tiny_bundle):
     dialog.show()
     qtbot.waitExposed(dialog)
     labels = [
-        dialog._facts.itemAt(i).widget()
-        for i in range(dialog._facts.count())
-        if isinstance(dialog._facts.itemAt(i).widget(), QLabel)
+        dialog._model_box._facts.itemAt(i).widget()
+        for i in range(dialog._model_box._facts.count())
+        if isinstance(dialog._model_box._facts.itemAt(i).widget(), QLabel)
     ]
     assert any(
         label.heightForWidth(label.width()) > label.fontMetrics().height() * 1.5 for label in labels
@@ -485,7 +485,7 @@ def test_model_dialog_loads_a_bundle_in_the_background(qtbot, tmp_path, tiny_bun
     qtbot.waitUntil(lambda: not dialog.is_busy())
     assert dialog.bundle().content_hash == bundle.content_hash
     assert dialog.model_path() == str(path)
-    assert dialog._demo.isVisibleTo(dialog)
+    assert dialog._model_box._demo.isVisibleTo(dialog)
     assert dialog.threshold() == pytest.approx(0.47)
     assert _ok_button(dialog).isEnabled()
 
