@@ -20,7 +20,8 @@ from mura_desktop.core.results import StudyResult, ViewResult
 from mura_desktop.core.stats.summary import study_statistics
 from mura_desktop.core.study import BODY_PARTS
 from mura_desktop.core.verdict import VerdictRule
-from mura_desktop.gui.metrics_panel import COLUMNS, MetricsPanel
+from mura_desktop.gui.metrics_panel import MetricsPanel
+from mura_desktop.gui.metrics_table import COLUMNS
 from mura_desktop.gui.model_dialog import ModelDialog
 from mura_desktop.gui.report import DISCLAIMER, write_study_report
 
@@ -80,10 +81,10 @@ def test_metrics_panel_shows_the_core_metrics(panel):
     labels = [r.label for r in results]
     scores = [r.probability for r in results]
     fpr, tpr, _ = roc_curve(labels, scores)
-    x, y = panel._roc_curve.getData()
+    x, y = panel._roc._curve.getData()
     np.testing.assert_allclose(x, fpr)
     np.testing.assert_allclose(y, tpr)
-    px, py = panel._roc_point.getData()
+    px, py = panel._roc._point.getData()
     assert (px[0], py[0]) == pytest.approx(
         (1 - expected["ALL"].specificity, expected["ALL"].sensitivity)
     )
@@ -127,9 +128,9 @@ def test_metrics_panel_one_class_shows_na_with_the_reason(panel):
     row = [panel._table.item(r, 0).text() for r in range(panel._table.rowCount())].index("FINGER")
     kappa = panel._table.item(row, COLUMNS.index("κ"))
     assert "only abnormal studies" in kappa.toolTip()
-    x, _ = panel._roc_curve.getData()
+    x, _ = panel._roc._curve.getData()
     assert x is None or len(x) == 0
-    assert "both normal and" in panel._roc_note.toPlainText()
+    assert "both normal and" in panel._roc._note.toPlainText()
 
 
 def test_metrics_panel_follows_streaming_results_quickly(panel):
@@ -380,10 +381,10 @@ def _ok_button(dialog: ModelDialog) -> QPushButton:
 def test_model_dialog_without_a_model_explains_how_to_get_one(qtbot, tmp_path):
     dialog = ModelDialog(cuda_available=False, models_dir=tmp_path)
     qtbot.addWidget(dialog)
-    assert dialog._no_model.isVisibleTo(dialog)
-    assert "mura-train fit" in dialog._no_model.text()
-    assert "Import checkpoint" in dialog._no_model.text()
-    assert not dialog._demo.isVisibleTo(dialog)
+    assert dialog._model_box._no_model.isVisibleTo(dialog)
+    assert "mura-train fit" in dialog._model_box._no_model.text()
+    assert "Import checkpoint" in dialog._model_box._no_model.text()
+    assert not dialog._model_box._demo.isVisibleTo(dialog)
     with qtbot.waitSignal(dialog.settingsChosen) as signal:
         qtbot.mouseClick(_ok_button(dialog), Qt.MouseButton.LeftButton)
     assert signal.args == ["", "auto", 0.5]
@@ -395,12 +396,12 @@ def test_model_dialog_shows_provenance_demo_warning_and_operating_points(
     bundle, path, _ = tiny_bundle
     dialog = ModelDialog(bundle, path, "cpu", None, cuda_available=False, models_dir=tmp_path)
     qtbot.addWidget(dialog)
-    assert dialog._demo.isVisibleTo(dialog)
-    assert "DEMO MODEL" in dialog._demo.text()
+    assert dialog._model_box._demo.isVisibleTo(dialog)
+    assert "DEMO MODEL" in dialog._model_box._demo.text()
     shown = " ".join(
-        dialog._facts.itemAt(i).widget().text()
-        for i in range(dialog._facts.count())
-        if hasattr(dialog._facts.itemAt(i).widget(), "text")
+        dialog._model_box._facts.itemAt(i).widget().text()
+        for i in range(dialog._model_box._facts.count())
+        if hasattr(dialog._model_box._facts.itemAt(i).widget(), "text")
     )
     for expected in (
         "densenet121, input 224×224",
@@ -446,9 +447,9 @@ def test_model_dialog_rows_are_not_clipped(qtbot, tmp_path, tiny_bundle):
     dialog.show()
     qtbot.waitExposed(dialog)
     labels = [
-        dialog._facts.itemAt(i).widget()
-        for i in range(dialog._facts.count())
-        if isinstance(dialog._facts.itemAt(i).widget(), QLabel)
+        dialog._model_box._facts.itemAt(i).widget()
+        for i in range(dialog._model_box._facts.count())
+        if isinstance(dialog._model_box._facts.itemAt(i).widget(), QLabel)
     ]
     assert any(
         label.heightForWidth(label.width()) > label.fontMetrics().height() * 1.5 for label in labels
@@ -484,7 +485,7 @@ def test_model_dialog_loads_a_bundle_in_the_background(qtbot, tmp_path, tiny_bun
     qtbot.waitUntil(lambda: not dialog.is_busy())
     assert dialog.bundle().content_hash == bundle.content_hash
     assert dialog.model_path() == str(path)
-    assert dialog._demo.isVisibleTo(dialog)
+    assert dialog._model_box._demo.isVisibleTo(dialog)
     assert dialog.threshold() == pytest.approx(0.47)
     assert _ok_button(dialog).isEnabled()
 

@@ -17,7 +17,8 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from mura_desktop.gui.train_window import CONSOLE_FILE, METRICS_FILE
+from mura_desktop.core.run_log import METRICS_FILE
+from mura_desktop.gui.trainer_process import CONSOLE_FILE
 
 START_MS = 120_000  # importing torch on a busy two-core machine
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import QModelIndex, Qt
 from viewer_support import WAIT_MS, load_model, open_and_wait, wait_image
 
-from mura_desktop.gui.study_browser import UID_ROLE
+from mura_desktop.gui.study_tree_model import UID_ROLE
 
 
 def test_arrow_keys_move_the_focused_tree_and_the_shown_study_follows(qtbot, window, dataset):

@@ -21,7 +21,8 @@ from mura_desktop.gui.image_view import ImageView
 from mura_desktop.gui.scoring_progress import EtaClock
 from mura_desktop.gui.session import Session
 from mura_desktop.gui.settings import MAX_RECENT, Settings
-from mura_desktop.gui.study_browser import COL_SCORE, UID_ROLE, StudyBrowser
+from mura_desktop.gui.study_browser import StudyBrowser
+from mura_desktop.gui.study_tree_model import COL_SCORE, UID_ROLE
 from mura_desktop.gui.thumbnails import ThumbnailStrip
 from mura_desktop.gui.verdict_panel import VerdictPanel
 
@@ -367,7 +368,7 @@ def test_compare_dialog_shows_core_comparison_and_filters_the_disagreements(qtbo
     from mura_desktop.core.results import ResultSet
     from mura_desktop.core.stats.comparison import compare_results
     from mura_desktop.gui.compare_dialog import GROUP_COLUMNS, CompareDialog
-    from mura_desktop.gui.study_browser import A_AND_B
+    from mura_desktop.gui.study_filter import A_AND_B
 
     studies, results = many_studies(400)
     a = list(results.values())
