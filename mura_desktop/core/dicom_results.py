@@ -98,10 +98,11 @@ def write_dicom_results(
     result: StudyResult,
     model: Mapping[str, Any],
     folder: str | os.PathLike[str],
-    overlays: Mapping[str, np.ndarray] | None = None,
+    overlays: Mapping[str | os.PathLike[str], np.ndarray] | None = None,
 ) -> DicomResultFiles:
     """Write the SR, and a Secondary Capture for each view in ``overlays`` (view path →
-    RGB uint8 heatmap overlay), to ``folder/<StudyInstanceUID>/``, each file atomically.
+    RGB uint8 heatmap overlay), to ``folder/<StudyInstanceUID>/``, each file atomically;
+    ``mura_heatmap_N.dcm`` is the study's N-th view.
 
     Raises ``NoDicomContext`` when the study is not a DICOM study or none of its views'
     headers can be read. A view whose header cannot be read is left out, with a note.
@@ -114,11 +115,13 @@ def write_dicom_results(
     files = DicomResultFiles(study_uid, out / SR_NAME, notes=notes)
     _save(report, files.report)
     series_uid = generate_uid()
-    for number, (path, rgb) in enumerate((overlays or {}).items(), start=1):
-        if path not in sources:
-            continue  # its header could not be read: noted above
+    rgb_of = {str(path): rgb for path, rgb in (overlays or {}).items()}
+    for number, view in enumerate(result.views, start=1):
+        rgb = rgb_of.get(view.path)
+        if rgb is None or view.path not in sources:
+            continue  # not scored, or its header could not be read (noted above)
         target = out / f"mura_heatmap_{number}.dcm"
-        _save(build_overlay(sources[path], rgb, series_uid, number), target)
+        _save(build_overlay(sources[view.path], rgb, series_uid, number), target)
         files.overlays.append(target)
     return files
 
