@@ -20,6 +20,7 @@ RULES = {
     "mura_desktop/phantoms": QT + TORCH,
     "mura_desktop/inference": (*QT, "mura_desktop.gui"),
     "mura_desktop/cli": (*QT, "mura_desktop.gui"),
+    "mura_desktop/node": (*QT, "mura_desktop.gui", "mura_desktop.cli"),
     "trainer": (*QT, "mura_desktop.gui"),
 }
 
