@@ -20,10 +20,11 @@ from typing import Any
 
 import highdicom as hd
 import numpy as np
-from pydicom import dcmread
+from pydicom import config, dcmread
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.valuerep import validate_value
 
 from mura_desktop import __version__
 from mura_desktop.core.atomic_write import write_atomically
@@ -235,7 +236,8 @@ def dicom_report(dataset: Dataset) -> dict[str, Any]:
     probability and verdict, and per referenced SOP Instance UID the view's probability
     (or ``None``) and, for a view not scored, its reason."""
     report = hd.sr.ComprehensiveSR.from_dataset(dataset, copy=True)
-    found: dict[str, Any] = {"views": {}, "notes": [], "demo": None}
+    found: dict[str, Any] = {key: None for key in _KEYS.values()}
+    found.update(views={}, notes=[])
     for item in report.ContentSequence:
         name = item.ConceptNameCodeSequence[0].CodeValue
         value = _value(item)
@@ -292,9 +294,7 @@ def _source_headers(result: StudyResult) -> tuple[dict[str, Dataset], list[str]]
         except Exception as exc:  # pydicom raises many types on damaged headers
             notes.append(f"{Path(view.path).name}: header unreadable, not referenced ({exc})")
             continue
-        for keyword in _TYPE_2:  # empty when absent, as DICOM allows: highdicom reads them
-            if keyword not in header:
-                setattr(header, keyword, "")
+        notes += _blank_invalid_identity(header, Path(view.path).name)
         sources[view.path] = header
     if not sources:
         raise NoDicomContext(result.name, "no view's DICOM header could be read")
@@ -305,6 +305,26 @@ _TYPE_2 = (
     "PatientName", "PatientID", "PatientBirthDate", "PatientSex", "AccessionNumber",
     "StudyID", "StudyDate", "StudyTime", "ReferringPhysicianName",
 )  # fmt: skip
+
+
+def _blank_invalid_identity(header: Dataset, name: str) -> list[str]:
+    """Make the patient/study attributes our objects copy valid in ``header`` (a copy in
+    memory): absent ones empty (DICOM type 2), invalid ones (an anonymiser's hash in a
+    date, an over-long accession number) empty too, each with a note."""
+    notes = []
+    for keyword in _TYPE_2:
+        if keyword not in header:
+            setattr(header, keyword, "")
+            continue
+        element = header[keyword]
+        try:
+            validate_value(element.VR, element.value, config.RAISE)
+        except ValueError:
+            notes.append(
+                f"{name}: {keyword} {str(element.value)!r} is not a valid {element.VR}; left empty"
+            )
+            setattr(header, keyword, "")
+    return notes
 
 
 def _model_version(model: Mapping[str, Any]) -> str:

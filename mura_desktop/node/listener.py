@@ -43,6 +43,7 @@ TRANSFER_SYNTAXES = [
     uid.JPEG2000, uid.RLELossless,
 ]  # fmt: skip
 POLL_SECONDS = 0.2
+MAX_LISTED = 8  # refused SOP classes named in one log line
 
 
 @dataclass(frozen=True)
@@ -132,16 +133,19 @@ class Listener:
         for context in event.assoc.rejected_contexts:
             if context.abstract_syntax not in accepted:
                 refused.setdefault(context.abstract_syntax, []).append(context)
+        lines = []
         for sop_class, contexts in refused.items():
             name = getattr(sop_class, "name", sop_class)
             if contexts[0].result == 0x03:
-                why = "SOP class not supported"
+                lines.append(f"{name} (SOP class not supported)")
             else:
                 syntaxes = {ts for cx in contexts for ts in cx.transfer_syntax}
-                why = "transfer syntax not supported: " + ", ".join(
-                    sorted(getattr(ts, "name", ts) for ts in syntaxes)
-                )
-            self._emit(NodeEvent("refused", f"{_peer(event)}: refused {name} ({why})"))
+                names = sorted(getattr(ts, "name", ts) for ts in syntaxes)
+                lines.append(f"{name} (transfer syntax not supported: {', '.join(names)})")
+        if lines:  # one event an association: a PACS may propose a hundred classes
+            shown = "; ".join(lines[:MAX_LISTED])
+            more = f"; and {len(lines) - MAX_LISTED} more" if len(lines) > MAX_LISTED else ""
+            self._emit(NodeEvent("refused", f"{_peer(event)}: refused {shown}{more}"))
 
     def _on_rejected(self, event) -> None:
         self._emit(NodeEvent("refused", f"{_peer(event)}: association rejected"))

@@ -93,6 +93,10 @@ class StudyScorer:
         except (NoDicomContext, OSError) as exc:
             scored.problems.append(f"DICOM results not written: {exc}")
             return
+        except Exception as exc:  # e.g. a source header highdicom cannot copy
+            log.exception("DICOM results of %s failed", scored.study_uid)
+            scored.problems.append(f"DICOM results not written: {type(exc).__name__}: {exc}")
+            return
         scored.problems += scored.dicom.notes
 
     def _send(self, scored: ScoredStudy) -> None:

@@ -134,10 +134,11 @@ def _associate(ae: AE, node: Node):
         return assoc
     if assoc.is_rejected:
         why = "the association was rejected (check both AE titles)"
-    elif assoc.is_aborted:
-        why = "the association was aborted"
-    else:
-        why = "no answer (check host and port, and that the node is running)"
+    else:  # pynetdicom reports a refused connection as an abort
+        why = (
+            "no association: connection refused, aborted or unanswered (check host and "
+            "port, and that the node is running)"
+        )
     raise NodeUnreachable(f"{node}: {why}")
 
 
