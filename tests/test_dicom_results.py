@@ -200,3 +200,23 @@ def test_dicom_out_inside_the_input_is_refused(dicom_studies, tiny_bundle_path, 
     ])  # fmt: skip
     assert code == EXIT_FATAL
     assert "inside the input data" in capsys.readouterr().err
+
+
+def test_invalid_source_identifiers_are_left_empty_with_a_note(shared_dicom_dir, tmp_path):
+    """966_fixed.dcm (a real DX) carries an anonymiser's hash as its birth date and an
+    accession number longer than DICOM allows: our objects leave them empty and say so."""
+    source = shared_dicom_dir / "966_fixed.dcm"
+    if not source.is_file():
+        pytest.skip(f"{source} missing")
+    header = dcmread(source, stop_before_pixels=True)
+    views = [ViewResult(str(source), probability=0.8)]
+    study = StudyResult(
+        uid=f"dicom:{header.StudyInstanceUID}", name="966", views=views, probability=0.8
+    )
+    study.verdict = "abnormal"
+    files = write_dicom_results(study, {"name": "m"}, tmp_path)
+    ds = dcmread(files.report)
+    assert ds.PatientBirthDate == "" and ds.AccessionNumber == ""
+    assert ds.PatientID == header.PatientID
+    notes = " ".join(dicom_report(ds)["notes"])
+    assert "PatientBirthDate" in notes and "AccessionNumber" in notes
