@@ -26,7 +26,7 @@ from pynetdicom.sop_class import (
     Verification,
 )
 
-from mura_desktop.node.store import StudyStore
+from mura_desktop.node.store import SUCCESS, StudyStore
 
 log = logging.getLogger(__name__)
 
@@ -119,10 +119,9 @@ class Listener:
     def _on_store(self, event) -> int:
         sop_uid = str(event.request.AffectedSOPInstanceUID)
         stored = self.store.store(sop_uid, event.encoded_dataset(include_meta=True))
-        if stored.problem:
-            self._emit(NodeEvent("problem", stored.problem, stored.study_uid))
-        else:
-            self._emit(NodeEvent("stored", f"instance {sop_uid}", stored.study_uid))
+        kind = "stored" if stored.status == SUCCESS else "problem"
+        text = stored.problem or f"instance {sop_uid}"
+        self._emit(NodeEvent(kind, text, stored.study_uid))
         return stored.status
 
     def _on_accepted(self, event) -> None:

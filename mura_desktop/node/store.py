@@ -4,8 +4,9 @@
 quiet it moves to ``studies/<StudyInstanceUID>/`` (a rename: a study in ``studies/`` is
 never half there). Each file is written atomically (hidden temporary name, then renamed),
 so nothing half-written ever looks complete. An instance whose header cannot be parsed is
-kept as received in ``unfiled/`` and reported; a full disk is refused with C-STORE status
-0xA700 and leaves nothing behind.
+kept as received in ``unfiled/`` and reported; our own heatmap Secondary Captures, sent
+back to us, go to ``ours/<StudyInstanceUID>/`` and are never scored as views; a full disk
+is refused with C-STORE status 0xA700 and leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 from pydicom import dcmread
 
 from mura_desktop.core.atomic_write import write_atomically
+from mura_desktop.core.dicom_results import MANUFACTURER
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +34,14 @@ SUCCESS = 0x0000
 OUT_OF_RESOURCES = 0xA700
 CANNOT_UNDERSTAND = 0xC000
 
-FOLDERS = ("incoming", "studies", "unfiled")
+FOLDERS = ("incoming", "studies", "unfiled", "ours")
 _UID = re.compile(r"[0-9]+(\.[0-9]+)*")
 
 
 @dataclass(frozen=True)
 class Stored:
-    """What became of one instance: the C-STORE status, where it went, and any problem."""
+    """What became of one instance: the C-STORE status, where it went, and any problem
+    (with a success status: a note, such as an instance of ours kept aside)."""
 
     status: int
     path: Path | None = None
@@ -82,7 +85,7 @@ class StudyStore:
         """File one instance (``data``: a DICOM file, meta header included)."""
         name = sop_instance_uid if _UID.fullmatch(sop_instance_uid or "") else None
         try:
-            study_uid = _study_uid(data)
+            study_uid, ours = _study_uid(data)
         except Exception as exc:  # pydicom raises many types on damaged data
             return self._unfiled(name, data, f"unreadable DICOM header: {exc}")
         if study_uid is None or name is None:
@@ -93,7 +96,7 @@ class StudyStore:
                 OUT_OF_RESOURCES, study_uid=study_uid,
                 problem=f"disk nearly full ({free >> 20} MiB free): instance {name} refused",
             )  # fmt: skip
-        path = self.root / "incoming" / study_uid / f"{name}.dcm"
+        path = self.root / ("ours" if ours else "incoming") / study_uid / f"{name}.dcm"
         with self._lock:
             try:
                 path.parent.mkdir(exist_ok=True)
@@ -104,8 +107,11 @@ class StudyStore:
                 full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
                 what = "disk full" if full else f"cannot write ({exc.strerror or exc})"
                 return Stored(OUT_OF_RESOURCES, study_uid=study_uid, problem=f"{what}: {name}")
-            self._last_arrival[study_uid] = self._clock()
-        return Stored(SUCCESS, path, study_uid)
+            if not ours:
+                self._last_arrival[study_uid] = self._clock()
+        return Stored(
+            SUCCESS, path, study_uid, "our own result object: kept, not scored" if ours else None
+        )
 
     def quiet_studies(self, quiet_seconds: float) -> list[str]:
         """Studies whose last instance came ``quiet_seconds`` ago or longer."""
@@ -139,7 +145,11 @@ class StudyStore:
         return Stored(CANNOT_UNDERSTAND, path, problem=f"{problem}; kept as {path.name}")
 
 
-def _study_uid(data: bytes) -> str | None:
-    ds = dcmread(io.BytesIO(data), stop_before_pixels=True, specific_tags=["StudyInstanceUID"])
+def _study_uid(data: bytes) -> tuple[str | None, bool]:
+    """The instance's Study Instance UID (None if unusable), and whether we made it."""
+    ds = dcmread(
+        io.BytesIO(data), stop_before_pixels=True,
+        specific_tags=["StudyInstanceUID", "Manufacturer"],
+    )  # fmt: skip
     uid = str(ds.get("StudyInstanceUID", "")).strip()
-    return uid if _UID.fullmatch(uid) else None
+    return (uid if _UID.fullmatch(uid) else None), ds.get("Manufacturer") == MANUFACTURER
