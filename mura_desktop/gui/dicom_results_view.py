@@ -34,7 +34,7 @@ class DicomResultsView(QWidget):
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.table = QTableWidget(0, 3)
-        self.table.setHorizontalHeaderLabels(["source SOP Instance UID", "probability", "note"])
+        self.table.setHorizontalHeaderLabels(["probability", "source SOP Instance UID", "note"])
         self.table.horizontalHeader().setStretchLastSection(True)
         self.captures = QListWidget()
         self.captures.currentRowChanged.connect(self._show_capture)
@@ -50,6 +50,7 @@ class DicomResultsView(QWidget):
         splitter.addWidget(left)
         splitter.addWidget(self.image)
         splitter.setStretchFactor(1, 1)
+        splitter.setSizes([500, 700])
         layout = QHBoxLayout(self)
         layout.addWidget(splitter)
         self._pixmaps: list[QPixmap] = []
@@ -90,7 +91,7 @@ class DicomResultsView(QWidget):
         self.table.setRowCount(len(views))
         for row, (uid, view) in enumerate(views.items()):
             p = view["probability"]
-            cells = (uid, "—" if p is None else f"{p:.3f}", view["error"] or "")
+            cells = ("—" if p is None else f"{p:.3f}", uid, view["error"] or "")
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
