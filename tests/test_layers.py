@@ -23,6 +23,7 @@ RULES = {
     "mura_desktop/inference": (*QT, "mura_desktop.gui", *CLI),
     "mura_desktop/cli": (*QT, "mura_desktop.gui"),
     "mura_desktop/gui": CLI,
+    "mura_desktop/node": (*QT, "mura_desktop.gui", *CLI),
     "trainer": (*QT, "mura_desktop.gui", *CLI),
     # Under the Qt window, the viewer's state and decisions are plain Python.
     "mura_desktop/gui/viewer_model.py": QT + TORCH,
