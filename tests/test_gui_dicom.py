@@ -183,3 +183,41 @@ def test_our_sr_and_sc_open_in_the_results_view(qtbot, tmp_path, tiny_bundle_pat
     assert view.grab().save(str(tmp_path / "dicom_results.png"))
     with pytest.raises(ValueError, match=r"no mura_sr\.dcm"):
         view.open_folder(tmp_path)
+
+
+def test_the_viewer_listens_lists_arriving_studies_and_exports_dicom(
+    qtbot, tmp_path, tiny_bundle_path, dicom_study, one_torch_thread, pacs
+):
+    """The main window's DICOM menu: a study sent over the network appears in the list,
+    scored; its results export as DICOM and go to the PACS."""
+    from mura_desktop.gui.main_window import MainWindow
+
+    settings = Settings(tmp_path / "viewer.ini")
+    settings.listener_folder = tmp_path / "received"
+    window = MainWindow(settings)
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.modelChanged, timeout=WAIT_MS):
+        window.load_model(tiny_bundle_path, "cpu")
+    with qtbot.waitSignal(window.dicom.listener.started, timeout=WAIT_MS) as started:
+        window.dicom.toggle_listener(True, port=0)
+    port = started.args[0]
+    with qtbot.waitSignal(window.scanFinished, timeout=WAIT_MS):
+        assert send_files(Node("MURA", "127.0.0.1", port), dicom_study, "MODALITY").ok
+    study_uid = str(dcmread(dicom_study[0], stop_before_pixels=True).StudyInstanceUID)
+    uid = f"dicom:{study_uid}"
+    assert window.browser.visible_uids() == [uid]
+    qtbot.waitUntil(lambda: uid in window.session.results, timeout=WAIT_MS)
+    out = tmp_path / "exported"
+    export = write_dicom_export(window.session.result_set(), out, window.dicom.overlays())
+    assert export.written and export.written[0].study_instance_uid == study_uid
+    node, arrived = pacs
+    settings.pacs_node = node
+    with qtbot.waitSignal(window.dicom.sender.sent, timeout=WAIT_MS) as sent:
+        window.dicom.send_to_pacs()
+    assert sent.args[0].ok
+    sop_classes = {str(ds.SOPClassUID) for ds in arrived}
+    assert "1.2.840.10008.5.1.4.1.1.88.33" in sop_classes  # our Comprehensive SR
+    with qtbot.waitSignal(window.dicom.listener.stopped, timeout=WAIT_MS):
+        window.dicom.toggle_listener(False)
+    window.close()

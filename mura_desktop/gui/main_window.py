@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from mura_desktop.core.resources import default_model_path
 from mura_desktop.gui.actions import build_actions, build_menus
 from mura_desktop.gui.banners import DEMO_STYLE, INFO_STYLE, NO_MODEL_HTML, Banner, demo_text
+from mura_desktop.gui.dicom_actions import DicomActions
 from mura_desktop.gui.dicom_tags import DicomTagsPanel
 from mura_desktop.gui.exports import Exports
 from mura_desktop.gui.focus_keys import NavigationKeyGuard
@@ -94,6 +95,7 @@ class MainWindow(QMainWindow):
         )
         self.exports = Exports(self)
         self.dialogs = WindowDialogs(self)
+        self.dicom = DicomActions(self)
         self.display = StudyDisplay(self)
         self.opener = Opener(self)
 
@@ -310,6 +312,7 @@ class MainWindow(QMainWindow):
         self.viewer.closing = True
         self.save_settings()
         self.service.shutdown()
+        self.dicom.shutdown()
         self.loader.shutdown()
         self.metrics_panel.shutdown()
         super().closeEvent(event)
