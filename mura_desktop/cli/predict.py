@@ -7,11 +7,13 @@ import io
 import os
 import re
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from mura_desktop.cli.overlay_writer import PNG_COMPRESS_LEVEL, OverlayWriter
 from mura_desktop.core.discovery import discover
 from mura_desktop.core.display import blend_heatmap
 from mura_desktop.core.output_guard import OutputRefused, check_output_file, check_output_folder
@@ -29,6 +31,7 @@ from mura_desktop.core.stats.summary import (
     write_metrics_csv,
 )
 from mura_desktop.core.study import Study
+from mura_desktop.inference.backends import BACKEND_CHOICES, PRECISION_CHOICES
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1
@@ -52,6 +55,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N"
     )
+    parser.add_argument(
+        "--backend", default="auto", choices=BACKEND_CHOICES,
+        help="runtime: auto (the fastest that passes the accuracy guard, measured once per "
+        "model and machine), torch, openvino (CPU)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--precision", default="auto", choices=PRECISION_CHOICES,
+        help="auto (as the probe decides), float32, bfloat16 (CPU), float16 (CUDA)",
+    )  # fmt: skip
     parser.add_argument(
         "--threshold", type=float, help="decision threshold (default: the bundle's)"
     )
@@ -114,7 +126,13 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FATAL
 
     try:
-        predictor = Predictor(bundle, device=args.device, threshold=args.threshold)
+        predictor = Predictor(
+            bundle,
+            device=args.device,
+            threshold=args.threshold,
+            backend=args.backend,
+            precision=args.precision,
+        )
     except ValueError as exc:
         print(f"error: {exc}", file=err)
         return EXIT_FATAL
@@ -124,7 +142,8 @@ def run(args: argparse.Namespace) -> int:
         demo = " [DEMO MODEL: not for real radiographs]" if bundle.is_demo else ""
         print(
             f"model {bundle.name} ({bundle.architecture}, "
-            f"{bundle.input_size} px, hash {bundle.content_hash[:12]}) on {predictor.device}{demo}",
+            f"{bundle.input_size} px, hash {bundle.content_hash[:12]}) "
+            f"on {predictor.runtime}{demo}",
             file=err,
         )
         print(f"{len(scan.studies)} studies, {scan.n_views} views", file=err)
@@ -137,6 +156,13 @@ def run(args: argparse.Namespace) -> int:
     heatmap_folders = _heatmap_folders(scan.studies) if args.heatmaps else {}
     interrupted = False
     failed_outputs = 0
+
+    def overlay_failed(name: str, exc: OSError) -> None:
+        nonlocal failed_outputs
+        failed_outputs += 1
+        print(f"error: heatmaps of {name}: {exc}", file=err)
+
+    overlays = OverlayWriter(overlay_failed)
     try:
         for i, prediction in enumerate(
             predictor.predict_many(scan.studies, heatmaps=args.heatmaps is not None), 1
@@ -144,13 +170,10 @@ def run(args: argparse.Namespace) -> int:
             study = prediction.result
             results.studies.append(study)
             if args.heatmaps:
-                try:
-                    _write_overlays(
-                        args.heatmaps / heatmap_folders[study.uid], prediction, args.opacity
-                    )
-                except OSError as exc:
-                    failed_outputs += 1
-                    print(f"error: heatmaps of {study.name}: {exc}", file=err)
+                folder = args.heatmaps / heatmap_folders[study.uid]
+                overlays.submit(
+                    study.name, partial(_write_overlays, folder, prediction, args.opacity)
+                )
             if show_lines:
                 print(_study_line(study))
             elif bar:
@@ -159,6 +182,7 @@ def run(args: argparse.Namespace) -> int:
         interrupted = True
         print(f"\ninterrupted after {len(results.studies)} studies", file=err)
     finally:
+        overlays.close()
         predictor.close()
         stats = study_statistics(results.studies, resamples=args.bootstrap, seed=args.seed)
         failed_outputs += _write_results(results, stats, args)
@@ -278,5 +302,5 @@ def _write_overlays(study_dir: Path, prediction, opacity: float) -> None:
         image = prediction.images[path].pixels
         rgb = blend_heatmap(image, heatmap, opacity)
         Image.fromarray(np.ascontiguousarray(rgb)).save(
-            study_dir / f"{Path(path).stem}_heatmap.png"
+            study_dir / f"{Path(path).stem}_heatmap.png", compress_level=PNG_COMPRESS_LEVEL
         )

@@ -10,9 +10,10 @@ which precisions ``auto`` may pick.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import torch
+if TYPE_CHECKING:  # the choices below are read by the CLI's parser, before torch loads
+    import torch
 
 BACKEND_CHOICES = ("auto", "torch", "openvino")
 PRECISION_CHOICES = ("auto", "float32", "bfloat16", "float16")
