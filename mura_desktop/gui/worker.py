@@ -19,7 +19,7 @@ import logging
 import os
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -50,6 +50,14 @@ class PredictorLike(Protocol):
         progress: Callable[[int, int], None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
     ) -> Any: ...
+
+    def predict_many(
+        self,
+        studies: list[Study],
+        *,
+        heatmaps: bool = True,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> Iterator[Any]: ...
 
     def close(self) -> None: ...
 
@@ -192,6 +200,10 @@ class DatasetJob(Job):
     studies: list[Study] = field(default_factory=list)
     next_index: int = 0
     paused: bool = False
+    # The predictor's stream from next_index on (views of several studies share a forward
+    # pass) and the model it belongs to; rebuilt after a model change or an error.
+    stream: Iterator[Any] | None = field(default=None, repr=False)
+    stream_model: Any = field(default=None, repr=False)
 
 
 # --- the worker (lives in the worker thread) ---------------------------------------------
@@ -329,12 +341,15 @@ class InferenceWorker(QObject):
             self.datasetFinished.emit(job.id, job.cancelled or self._model is None)
             return
         study = job.studies[job.next_index]
-        try:
-            prediction = self._model.predictor.predict_study(
-                study, heatmaps=False, should_cancel=job.cancel.is_set
+        if job.stream is None or job.stream_model is not self._model:
+            job.stream_model = self._model
+            job.stream = self._model.predictor.predict_many(
+                job.studies[job.next_index :], heatmaps=False, should_cancel=job.cancel.is_set
             )
-            result: StudyResult = prediction.result
+        try:
+            result: StudyResult = next(job.stream).result
         except Exception as exc:
+            job.stream = None
             if job.cancelled:
                 self._dataset = None
                 self.datasetFinished.emit(job.id, True)
