@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from mura_desktop import __version__
-from mura_desktop.inference.openmp import prefer_passive_waiting
+from mura_desktop.inference.threads import prefer_passive_waiting
 
 SUBCOMMANDS = ("predict", "import-weights", "model-info")
 

@@ -147,3 +147,33 @@ def test_entry_point_makes_openmp_wait_passively_before_torch_loads(tiny_bundle_
     env["OMP_WAIT_POLICY"] = "ACTIVE"  # the user's choice stands
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.stdout.split()[-2:] == ["ACTIVE", "True"]
+
+
+def test_preload_hands_its_warm_backend_to_the_first_matching_load(
+    tiny_bundle_path: Path, tmp_path: Path
+) -> None:
+    from mura_desktop.gui.worker import BundleLoader
+    from mura_desktop.inference.preload import preload
+
+    exact = {"backend": "torch", "precision": "float32"}
+    assert preload(tmp_path / "missing.mura").take(tmp_path / "missing.mura") is None
+    other = preload(tiny_bundle_path, device="cpu", **exact)
+    assert other.take(tiny_bundle_path, "cpu", "openvino", "float32", timeout=60) is None
+    ready = preload(tiny_bundle_path, device="cpu", backend="auto")
+    loaded = BundleLoader(ready)(tiny_bundle_path, "cpu", None)
+    bundle, backend = ready._future.result()
+    assert loaded.predictor.backend is backend and loaded.info.bundle is bundle
+    assert ready.take(tiny_bundle_path, "cpu") is None  # handed over once
+    again = BundleLoader(ready)(tiny_bundle_path, "cpu", None)
+    assert again.predictor.backend is not backend
+
+
+def test_preloading_imports_nothing_heavy_on_the_calling_thread() -> None:
+    code = (
+        "import sys\n"
+        "from mura_desktop.inference.preload import preload\n"
+        "print('torch' in sys.modules, 'openvino' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "False"]
