@@ -154,7 +154,8 @@ def predictor_runs(bundle: ModelBundle, dataset: Path, repeats: int) -> None:
         runs[f"{name}, predict CLI --heatmaps"] = lambda c=common: _quietly(
             [*c, "--heatmaps", str(TMP / "heat"), "--force"]
         )
-    list(predictors.values())[1].predict_study(studies[0])  # warm-up
+    for name in predictors:  # warm-up: kernels, decoder processes, cached graphs
+        runs[f"{name}, predict CLI"]()  # type: ignore[operator]
     times = interleaved(runs, repeats)
     for name, samples in times.items():
         per_view = statistics.median(samples) / n_views * 1e3

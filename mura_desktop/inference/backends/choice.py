@@ -5,7 +5,7 @@ On a CUDA device the torch backend runs (float16 autocast). On the CPU every ava
 same batch of the bundled sample views, is timed, and is checked against torch float32 by
 the accuracy guard (``agreement``). ``auto`` takes the fastest that passes; ``torch`` or
 ``openvino`` the fastest of that backend that passes. The probe's record is kept in the
-runtime cache, so later loads only read it.
+runtime cache, so later loads only read it (delete its ``probes`` folder to measure again).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from mura_desktop.inference.preprocess import preprocess_batch
 log = logging.getLogger(__name__)
 
 PROBE_VIEWS = 8
-PROBE_REPEATS = 2
+PROBE_REPEATS = 3
 PROBE_FORMAT = 1  # bump when what a probe record holds changes
 
 
@@ -161,6 +161,7 @@ def probe(
     batch = probe_batch(bundle)
     reference_backend = TorchBackend(bundle, torch.device("cpu"), "float32")
     reference = reference_backend.forward(batch, maps=True)
+    runners: dict[Candidate, Backend] = {}
     for candidate in dict.fromkeys(missing):
         try:
             runner = (
@@ -169,14 +170,14 @@ def probe(
                 else build_backend(bundle, candidate, cache=cache)
             )
             agreement = compare(bundle, reference, runner.forward(batch, maps=True))
-            records[candidate.key] = {
-                "ms_per_view": _ms_per_view(runner, batch),
-                "passed": agreement.passed,
-                "agreement": agreement.line(),
-            }
         except Exception as exc:  # a runtime that fails here is simply not chosen
             log.exception("probe of %s failed", candidate.key)
             records[candidate.key] = {"ms_per_view": None, "passed": False, "error": repr(exc)}
+            continue
+        runners[candidate] = runner
+        records[candidate.key] = {"passed": agreement.passed, "agreement": agreement.line()}
+    for candidate, seconds in _best_times(runners, batch).items():
+        records[candidate.key]["ms_per_view"] = 1000 * seconds / len(batch)
         log.info("probe %s: %s", candidate.key, records[candidate.key])
     try:
         write_json(path, {"format": PROBE_FORMAT, "candidates": records})
@@ -204,10 +205,13 @@ def _timings(records: dict[str, dict[str, Any]]) -> str:
     )
 
 
-def _ms_per_view(backend: Backend, batch: torch.Tensor) -> float:
-    best = float("inf")
+def _best_times(runners: dict[Candidate, Backend], batch: torch.Tensor) -> dict[Candidate, float]:
+    """Best of ``PROBE_REPEATS`` rounds, each round running every candidate once, so a
+    change of load on a shared machine falls on all of them alike."""
+    best = dict.fromkeys(runners, float("inf"))
     for _ in range(PROBE_REPEATS):
-        start = time.perf_counter()
-        backend.forward(batch, maps=True)
-        best = min(best, time.perf_counter() - start)
-    return 1000 * best / len(batch)
+        for candidate, runner in runners.items():
+            start = time.perf_counter()
+            runner.forward(batch, maps=True)
+            best[candidate] = min(best[candidate], time.perf_counter() - start)
+    return best
