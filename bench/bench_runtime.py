@@ -3,9 +3,9 @@
 In one run, on this machine:
 
 1. forward only, a batch of 4 views, DenseNet-169 (random weights) at 320 px: torch
-   float32 contiguous (what the predictor ran before the backends), every backend and
-   precision of ``inference.backends``, interleaved and repeated; OpenVINO's one-off
-   conversion and its cached compile;
+   float32 contiguous, every backend and precision of ``inference.backends`` (torch float32
+   channels-last is what the predictor ran before them, the base of the ratios),
+   interleaved and repeated; OpenVINO's one-off conversion and its cached compile;
 2. the accuracy guard of every backend and precision against torch float32, on held-out
    phantom views scored by the bundled (trained) demo model;
 3. ``Predictor`` per study (``predict_study`` in a loop) vs batched across studies
@@ -50,6 +50,7 @@ from mura_desktop.core.resources import default_model_path  # noqa: E402
 from mura_desktop.inference.backends import describe  # noqa: E402
 from mura_desktop.inference.backends.agreement import compare  # noqa: E402
 from mura_desktop.inference.backends.choice import (  # noqa: E402
+    REFERENCE,
     build_backend,
     cpu_candidates,
     open_backend,
@@ -95,7 +96,7 @@ def forward_only(bundle: ModelBundle, repeats: int) -> None:
         with torch.inference_mode():
             plain.forward_all(batch)
 
-    runs: dict[str, object] = {"torch float32 contiguous (before)": contiguous}
+    runs: dict[str, object] = {"torch float32 contiguous": contiguous}
     for candidate in cpu_candidates():
         start = time.perf_counter()
         backend = build_backend(bundle, candidate)
@@ -106,11 +107,12 @@ def forward_only(bundle: ModelBundle, repeats: int) -> None:
             print(f"{candidate.key}: first open {opened:.1f} s (converts once per bundle), "
                   f"again {time.perf_counter() - start:.2f} s (cached graph and blob)")  # fmt: skip
         name = candidate.key + " channels-last" * (candidate.backend == "torch")
+        name += " (before)" * (candidate == REFERENCE)
         runs[name] = lambda b=backend: b.forward(batch, maps=True)
     for run in runs.values():
         run()  # type: ignore[operator]  # warm-up
     times = interleaved(runs, repeats)
-    base = statistics.median(times["torch float32 contiguous (before)"])
+    base = statistics.median(times["torch float32 channels-last (before)"])
     for name, samples in times.items():
         print(f"{name:36s} {ms(samples)}  {base / statistics.median(samples):4.1f}x")
     print(load())
