@@ -149,7 +149,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{len(scan.studies)} studies, {scan.n_views} views", file=err)
 
     results = ResultSet(
-        model={**bundle.summary(), "path": str(model_path)}, problems=list(scan.problems)
+        model={**bundle.summary(), "path": str(model_path), "runtime": predictor.runtime},
+        problems=list(scan.problems),
     )
     show_lines = not args.quiet and len(scan.studies) <= 50
     bar = None if args.quiet or show_lines else ProgressBar(len(scan.studies), "studies")

@@ -78,6 +78,7 @@ class ModelInfo:
     notes: list[str] = field(default_factory=list)
     summary: dict = field(default_factory=dict)
     bundle: Any = None
+    runtime: str = ""  # what runs the model, e.g. "openvino bfloat16 on cpu"
 
     @property
     def record(self) -> dict:
@@ -91,6 +92,7 @@ class ModelInfo:
             "content_hash": self.content_hash,
             "demo": self.demo,
             "device": self.device,
+            "runtime": self.runtime,
         }
 
 
@@ -160,6 +162,7 @@ class BundleLoader:
             notes=list(predictor.notes),
             summary=bundle.summary(),
             bundle=bundle,
+            runtime=predictor.runtime,
         )
         return LoadedModel(info, predictor)
 
