@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(0)
     net = build_network("densenet169").eval()
     bundle = ModelBundle("densenet169", [net.state_dict()], input_size=args.size)
-    predictor = Predictor(bundle, device=args.device)
+    # torch float32, like the bare forward it is compared with (bench_runtime compares runtimes)
+    predictor = Predictor(bundle, device=args.device, backend="torch", precision="float32")
     device = predictor.device
     net = net.to(device).requires_grad_(False)
     on_cuda = device.type == "cuda"

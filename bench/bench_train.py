@@ -42,7 +42,7 @@ from trainer.data import dataset_root, make_split, view_samples
 from trainer.dataset import ViewDataset, make_loader
 from trainer.distributed import Runtime
 from trainer.engine import Step, TrainingModel, batch_loss, train_one_epoch
-from trainer.fit import _amp_dtype
+from trainer.fit import amp_dtype as _amp_dtype
 from trainer.image_cache import ImageCache
 from trainer.losses import build_loss
 

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from mura_desktop import __version__
+from mura_desktop.inference.threads import prefer_passive_waiting
 
 SUBCOMMANDS = ("predict", "listen", "import-weights", "model-info")
 
@@ -65,6 +66,7 @@ def add_viewer_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     multiprocessing.freeze_support()  # a frozen build's worker processes start here
+    prefer_passive_waiting()  # before anything loads torch
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "--self-test":  # smoke test of a build: samples + demo model
         from mura_desktop.gui.self_test import run_self_test

@@ -9,6 +9,19 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 SHARED_DICOM_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "dicom"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def runtime_cache(tmp_path_factory) -> Iterator[Path]:
+    """A cache of the session's own (converted graphs, backend probes): never the user's."""
+    folder = tmp_path_factory.mktemp("cache")
+    previous = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(folder)
+    yield folder
+    if previous is None:
+        del os.environ["XDG_CACHE_HOME"]
+    else:
+        os.environ["XDG_CACHE_HOME"] = previous
+
+
 @pytest.fixture(scope="session")
 def shared_dicom_dir() -> Path:
     """The real radiograph DICOMs in ../shared/data/dicom; tests using it skip when absent."""

@@ -491,7 +491,8 @@ def test_the_predictor_divides_the_logits_by_the_temperature(
     fields = {"architecture": "densenet121", "members": bundle.members, "input_size": 64}
     probs = {}
     for t in (1.0, 2.5):
-        with Predictor(ModelBundle(**fields, temperature=t), device="cpu") as predictor:
+        exact = {"device": "cpu", "backend": "torch", "precision": "float32"}
+        with Predictor(ModelBundle(**fields, temperature=t), **exact) as predictor:
             probs[t] = [v.probability for v in predictor.predict_study(study).result.views]
     for p1, p2 in zip(probs[1.0], probs[2.5], strict=True):
         logit = torch.logit(torch.tensor(p1, dtype=torch.float64))

@@ -39,6 +39,7 @@ def test_predict_writes_results_heatmaps_and_metrics(
         s.label in (0, 1) and s.body_part in {"WRIST", "HAND", "ELBOW"} for s in results.studies
     )
     assert results.model.content_hash and results.model.demo is True
+    assert results.model.details["runtime"].split()[0] in ("torch", "openvino")
     n_views = sum(len(s.views) for s in results.studies)
     assert len(out_csv.read_text().splitlines()) == n_views + 1
     assert len(list(heat.rglob("*_heatmap.png"))) == n_views
@@ -237,3 +238,23 @@ def test_predict_writes_intervals_reproducibly(phantom_dataset, tiny_bundle_path
     kappa = overall["intervals"]["kappa"]
     if kappa["reason"]:
         assert kappa["low"] is None and kappa["reason"] in out
+
+
+def test_a_heatmap_that_cannot_be_written_is_reported_and_the_rest_are_written(
+    phantom_dataset, tiny_bundle_path, tmp_path, capsys
+):
+    heat = tmp_path / "heat"
+    heat.mkdir()
+    (heat / "train").write_text("a file where a study folder would go")  # mkdir fails below
+    out_json = tmp_path / "r.json"
+    code = main([
+        "predict", str(phantom_dataset), "--model", str(tiny_bundle_path), "--device", "cpu",
+        "--heatmaps", str(heat), "--json", str(out_json), "--bootstrap", "0", "-q", "--force",
+    ])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == EXIT_FATAL
+    studies = ResultSet.from_json(out_json).studies
+    train = [s for s in studies if s.split == "train"]
+    assert train and err.count("error: heatmaps of") == len(train)
+    valid_views = sum(len(s.views) for s in studies if s.split != "train")
+    assert len(list(heat.rglob("*_heatmap.png"))) == valid_views > 0

@@ -25,6 +25,7 @@ from mura_desktop.inference.predictor import PredictionCancelled, Predictor, Stu
 from mura_desktop.inference.preprocess import preprocess_batch
 
 SIZE = 64
+EXACT = {"device": "cpu", "backend": "torch", "precision": "float32"}  # as the references
 SHAPES = [(90, 70), (64, 100), (120, 120)]
 
 
@@ -46,7 +47,7 @@ def _bundle(members: list[dict[str, torch.Tensor]], **fields: object) -> ModelBu
 
 @pytest.fixture(scope="module")
 def predictor(members: list[dict[str, torch.Tensor]]) -> Iterator[Predictor]:
-    with Predictor(_bundle(members[:1]), device="cpu") as p:
+    with Predictor(_bundle(members[:1]), **EXACT) as p:
         yield p
 
 
@@ -170,16 +171,16 @@ def test_cancellation(predictor: Predictor, study_dir: Path, allowed_checks: int
 
 def test_band_gives_indeterminate_and_threshold_override(members: list, study_dir: Path) -> None:
     points = {"default": 0.5, "high_sensitivity": 0.0, "high_specificity": 1.0}
-    with Predictor(_bundle(members[:1], operating_points=points), device="cpu") as p:
+    with Predictor(_bundle(members[:1], operating_points=points), **EXACT) as p:
         assert p.rule.band == (0.0, 1.0)
         assert p.predict_study(_study(study_dir)).result.verdict == Verdict.INDETERMINATE
-    with Predictor(_bundle(members[:1]), device="cpu", threshold=0.0) as p:
+    with Predictor(_bundle(members[:1]), **EXACT, threshold=0.0) as p:
         result = p.predict_study(_study(study_dir)).result
         assert result.verdict == "abnormal" and result.rule.threshold == 0.0
 
 
 def test_max_aggregation(members: list, study_dir: Path) -> None:
-    with Predictor(_bundle(members[:1], aggregation="max"), device="cpu") as p:
+    with Predictor(_bundle(members[:1], aggregation="max"), **EXACT) as p:
         result = p.predict_study(_study(study_dir)).result
     scores = [v.probability for v in result.views if v.ok]
     assert result.probability == max(scores) and result.probability > min(scores)
@@ -187,7 +188,7 @@ def test_max_aggregation(members: list, study_dir: Path) -> None:
 
 def test_ensemble_averages_members(members: list, study_dir: Path) -> None:
     paths = [study_dir / f"image{i}.png" for i in (1, 2, 3)]
-    with Predictor(_bundle(members), device="cpu", max_batch=2) as p:
+    with Predictor(_bundle(members), **EXACT, max_batch=2) as p:
         prediction = p.predict_study(_study(study_dir, [path.name for path in paths]))
     each = [_reference_probabilities(m, paths) for m in members]
     assert not np.allclose(each[0], each[1])
@@ -227,18 +228,19 @@ def test_predict_many_matches_predict_study(predictor: Predictor, study_dir: Pat
 def test_an_inference_error_fails_its_study_and_the_batch_goes_on(
     members: list, study_dir: Path
 ) -> None:
-    with Predictor(_bundle(members[:1]), device="cpu") as p:
+    with Predictor(_bundle(members[:1]), **EXACT) as p:
+        # Fails for the first study's one view alone and for any batch that holds it.
+        def fail_with_one_view(module: torch.nn.Module, args: tuple) -> None:
+            if args[0].shape[0] in (1, 3):
+                raise RuntimeError("out of memory while scoring")
 
-        def fail_once(module: torch.nn.Module, args: tuple) -> None:
-            handle.remove()
-            raise RuntimeError("out of memory while scoring")
-
-        handle = p._members[0].features.register_forward_pre_hook(fail_once)
-        first, second = _study(study_dir, ["image1.png"]), _study(study_dir, ["image2.png"])
+        p.backend.members[0].features.register_forward_pre_hook(fail_with_one_view)
+        first = _study(study_dir, ["image1.png"])
+        second = _study(study_dir, ["image2.png", "image3.png"])
         results = [r.result for r in p.predict_many([first, second])]
     assert results[0].probability is None and results[0].verdict is None
     assert "inference failed: RuntimeError: out of memory" in results[0].views[0].error
-    assert results[1].probability is not None and results[1].views[0].ok
+    assert results[1].probability is not None and all(v.ok for v in results[1].views)
 
 
 def test_device_asked_for_is_device_used(members: list) -> None:
@@ -270,8 +272,31 @@ def test_cuda_error_falls_back_to_cpu_once(members: list, study_dir: Path) -> No
             handle.remove()
             raise RuntimeError("CUDA error: an illegal memory access was encountered")
 
-        handle = p._members[0].features.register_forward_pre_hook(fail_once)
+        handle = p.backend.members[0].features.register_forward_pre_hook(fail_once)
         with pytest.warns(RuntimeWarning, match="continuing on the CPU"):
             on_cpu = p.predict_study(_study(study_dir)).result
         assert p.device == torch.device("cpu") and "CUDA failed" in p.notes[-1]
     assert on_cpu.probability == pytest.approx(on_gpu.probability, abs=2e-3)
+
+
+def test_views_of_several_studies_share_forward_passes(members: list, study_dir: Path) -> None:
+    studies = [
+        _study(study_dir),
+        _study(study_dir, ["image2.png"]),
+        _study(study_dir, ["image1.png", "image3.png"]),
+    ]
+    batches: list[int] = []
+    with Predictor(_bundle(members[:1]), **EXACT, max_batch=4) as p:
+        p.backend.members[0].features.register_forward_pre_hook(
+            lambda module, args: batches.append(args[0].shape[0])
+        )
+        together = [r.result for r in p.predict_many(studies)]
+        batches_together = list(batches)
+        alone = [p.predict_study(s).result for s in studies]
+    # 3 + 1 + 2 decodable views in batches of at most 4, in study order
+    assert batches_together == [4, 2]
+    for a, b in zip(together, alone, strict=True):
+        assert [v.probability for v in a.views] == pytest.approx(
+            [v.probability for v in b.views], abs=1e-5
+        )
+        assert a.uid == b.uid and a.verdict == b.verdict

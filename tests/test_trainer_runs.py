@@ -495,3 +495,20 @@ def test_a_model_chosen_on_a_held_out_fraction_is_tested_on_the_shipped_valid_sp
     assert {s["split"] for s in scored} == {"valid"} and len(scored) == test["studies"]
     trained_on = load_checkpoint(out / "checkpoints" / "last.pt")["valid"]["study_uids"]
     assert not {s["uid"] for s in scored} & set(trained_on)  # the test took no part in selection
+
+
+def test_cpu_amp_auto_follows_a_measured_speedup_kept_per_machine(runtime_cache) -> None:
+    from mura_desktop.inference.backends.torch_runtime import cpu_bfloat16_supported
+    from trainer.amp_probe import MIN_SPEEDUP, bfloat16_trains_faster
+
+    if not cpu_bfloat16_supported():
+        assert amp_dtype(TrainConfig(amp="auto", size=32), torch.device("cpu")) is None
+        pytest.skip("no bfloat16 kernels on this CPU: auto is float32 without measuring")
+    decided = bfloat16_trains_faster("densenet121", 32)
+    (record,) = (runtime_cache / "mura-desktop" / "runtime" / "amp").glob("densenet121-32px-*")
+    speedup = json.loads(record.read_text())["speedup"]
+    assert speedup > 0 and decided == (speedup >= MIN_SPEEDUP)
+    config = TrainConfig(amp="auto", arch="densenet121", size=32)
+    for stored, expected in ((2.0, torch.bfloat16), (1.0, None)):
+        record.write_text(json.dumps({"speedup": stored}))
+        assert amp_dtype(config, torch.device("cpu")) is expected

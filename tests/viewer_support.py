@@ -70,6 +70,10 @@ class FakePredictor:
         result = StudyResult.from_views(study, views, self.rule)
         return SimpleNamespace(result=result, heatmaps=maps, images=images)
 
+    def predict_many(self, studies, *, heatmaps=True, should_cancel=None):
+        for study in studies:
+            yield self.predict_study(study, heatmaps=heatmaps, should_cancel=should_cancel)
+
     def close(self) -> None:
         self.closed = True
 

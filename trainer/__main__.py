@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
 
+from mura_desktop.inference.threads import prefer_passive_waiting
+
 # Before torch loads OpenMP: threads that sleep instead of spinning when they wait. On a CPU
 # shared with the viewer (or anything else) spinning threads make training many times slower.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+prefer_passive_waiting()
 
-from trainer import commands
+from trainer import commands  # noqa: E402 (after the wait policy)
 
 
 def build_parser() -> argparse.ArgumentParser:

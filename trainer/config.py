@@ -266,8 +266,8 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
         "--amp",
         default=s,
         choices=AMP_MODES,
-        help="mixed precision: auto = bf16 (or fp16) on CUDA, bf16 on CPUs with AMX or "
-        "AVX512-BF16, else off; fp16 applies to CUDA only",
+        help="mixed precision: auto = bf16 (or fp16) on CUDA; on the CPU bf16 where a short "
+        "measured probe finds it faster (kept per machine), else off; fp16 applies to CUDA only",
     )
     r.add_argument("--compile", action="store_true", default=s, help="torch.compile the model")
     r.add_argument(

@@ -32,6 +32,7 @@ from mura_desktop.core.metrics import OVERALL, format_metrics_table
 from mura_desktop.core.progress import ProgressBar, format_duration
 from mura_desktop.core.run_log import BUNDLE_FILE, METRICS_FILE, read_records
 from trainer import distributed
+from trainer.amp_probe import bfloat16_trains_faster
 from trainer.augment import Augmentation
 from trainer.checkpoint import (
     LAST,
@@ -84,12 +85,6 @@ class FitResult:
     message: str = ""
 
 
-def _cpu_has_fast_bf16() -> bool:
-    """AMX or AVX512-BF16: where bfloat16 autocast trains faster than float32 on the CPU."""
-    probes = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
-    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
-
-
 def _lr_scheduler(
     config: TrainConfig, optimizer: torch.optim.Optimizer, steps_per_epoch: int
 ) -> torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau:
@@ -114,7 +109,10 @@ def amp_dtype(config: TrainConfig, device: torch.device) -> torch.dtype | None:
     if config.amp == "off":
         return None
     if device.type == "cpu":
-        wanted = config.amp == "bf16" or (config.amp == "auto" and _cpu_has_fast_bf16())
+        wanted = config.amp == "bf16" or (
+            config.amp == "auto"
+            and bfloat16_trains_faster(config.arch, config.size, channels_last=config.channels_last)
+        )
         return torch.bfloat16 if wanted else None
     if config.amp == "bf16" or (config.amp == "auto" and torch.cuda.is_bf16_supported()):
         return torch.bfloat16

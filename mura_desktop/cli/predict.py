@@ -7,11 +7,13 @@ import io
 import os
 import re
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from mura_desktop.cli.overlay_writer import PNG_COMPRESS_LEVEL, OverlayWriter
 from mura_desktop.core.dicom_results import (
     NoDicomContext,
     is_dicom_result_file,
@@ -34,6 +36,7 @@ from mura_desktop.core.stats.summary import (
     write_metrics_csv,
 )
 from mura_desktop.core.study import Study
+from mura_desktop.inference.backends import BACKEND_CHOICES, PRECISION_CHOICES
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1
@@ -57,6 +60,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N"
     )
+    parser.add_argument(
+        "--backend", default="auto", choices=BACKEND_CHOICES,
+        help="runtime: auto (the fastest that passes the accuracy guard, measured once per "
+        "model and machine), torch, openvino (CPU)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--precision", default="auto", choices=PRECISION_CHOICES,
+        help="auto (as the probe decides), float32, bfloat16 (CPU), float16 (CUDA)",
+    )  # fmt: skip
     parser.add_argument(
         "--threshold", type=float, help="decision threshold (default: the bundle's)"
     )
@@ -124,7 +136,13 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FATAL
 
     try:
-        predictor = Predictor(bundle, device=args.device, threshold=args.threshold)
+        predictor = Predictor(
+            bundle,
+            device=args.device,
+            threshold=args.threshold,
+            backend=args.backend,
+            precision=args.precision,
+        )
     except ValueError as exc:
         print(f"error: {exc}", file=err)
         return EXIT_FATAL
@@ -134,17 +152,28 @@ def run(args: argparse.Namespace) -> int:
         demo = " [DEMO MODEL: not for real radiographs]" if bundle.is_demo else ""
         print(
             f"model {bundle.name} ({bundle.architecture}, "
-            f"{bundle.input_size} px, hash {bundle.content_hash[:12]}) on {predictor.device}{demo}",
+            f"{bundle.input_size} px, hash {bundle.content_hash[:12]}) "
+            f"on {predictor.runtime}{demo}",
             file=err,
         )
         print(f"{len(scan.studies)} studies, {scan.n_views} views", file=err)
 
-    results = ResultSet(model=bundle.record(path=str(model_path)), problems=list(scan.problems))
+    results = ResultSet(
+        model=bundle.record(path=str(model_path), runtime=predictor.runtime),
+        problems=list(scan.problems),
+    )
     show_lines = not args.quiet and len(scan.studies) <= 50
     bar = None if args.quiet or show_lines else ProgressBar(len(scan.studies), "studies")
     heatmap_folders = _heatmap_folders(scan.studies) if args.heatmaps else {}
     interrupted = False
     failed_outputs = 0
+
+    def overlay_failed(name: str, exc: OSError) -> None:
+        nonlocal failed_outputs
+        failed_outputs += 1
+        print(f"error: heatmaps of {name}: {exc}", file=err)
+
+    overlays = OverlayWriter(overlay_failed)
     try:
         want_heatmaps = args.heatmaps is not None or args.dicom_out is not None
         for i, prediction in enumerate(
@@ -155,13 +184,10 @@ def run(args: argparse.Namespace) -> int:
             if args.dicom_out:
                 failed_outputs += _write_dicom(args.dicom_out, prediction, results.model, args)
             if args.heatmaps:
-                try:
-                    _write_overlays(
-                        args.heatmaps / heatmap_folders[study.uid], prediction, args.opacity
-                    )
-                except OSError as exc:
-                    failed_outputs += 1
-                    print(f"error: heatmaps of {study.name}: {exc}", file=err)
+                folder = args.heatmaps / heatmap_folders[study.uid]
+                overlays.submit(
+                    study.name, partial(_write_overlays, folder, prediction, args.opacity)
+                )
             if show_lines:
                 print(_study_line(study))
             elif bar:
@@ -170,6 +196,7 @@ def run(args: argparse.Namespace) -> int:
         interrupted = True
         print(f"\ninterrupted after {len(results.studies)} studies", file=err)
     finally:
+        overlays.close()
         predictor.close()
         stats = study_statistics(results.studies, resamples=args.bootstrap, seed=args.seed)
         failed_outputs += _write_results(results, stats, args)
@@ -310,5 +337,5 @@ def _write_overlays(study_dir: Path, prediction, opacity: float) -> None:
     study_dir.mkdir(parents=True, exist_ok=True)
     for path, rgb in prediction.overlays(opacity).items():
         Image.fromarray(np.ascontiguousarray(rgb)).save(
-            study_dir / f"{Path(path).stem}_heatmap.png"
+            study_dir / f"{Path(path).stem}_heatmap.png", compress_level=PNG_COMPRESS_LEVEL
         )

@@ -23,6 +23,7 @@ class ModelInfo:
     description: str = ""
     notes: list[str] = field(default_factory=list)
     bundle: Any = None
+    runtime: str = ""  # what runs the model, e.g. "openvino bfloat16 on cpu"
 
     @property
     def name(self) -> str:

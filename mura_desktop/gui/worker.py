@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -52,6 +51,14 @@ class PredictorLike(Protocol):
         should_cancel: Callable[[], bool] | None = None,
     ) -> Any: ...
 
+    def predict_many(
+        self,
+        studies: list[Study],
+        *,
+        heatmaps: bool = True,
+        should_cancel: Callable[[], bool] | None = None,
+    ) -> Iterator[Any]: ...
+
     def close(self) -> None: ...
 
 
@@ -72,22 +79,31 @@ class BundleLoader:
     """The real ``ModelFactory``: a bundle file → ``Predictor``. Imports torch on first call.
 
     The last bundle read is kept, so changing only device or threshold does not re-read it.
+    ``preloaded`` (``inference.preload.preload``, started at launch) serves the first load
+    of the same file and device with the bundle and backend it has ready.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, preloaded: Any = None) -> None:
         self._cached: tuple[tuple[str, int, int], Any] | None = None
+        self._preloaded = preloaded
 
     def __call__(self, path: Path, device: str, threshold: float | None) -> LoadedModel:
         from mura_desktop.inference.bundle import BundleError, load_bundle
         from mura_desktop.inference.predictor import Predictor
+        from mura_desktop.inference.threads import leave_a_core_free
 
-        _leave_a_core_for_the_gui()
+        leave_a_core_free()
         try:
             stat = path.stat()
         except OSError as exc:
             raise ModelLoadError(f"{path}: cannot open the model file ({exc.strerror})") from exc
         key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-        if self._cached is not None and self._cached[0] == key:
+        ready = self._preloaded.take(path, device) if self._preloaded is not None else None
+        backend = "auto"
+        if ready is not None:
+            bundle, backend = ready
+            self._cached = (key, bundle)
+        elif self._cached is not None and self._cached[0] == key:
             bundle = self._cached[1]
         else:
             try:
@@ -96,32 +112,22 @@ class BundleLoader:
                 raise ModelLoadError(str(exc)) from exc
             self._cached = (key, bundle)
         try:
-            predictor = Predictor(bundle, device=device, threshold=threshold)
+            predictor = Predictor(bundle, device=device, threshold=threshold, backend=backend)
         except ValueError as exc:
             raise ModelLoadError(f"{path}: {exc}") from exc
         info = ModelInfo(
             path=path,
-            record=bundle.record(path=str(path), device=str(predictor.device)),
+            record=bundle.record(
+                path=str(path), device=str(predictor.device), runtime=predictor.runtime
+            ),
             device=str(predictor.device),
             rule=predictor.rule,
             description=bundle.describe(),
             notes=list(predictor.notes),
             bundle=bundle,
+            runtime=predictor.runtime,
         )
         return LoadedModel(info, predictor)
-
-
-def _leave_a_core_for_the_gui() -> None:
-    """Run torch on all cores but one, unless the user chose (``OMP_NUM_THREADS``).
-
-    With every core busy in inference the GUI thread waits for the CPU; on a loaded
-    two-core machine two intra-op threads were also five times slower than one.
-    """
-    import torch
-
-    if "OMP_NUM_THREADS" not in os.environ:
-        cores = os.cpu_count() or 1
-        torch.set_num_threads(max(1, min(torch.get_num_threads(), cores - 1)))
 
 
 # --- jobs -------------------------------------------------------------------------------
@@ -155,6 +161,10 @@ class DatasetJob(Job):
     studies: list[Study] = field(default_factory=list)
     next_index: int = 0
     paused: bool = False
+    # The predictor's stream from next_index on (views of several studies share a forward
+    # pass) and the model it belongs to; rebuilt after a model change or an error.
+    stream: Iterator[Any] | None = field(default=None, repr=False)
+    stream_model: Any = field(default=None, repr=False)
 
 
 # --- the worker (lives in the worker thread) ---------------------------------------------
@@ -292,12 +302,15 @@ class InferenceWorker(QObject):
             self.datasetFinished.emit(job.id, job.cancelled or self._model is None)
             return
         study = job.studies[job.next_index]
-        try:
-            prediction = self._model.predictor.predict_study(
-                study, heatmaps=False, should_cancel=job.cancel.is_set
+        if job.stream is None or job.stream_model is not self._model:
+            job.stream_model = self._model
+            job.stream = self._model.predictor.predict_many(
+                job.studies[job.next_index :], heatmaps=False, should_cancel=job.cancel.is_set
             )
-            result: StudyResult = prediction.result
+        try:
+            result: StudyResult = next(job.stream).result
         except Exception as exc:
+            job.stream = None
             if job.cancelled:
                 self._dataset = None
                 self.datasetFinished.emit(job.id, True)

@@ -6,11 +6,12 @@ the CLI or a test. One ``Predictor`` is meant to be driven by one thread at a ti
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
-import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent import futures
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +24,12 @@ from mura_desktop.core.display import blend_heatmap
 from mura_desktop.core.errors import reason_from
 from mura_desktop.core.pixels import LoadedImage
 from mura_desktop.core.results import NON_FINITE_SCORE, StudyResult, ViewResult
-from mura_desktop.core.study import BODY_PARTS, Study, View
+from mura_desktop.core.study import BODY_PARTS, Study
+from mura_desktop.inference.backends import Backend, describe
+from mura_desktop.inference.backends.agreement import ensemble_probability
+from mura_desktop.inference.backends.choice import open_backend
 from mura_desktop.inference.bundle import ModelBundle
 from mura_desktop.inference.cam import class_activation_maps, display_heatmap
-from mura_desktop.inference.device import choose_device
-from mura_desktop.inference.network import MuraNet, network_from_state_dict
 from mura_desktop.inference.preprocess import preprocess_batch
 
 log = logging.getLogger(__name__)
@@ -61,11 +63,19 @@ class StudyPrediction:
         }
 
 
-@dataclass
-class _ChunkOutput:
-    probability: torch.Tensor  # (N,)
-    body_part: torch.Tensor | None  # (N, 7) probabilities
-    cams: torch.Tensor | None  # (M, N, h, w) raw maps, one per member
+@dataclass(eq=False)  # identity: a study's work is one object, used as a key
+class _Work:
+    """A study on its way through the batches: its decodes and what is known so far."""
+
+    study: Study
+    pending: list[Future[Decoded]]
+    decoded: list[Decoded | None]
+    probability: dict[int, float] = field(default_factory=dict)
+    body_part: dict[int, np.ndarray] = field(default_factory=dict)
+    heatmaps: dict[Path, np.ndarray] = field(default_factory=dict)
+    images: dict[Path, LoadedImage] = field(default_factory=dict)
+    failure: str | None = None
+    next_view: int = 0  # views before this one are in a batch already (or failed to load)
 
 
 class Predictor:
@@ -81,8 +91,14 @@ class Predictor:
         ``"auto"`` falls back to the CPU (at start, or when CUDA fails mid-run), with a note.
     threshold
         Overrides the bundle's default operating point.
+    backend
+        ``"auto"``, ``"torch"`` or ``"openvino"`` (see ``backends.choice.open_backend``), or
+        a backend already built (``preload`` hands one over).
+    precision
+        ``"auto"`` (the fastest that passes the accuracy guard), ``"float32"``,
+        ``"bfloat16"`` or ``"float16"`` (CUDA).
     max_batch
-        Views per forward pass; larger studies are scored in chunks.
+        Views per forward pass, across studies; the backend's own size by default.
     decoder
         Where images are decoded: the process-wide memory-capped worker pool by default;
         a decoder given here is closed with the predictor.
@@ -94,19 +110,34 @@ class Predictor:
         device: str = "auto",
         threshold: float | None = None,
         *,
-        max_batch: int = 16,
+        backend: str | Backend = "auto",
+        precision: str = "auto",
+        max_batch: int | None = None,
         decoder: IsolatedDecoder | None = None,
     ) -> None:
         self.bundle = bundle
         self.rule = bundle.verdict_rule(threshold)
-        self.max_batch = max_batch
-        self.fallback = device.strip().lower() == "auto"
-        self.device, note = choose_device(device)
-        self.notes: list[str] = [note] if note else []
-        self._members: list[MuraNet] = []
-        self._place_members(self.device)
+        self.backend = (
+            open_backend(bundle, backend, device, precision=precision)
+            if isinstance(backend, str)
+            else backend
+        )
+        self.max_batch = max_batch or self.backend.batch_size
         self._decoder = decoder or shared_decoder()
         self._owns_decoder = decoder is not None
+
+    @property
+    def device(self) -> torch.device:
+        return self.backend.device
+
+    @property
+    def notes(self) -> list[str]:
+        return self.backend.notes
+
+    @property
+    def runtime(self) -> str:
+        """What runs the model, e.g. ``"openvino bfloat16 on cpu"``."""
+        return describe(self.backend)
 
     # --- public -----------------------------------------------------------------------
 
@@ -120,9 +151,11 @@ class Predictor:
     ) -> StudyPrediction:
         """Score one study. ``progress(done, total)`` counts views; ``should_cancel()`` is
         checked between steps and raises ``PredictionCancelled``."""
-        _check(should_cancel)
-        pending = self._submit_decode(study.views)
-        return self._score(study, pending, heatmaps, progress, should_cancel)
+        for prediction in self.predict_many(
+            [study], heatmaps=heatmaps, progress=progress, should_cancel=should_cancel
+        ):
+            return prediction
+        raise AssertionError("predict_many yields one prediction per study")
 
     def predict_many(
         self,
@@ -132,30 +165,39 @@ class Predictor:
         progress: ProgressCallback | None = None,
         should_cancel: CancelCallback | None = None,
     ) -> Iterator[StudyPrediction]:
-        """Score studies one after another, yielding each study's prediction.
+        """Score studies, yielding each study's prediction, in order, as soon as its last
+        view is scored.
 
-        The next study's images are decoded in background threads while the current one is
-        scored. ``progress(done, total)`` counts views over all studies.
+        Views of consecutive studies share forward passes of ``max_batch`` views; the next
+        batch's images are decoded in background processes while one is scored.
+        ``progress(done, total)`` counts views over all studies; ``should_cancel()`` is
+        checked between batches and while waiting for images.
         """
-        studies = list(studies)
-        total = sum(len(s.views) for s in studies)
-        done_before = 0
-        pending = self._submit_decode(studies[0].views) if studies else []
+        queue = list(studies)
+        total = sum(len(s.views) for s in queue)
+        done = 0
+        _check(should_cancel)
+        if total:
+            _report(progress, done, total)
+        active: deque[_Work] = deque()
+        upcoming = iter(queue)
         try:
-            for i, study in enumerate(studies):
-                _check(should_cancel)
-                current = pending
-                pending = self._submit_decode(studies[i + 1].views) if i + 1 < len(studies) else []
-
-                def study_progress(done: int, _total: int, offset: int = done_before) -> None:
-                    if progress is not None:
-                        progress(offset + done, total)
-
-                yield self._score(study, current, heatmaps, study_progress, should_cancel)
-                done_before += len(study.views)
+            while True:
+                self._decode_ahead(active, upcoming)
+                if not active:
+                    return
+                batch, consumed = self._next_batch(active, should_cancel)
+                if batch:
+                    self._score_batch(batch, heatmaps)
+                    _check(should_cancel)
+                done += consumed
+                _report(progress, done, total)
+                while active and _complete(active[0]):
+                    yield self._finish(active.popleft())
         finally:
-            for future in pending:
-                future.cancel()
+            for work in active:
+                for future in work.pending:
+                    future.cancel()
 
     def close(self) -> None:
         """Stop a decoder given to this predictor (the shared one lives on)."""
@@ -168,165 +210,131 @@ class Predictor:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # --- decoding ---------------------------------------------------------------------
+    # --- decoding and batching --------------------------------------------------------
 
-    def _submit_decode(self, views: Sequence[View]) -> list[Future[Decoded]]:
-        return [self._decoder.submit(view.path) for view in views]
+    def _decode_ahead(self, active: deque[_Work], upcoming: Iterator[Study]) -> None:
+        """Keep two batches' worth of views submitted for decoding (and at least a study)."""
+        waiting = sum(len(w.study.views) - w.next_view for w in active)
+        while not active or waiting < 2 * self.max_batch:
+            study = next(upcoming, None)
+            if study is None:
+                return
+            pending = [self._decoder.submit(view.path) for view in study.views]
+            active.append(_Work(study, pending, [None] * len(pending)))
+            waiting += len(pending)
+
+    def _next_batch(
+        self, active: deque[_Work], should_cancel: CancelCallback | None
+    ) -> tuple[list[tuple[_Work, int]], int]:
+        """Up to ``max_batch`` decoded views, in study order, and how many views were taken
+        (failed decodes are recorded on their study and count as taken)."""
+        batch: list[tuple[_Work, int]] = []
+        taken = 0
+        for work in active:
+            while work.next_view < len(work.pending) and len(batch) < self.max_batch:
+                index = work.next_view
+                work.decoded[index] = _wait(work.pending[index], should_cancel)
+                work.next_view += 1
+                taken += 1
+                if isinstance(work.decoded[index], LoadedImage):
+                    batch.append((work, index))
+            if len(batch) >= self.max_batch:
+                break
+        return batch, taken
 
     # --- scoring ----------------------------------------------------------------------
 
-    def _score(
-        self,
-        study: Study,
-        pending: list[Future[Decoded]],
-        heatmaps: bool,
-        progress: ProgressCallback | None,
-        should_cancel: CancelCallback | None,
-    ) -> StudyPrediction:
-        """Score one study; an error inside inference fails this study, with its reason,
-        and never the batch (cancelling still stops everything)."""
+    def _score_batch(self, batch: list[tuple[_Work, int]], heatmaps: bool) -> None:
+        """One forward pass over views of several studies. When it fails, each study's
+        views are tried alone, so an error fails only the studies it happens in."""
         try:
-            return self._score_views(study, pending, heatmaps, progress, should_cancel)
-        except PredictionCancelled:
-            raise
-        except Exception as exc:
-            log.exception("inference failed for study %s", study.uid)
-            for future in pending:
-                future.cancel()
-            reason = f"inference failed: {type(exc).__name__}: {reason_from(exc)}"
-            views = [ViewResult(path=str(v.path), error=reason) for v in study.views]
-            return StudyPrediction(result=StudyResult.from_views(study, views, self.rule))
+            self._forward_views(batch, heatmaps)
+            return
+        except Exception:
+            if len({work for work, _ in batch}) == 1:
+                self._fail(batch[0][0])
+                return
+        for work in dict.fromkeys(work for work, _ in batch):
+            try:
+                self._forward_views([(w, i) for w, i in batch if w is work], heatmaps)
+            except Exception:
+                self._fail(work)
 
-    def _score_views(
-        self,
-        study: Study,
-        pending: list[Future[Decoded]],
-        heatmaps: bool,
-        progress: ProgressCallback | None,
-        should_cancel: CancelCallback | None,
-    ) -> StudyPrediction:
-        total = len(study.views)
-        done = 0
-        _report(progress, done, total)
-        decoded: list[Decoded] = []
-        try:
-            for future in pending:
-                _check(should_cancel)
-                decoded.append(future.result())
-        except PredictionCancelled:
-            for future in pending:
-                future.cancel()
-            raise
-        failures = sum(isinstance(d, str) for d in decoded)
-        if failures:
-            done += failures
-            _report(progress, done, total)
+    def _fail(self, work: _Work) -> None:
+        exc = sys.exc_info()[1]
+        log.exception("inference failed for study %s", work.study.uid)
+        work.failure = f"inference failed: {type(exc).__name__}: {reason_from(exc)}"
 
-        heatmap_of: dict[Path, np.ndarray] = {}
-        image_of: dict[Path, LoadedImage] = {}
-        probability: dict[int, float] = {}
-        body_part: dict[int, np.ndarray] = {}
-        ok = [i for i, d in enumerate(decoded) if isinstance(d, LoadedImage)]
-        for start in range(0, len(ok), self.max_batch):
-            chunk = ok[start : start + self.max_batch]
-            images = [decoded[i] for i in chunk]
-            _check(should_cancel)
-            batch = preprocess_batch(
-                [image.pixels for image in images],  # type: ignore[union-attr]
-                self.bundle.input_size,
-                self.bundle.mean,
-                self.bundle.std,
+    def _forward_views(self, views: list[tuple[_Work, int]], heatmaps: bool) -> None:
+        images: list[LoadedImage] = [work.decoded[i] for work, i in views]  # type: ignore[misc]
+        batch = preprocess_batch(
+            [image.pixels for image in images],
+            self.bundle.input_size,
+            self.bundle.mean,
+            self.bundle.std,
+        )
+        outputs = self.backend.forward(batch, maps=heatmaps)
+        probability = ensemble_probability(outputs, self.bundle.temperature)
+        parts = [o.body_part for o in outputs if o.body_part is not None]
+        part_probability = (
+            torch.stack([torch.softmax(p, dim=1) for p in parts]).mean(0) if parts else None
+        )
+        cams = (
+            torch.stack(
+                [
+                    class_activation_maps(o.maps, member["classifier.weight"])
+                    for o, member in zip(outputs, self.bundle.members, strict=True)
+                    if o.maps is not None
+                ]
             )
-            output = self._forward(batch, heatmaps)
-            _check(should_cancel)
-            for j, (index, image) in enumerate(zip(chunk, images, strict=True)):
-                assert isinstance(image, LoadedImage)
-                path = study.views[index].path
-                score = float(output.probability[j])
-                if not math.isfinite(score):
-                    decoded[index] = NON_FINITE_SCORE
-                    continue
-                probability[index] = score
-                if output.body_part is not None:
-                    body_part[index] = output.body_part[j].numpy()
-                if output.cams is not None:
-                    heatmap_of[path] = display_heatmap(output.cams[:, j], image.pixels.shape)
-                image_of[path] = image
-            done += len(chunk)
-            _report(progress, done, total)
+            if heatmaps
+            else None
+        )
+        for j, ((work, index), image) in enumerate(zip(views, images, strict=True)):
+            path = work.study.views[index].path
+            score = float(probability[j])
+            if not math.isfinite(score):
+                work.decoded[index] = NON_FINITE_SCORE
+                continue
+            work.probability[index] = score
+            if part_probability is not None:
+                work.body_part[index] = part_probability[j].numpy()
+            if cams is not None:
+                work.heatmaps[path] = display_heatmap(cams[:, j], image.pixels.shape)
+            work.images[path] = image
 
-        result = self._study_result(study, decoded, probability, body_part)
-        return StudyPrediction(result=result, heatmaps=heatmap_of, images=image_of)
-
-    def _study_result(
-        self,
-        study: Study,
-        decoded: list[Decoded],
-        probability: dict[int, float],
-        body_part: dict[int, np.ndarray],
-    ) -> StudyResult:
+    def _finish(self, work: _Work) -> StudyPrediction:
+        study = work.study
+        if work.failure is not None:
+            views = [ViewResult(path=str(v.path), error=work.failure) for v in study.views]
+            return StudyPrediction(result=StudyResult.from_views(study, views, self.rule))
         views = [
             ViewResult(
                 path=str(view.path),
-                probability=probability.get(i),
+                probability=work.probability.get(i),
                 error=item if isinstance(item, str) else None,
-                predicted_body_part=_part_name(body_part.get(i)),
+                predicted_body_part=_part_name(work.body_part.get(i)),
             )
-            for i, (view, item) in enumerate(zip(study.views, decoded, strict=True))
+            for i, (view, item) in enumerate(zip(study.views, work.decoded, strict=True))
         ]
-        study_part = _part_name(np.mean(list(body_part.values()), axis=0)) if body_part else None
-        return StudyResult.from_views(study, views, self.rule, predicted_body_part=study_part)
+        parts = list(work.body_part.values())
+        study_part = _part_name(np.mean(parts, axis=0)) if parts else None
+        result = StudyResult.from_views(study, views, self.rule, predicted_body_part=study_part)
+        return StudyPrediction(result=result, heatmaps=work.heatmaps, images=work.images)
 
-    # --- the model --------------------------------------------------------------------
 
-    def _place_members(self, device: torch.device) -> None:
-        """(Re)build the members from the bundle's CPU tensors and move them to ``device``."""
-        head = self.bundle.body_parts is not None
-        self._members = [
-            network_from_state_dict(self.bundle.architecture, member, body_part_head=head)
-            .requires_grad_(False)
-            .to(device, memory_format=torch.channels_last)
-            for member in self.bundle.members
-        ]
+def _complete(work: _Work) -> bool:
+    return work.next_view >= len(work.pending)
 
-    def _forward(self, batch: torch.Tensor, heatmaps: bool) -> _ChunkOutput:
+
+def _wait(future: Future[Decoded], should_cancel: CancelCallback | None) -> Decoded:
+    """The decoded image, checking ``should_cancel`` while it is not ready."""
+    while True:
+        _check(should_cancel)
         try:
-            return self._run_members(batch, heatmaps)
-        except RuntimeError as exc:
-            if self.device.type != "cuda" or not self.fallback:
-                raise
-            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            note = f"CUDA failed during inference ({first_line}); continuing on the CPU"
-            warnings.warn(note, RuntimeWarning, stacklevel=2)
-            log.warning(note)
-            self.notes.append(note)
-            self.device = torch.device("cpu")
-            # The CUDA context may be unusable: rebuild from the bundle, never copy back.
-            self._place_members(self.device)
-            return self._run_members(batch, heatmaps)
-
-    def _run_members(self, batch: torch.Tensor, heatmaps: bool) -> _ChunkOutput:
-        on_cuda = self.device.type == "cuda"
-        autocast = (
-            torch.autocast("cuda", dtype=torch.float16) if on_cuda else contextlib.nullcontext()
-        )
-        probabilities, parts, cams = [], [], []
-        with torch.inference_mode(), autocast:
-            x = batch.to(self.device, non_blocking=True).contiguous(
-                memory_format=torch.channels_last
-            )
-            for net in self._members:
-                out = net.forward_all(x)
-                probabilities.append(torch.sigmoid(out.logit.float() / self.bundle.temperature))
-                if out.body_part is not None:
-                    parts.append(torch.softmax(out.body_part.float(), dim=1))
-                if heatmaps:
-                    cams.append(class_activation_maps(out.maps, net.classifier.weight))
-            return _ChunkOutput(
-                probability=torch.stack(probabilities).mean(0).cpu(),
-                body_part=torch.stack(parts).mean(0).cpu() if parts else None,
-                cams=torch.stack(cams).cpu() if cams else None,
-            )
+            return future.result(timeout=0.05)
+        except futures.TimeoutError:
+            continue
 
 
 def _part_name(probabilities: np.ndarray | None) -> str | None:

@@ -1,0 +1,217 @@
+"""Which backend and precision a bundle runs on: asked for, or picked by a measured probe.
+
+On a CUDA device the torch backend runs (float16 autocast). On the CPU every available
+(backend, precision) is probed once per bundle, machine and thread count: each runs the
+same batch of the bundled sample views, is timed, and is checked against torch float32 by
+the accuracy guard (``agreement``). ``auto`` takes the fastest that passes; ``torch`` or
+``openvino`` the fastest of that backend that passes. The probe's record is kept in the
+runtime cache, so later loads only read it (delete its ``probes`` folder to measure again).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mura_desktop.core.pixels import load_image
+from mura_desktop.core.resources import samples_dir
+from mura_desktop.inference.backends import (
+    BACKEND_CHOICES,
+    PRECISION_CHOICES,
+    Backend,
+    BackendUnavailableError,
+)
+from mura_desktop.inference.backends.agreement import compare
+from mura_desktop.inference.backends.cache import (
+    bundle_key,
+    machine_fingerprint,
+    read_json,
+    runtime_cache_dir,
+    write_json,
+)
+from mura_desktop.inference.backends.openvino_runtime import (
+    OpenVinoBackend,
+    openvino_precisions,
+    openvino_unavailable_reason,
+)
+from mura_desktop.inference.backends.torch_runtime import TorchBackend, torch_precisions
+from mura_desktop.inference.bundle import ModelBundle
+from mura_desktop.inference.device import choose_device
+from mura_desktop.inference.preprocess import preprocess_batch
+
+log = logging.getLogger(__name__)
+
+PROBE_VIEWS = 8
+PROBE_REPEATS = 3
+PROBE_FORMAT = 1  # bump when what a probe record holds changes
+
+
+@dataclass(frozen=True)
+class Candidate:
+    backend: str
+    precision: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.backend} {self.precision}"
+
+
+REFERENCE = Candidate("torch", "float32")
+
+
+def cpu_candidates(requested: str = "auto", precision: str = "auto") -> list[Candidate]:
+    """The (backend, precision) pairs ``requested`` may run on this CPU."""
+    found = [Candidate("torch", p) for p in torch_precisions(torch.device("cpu"))]
+    if openvino_unavailable_reason() is None:
+        found += [Candidate("openvino", p) for p in openvino_precisions()]
+    return [
+        c for c in found if requested in ("auto", c.backend) and precision in ("auto", c.precision)
+    ]
+
+
+def build_backend(
+    bundle: ModelBundle,
+    candidate: Candidate,
+    *,
+    cache: Path | None = None,
+) -> Backend:
+    """``candidate`` on the CPU."""
+    if candidate.backend == "openvino":
+        return OpenVinoBackend(bundle, candidate.precision, cache=cache)
+    return TorchBackend(bundle, torch.device("cpu"), candidate.precision)
+
+
+def open_backend(
+    bundle: ModelBundle,
+    backend: str = "auto",
+    device: str = "auto",
+    *,
+    precision: str = "auto",
+    cache: Path | None = None,
+) -> Backend:
+    """The backend to run ``bundle`` with.
+
+    ``backend``: ``auto``, ``torch`` or ``openvino``; ``device`` as for ``choose_device``
+    (OpenVINO runs on the CPU: with ``device="auto"`` it takes the CPU, with a CUDA device
+    it is refused); ``precision``: ``auto`` (the fastest that passes the accuracy guard) or
+    one of ``PRECISION_CHOICES``, taken as asked, without a probe when that leaves one
+    candidate. Raises ``DeviceUnavailableError``/``BackendUnavailableError`` (both
+    ``ValueError``) for what cannot run here.
+    """
+    requested = backend.strip().lower()
+    if requested not in BACKEND_CHOICES:
+        raise ValueError(f"unknown backend {backend!r}; use {', '.join(BACKEND_CHOICES)}")
+    if precision not in PRECISION_CHOICES:
+        raise ValueError(f"unknown precision {precision!r}; use {', '.join(PRECISION_CHOICES)}")
+    if requested == "openvino":
+        reason = openvino_unavailable_reason()
+        if reason is not None:
+            raise BackendUnavailableError(f"the OpenVINO backend cannot be used: {reason}")
+        if device.strip().lower() == "auto":
+            device = "cpu"
+    torch_device, note = choose_device(device)
+    if torch_device.type == "cuda":
+        if requested == "openvino":
+            raise BackendUnavailableError(
+                "the OpenVINO backend runs on the CPU; use --device cpu or --backend torch"
+            )
+        on_gpu = precision if precision != "auto" else None
+        chosen: Backend = TorchBackend(
+            bundle, torch_device, on_gpu, fallback=device.strip().lower() == "auto"
+        )
+    else:
+        wanted = cpu_candidates(requested, precision)
+        if not wanted:
+            raise BackendUnavailableError(
+                f"{requested} cannot run {precision} on this CPU; use --precision auto"
+            )
+        if len(wanted) == 1:
+            best = wanted[0]
+        else:
+            records = probe(bundle, wanted, cache=cache)
+            passing = [c for c in wanted if records[c.key]["passed"]] or wanted[:1]
+            best = min(passing, key=lambda c: records[c.key]["ms_per_view"])
+            log.info("%s runs on %s (probe: %s)", bundle.name, best.key, _timings(records))
+        chosen = build_backend(bundle, best, cache=cache)
+    if note:
+        chosen.notes.insert(0, note)
+    return chosen
+
+
+def probe(
+    bundle: ModelBundle, wanted: list[Candidate], *, cache: Path | None = None
+) -> dict[str, dict[str, Any]]:
+    """Time and accuracy of each candidate on this machine: ``key -> record``; measured
+    once, then read from the cache. The reference is always part of it."""
+    cache = cache or runtime_cache_dir()
+    threads = torch.get_num_threads()
+    path = cache / "probes" / f"{bundle_key(bundle)}-{machine_fingerprint()}-{threads}t.json"
+    stored = read_json(path) or {}
+    records: dict[str, dict[str, Any]] = (
+        stored.get("candidates", {}) if stored.get("format") == PROBE_FORMAT else {}
+    )
+    missing = [c for c in [REFERENCE, *wanted] if c.key not in records]
+    if not missing:
+        return records
+    batch = probe_batch(bundle)
+    reference_backend = TorchBackend(bundle, torch.device("cpu"), "float32")
+    reference = reference_backend.forward(batch, maps=True)
+    runners: dict[Candidate, Backend] = {}
+    for candidate in dict.fromkeys(missing):
+        try:
+            runner = (
+                reference_backend
+                if candidate == REFERENCE
+                else build_backend(bundle, candidate, cache=cache)
+            )
+            agreement = compare(bundle, reference, runner.forward(batch, maps=True))
+        except Exception as exc:  # a runtime that fails here is simply not chosen
+            log.exception("probe of %s failed", candidate.key)
+            records[candidate.key] = {"ms_per_view": None, "passed": False, "error": repr(exc)}
+            continue
+        runners[candidate] = runner
+        records[candidate.key] = {"passed": agreement.passed, "agreement": agreement.line()}
+    for candidate, seconds in _best_times(runners, batch).items():
+        records[candidate.key]["ms_per_view"] = 1000 * seconds / len(batch)
+        log.info("probe %s: %s", candidate.key, records[candidate.key])
+    try:
+        write_json(path, {"format": PROBE_FORMAT, "candidates": records})
+    except OSError as exc:  # a read-only cache costs a probe per launch, nothing else
+        log.warning("could not keep the backend probe in %s: %s", path, exc)
+    return records
+
+
+def probe_batch(bundle: ModelBundle, views: int = PROBE_VIEWS) -> torch.Tensor:
+    """The first ``views`` bundled sample views, preprocessed for ``bundle`` (a seeded
+    noise batch where the samples are missing)."""
+    paths = sorted((samples_dir() / "MURA-v1.1").rglob("*.png"))[:views]
+    pixels = [load_image(p).pixels for p in paths]
+    if not pixels:
+        generator = torch.Generator().manual_seed(0)
+        pixels = list(torch.rand(views, bundle.input_size, bundle.input_size, generator=generator))
+    return preprocess_batch(pixels, bundle.input_size, bundle.mean, bundle.std)
+
+
+def _timings(records: dict[str, dict[str, Any]]) -> str:
+    return ", ".join(
+        f"{key} {r['ms_per_view']:.0f} ms/view" + ("" if r["passed"] else " (failed the guard)")
+        for key, r in records.items()
+        if r.get("ms_per_view") is not None
+    )
+
+
+def _best_times(runners: dict[Candidate, Backend], batch: torch.Tensor) -> dict[Candidate, float]:
+    """Best of ``PROBE_REPEATS`` rounds, each round running every candidate once, so a
+    change of load on a shared machine falls on all of them alike."""
+    best = dict.fromkeys(runners, float("inf"))
+    for _ in range(PROBE_REPEATS):
+        for candidate, runner in runners.items():
+            start = time.perf_counter()
+            runner.forward(batch, maps=True)
+            best[candidate] = min(best[candidate], time.perf_counter() - start)
+    return best

@@ -1,0 +1,111 @@
+"""The torch backend: CUDA (float16 autocast) or CPU (float32, or bfloat16 autocast).
+
+Members run channels-last on every device (oneDNN and cuDNN both prefer it for these
+convolutions). A CUDA error during a forward pass falls back to the CPU once, with a note,
+when the device was chosen automatically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+
+import torch
+
+from mura_desktop.inference.backends import MemberOutput
+from mura_desktop.inference.bundle import ModelBundle
+from mura_desktop.inference.network import MuraNet, network_from_state_dict
+
+log = logging.getLogger(__name__)
+
+CPU_BATCH = 8
+CUDA_BATCH = 32
+
+
+def cpu_bfloat16_supported() -> bool:
+    """oneDNN has native bfloat16 kernels here (AVX512-BF16 or AMX)."""
+    return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+
+def torch_precisions(device: torch.device) -> tuple[str, ...]:
+    """The precisions worth trying on ``device``; the first is the reference."""
+    if device.type == "cuda":
+        return ("float16", "float32")
+    return ("float32", "bfloat16") if cpu_bfloat16_supported() else ("float32",)
+
+
+class TorchBackend:
+    """A bundle's members as torch modules on one device."""
+
+    name = "torch"
+
+    def __init__(
+        self,
+        bundle: ModelBundle,
+        device: torch.device,
+        precision: str | None = None,
+        *,
+        fallback: bool = False,
+    ) -> None:
+        self.bundle = bundle
+        self.device = device
+        self.precision = precision or torch_precisions(device)[0]
+        if self.precision not in torch_precisions(device):
+            raise ValueError(f"torch cannot run {self.precision} on {device} here")
+        self.fallback = fallback
+        self.notes: list[str] = []
+        self.members: list[MuraNet] = []
+        self._place_members()
+
+    @property
+    def batch_size(self) -> int:
+        return CUDA_BATCH if self.device.type == "cuda" else CPU_BATCH
+
+    def forward(self, batch: torch.Tensor, *, maps: bool) -> list[MemberOutput]:
+        try:
+            return self._run(batch, maps)
+        except RuntimeError as exc:
+            if self.device.type != "cuda" or not self.fallback:
+                raise
+            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            note = f"CUDA failed during inference ({first_line}); continuing on the CPU"
+            warnings.warn(note, RuntimeWarning, stacklevel=2)
+            log.warning(note)
+            self.notes.append(note)
+            self.device = torch.device("cpu")
+            self.precision = "float32"
+            # The CUDA context may be unusable: rebuild from the bundle, never copy back.
+            self._place_members()
+            return self._run(batch, maps)
+
+    def _place_members(self) -> None:
+        head = self.bundle.body_parts is not None
+        self.members = [
+            network_from_state_dict(self.bundle.architecture, member, body_part_head=head)
+            .requires_grad_(False)
+            .to(self.device, memory_format=torch.channels_last)
+            for member in self.bundle.members
+        ]
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.precision == "float32":
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=getattr(torch, self.precision))
+
+    def _run(self, batch: torch.Tensor, maps: bool) -> list[MemberOutput]:
+        outputs = []
+        with torch.inference_mode(), self._autocast():
+            x = batch.to(self.device, non_blocking=True).contiguous(
+                memory_format=torch.channels_last
+            )
+            for net in self.members:
+                out = net.forward_all(x)
+                outputs.append(
+                    MemberOutput(
+                        logit=out.logit.float().cpu(),
+                        body_part=None if out.body_part is None else out.body_part.float().cpu(),
+                        maps=out.maps.float().cpu() if maps else None,
+                    )
+                )
+        return outputs

@@ -1,0 +1,179 @@
+"""Inference backends: every runtime and precision against torch float32 (the accuracy
+guard), OpenVINO's exported outputs, the caches, and what ``auto`` may pick."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+from mura_desktop.core.pixels import load_image
+from mura_desktop.core.resources import default_model_path
+from mura_desktop.core.study import BODY_PARTS
+from mura_desktop.inference.backends import BackendUnavailableError
+from mura_desktop.inference.backends.agreement import compare
+from mura_desktop.inference.backends.choice import (
+    REFERENCE,
+    build_backend,
+    cpu_candidates,
+    open_backend,
+    probe,
+)
+from mura_desktop.inference.backends.openvino_runtime import (
+    OpenVinoBackend,
+    openvino_unavailable_reason,
+)
+from mura_desktop.inference.backends.torch_runtime import TorchBackend
+from mura_desktop.inference.bundle import ModelBundle, load_bundle
+from mura_desktop.inference.network import build_network
+from mura_desktop.inference.preprocess import preprocess_batch
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+needs_openvino = pytest.mark.skipif(
+    openvino_unavailable_reason() is not None, reason="OpenVINO is not installed"
+)
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def demo_bundle() -> ModelBundle:
+    path = default_model_path()
+    if path is None:
+        pytest.skip("no bundled demo model")
+    return load_bundle(path)
+
+
+@pytest.fixture(scope="module")
+def held_out(tmp_path_factory, demo_bundle: ModelBundle) -> torch.Tensor:
+    """Phantom views the demo model never saw (a seed of their own), all seven parts."""
+    from mura_desktop.phantoms import generate_dataset
+
+    root = generate_dataset(tmp_path_factory.mktemp("held-out"), 14, seed=4242, size=256).root
+    pixels = [load_image(p).pixels for p in sorted(root.rglob("*.png"))][:32]
+    return preprocess_batch(pixels, demo_bundle.input_size, demo_bundle.mean, demo_bundle.std)
+
+
+@pytest.mark.slow
+def test_every_backend_and_precision_agrees_with_torch_float32(
+    demo_bundle: ModelBundle, held_out: torch.Tensor, capsys
+) -> None:
+    reference = TorchBackend(demo_bundle, CPU, "float32").forward(held_out, maps=True)
+    verdicts = {}
+    for candidate in cpu_candidates():
+        got = build_backend(demo_bundle, candidate).forward(held_out, maps=True)
+        verdicts[candidate] = agreement = compare(demo_bundle, reference, got)
+        with capsys.disabled():
+            print(f"\n{candidate.key}: {agreement.line()}")
+        if candidate.precision == "float32":
+            assert agreement.passed and agreement.near_threshold_flips == 0
+            assert agreement.max_dp < 1e-4 and agreement.min_correlation > 0.9999
+    assert len(verdicts) >= 2 or openvino_unavailable_reason() is not None
+    chosen = open_backend(demo_bundle, "auto", "cpu")
+    records = probe(demo_bundle, cpu_candidates())
+    assert records[f"{chosen.name} {chosen.precision}"]["passed"]
+
+
+def test_the_guard_fails_a_changed_verdict_and_a_different_heatmap(
+    demo_bundle: ModelBundle, held_out: torch.Tensor
+) -> None:
+    reference = TorchBackend(demo_bundle, CPU, "float32").forward(held_out[:8], maps=True)
+    assert compare(demo_bundle, reference, reference).passed
+    shifted = [replace(o, logit=o.logit + 3.0) for o in reference]  # every p far up
+    far = compare(demo_bundle, reference, shifted)
+    assert not far.passed and far.flips > 0 and far.max_dlogit == pytest.approx(3.0)
+    mirrored = [replace(o, maps=o.maps.flip(-1).flip(-2)) for o in reference]
+    moved = compare(demo_bundle, reference, mirrored)
+    assert moved.flips == 0 and moved.min_correlation < 0.99 and not moved.passed
+
+
+@needs_openvino
+def test_openvino_returns_every_head_and_member_and_converts_once(runtime_cache: Path) -> None:
+    torch.manual_seed(3)
+    members = [build_network("densenet121", body_part_head=True).state_dict() for _ in range(2)]
+    bundle = ModelBundle("densenet121", members, input_size=64, body_parts=BODY_PARTS)
+    batch = torch.randn(3, 3, 64, 64)
+    expected = TorchBackend(bundle, CPU, "float32").forward(batch, maps=True)
+    ov = OpenVinoBackend(bundle, "float32")
+    got = ov.forward(batch, maps=True)
+    assert len(got) == 2
+    for e, g in zip(expected, got, strict=True):
+        torch.testing.assert_close(g.logit, e.logit, atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(g.body_part, e.body_part, atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(g.maps, e.maps, atol=1e-4, rtol=1e-4)
+    assert ov.forward(batch[:1], maps=False)[0].maps is None
+    graphs = sorted((runtime_cache / "mura-desktop" / "runtime" / "openvino").glob("*.xml"))
+    converted = {p: p.stat().st_mtime_ns for p in graphs if bundle.content_hash[:16] in p.name}
+    assert len(converted) == 2
+    OpenVinoBackend(bundle, "float32")  # a second load reads the graphs it converted
+    assert {p: p.stat().st_mtime_ns for p in converted} == converted
+
+
+def test_probe_is_measured_once_and_explicit_choices_are_honoured(
+    tiny_bundle_path: Path, runtime_cache: Path
+) -> None:
+    bundle = load_bundle(tiny_bundle_path)
+    records = probe(bundle, cpu_candidates())
+    assert REFERENCE.key in records and all("ms_per_view" in r for r in records.values())
+    stored = list((runtime_cache / "mura-desktop" / "runtime" / "probes").glob("*.json"))
+    stamp = {p: p.stat().st_mtime_ns for p in stored}
+    auto = open_backend(bundle, "auto", "cpu")
+    assert records[f"{auto.name} {auto.precision}"]["passed"]
+    assert {p: p.stat().st_mtime_ns for p in stored} == stamp  # read, not measured again
+    exact = open_backend(bundle, "torch", "cpu", precision="float32")
+    assert (exact.name, exact.precision) == ("torch", "float32")
+    with pytest.raises(ValueError, match="unknown backend 'tensorrt'"):
+        open_backend(bundle, "tensorrt")
+    with pytest.raises(BackendUnavailableError, match="cannot run float16"):
+        open_backend(bundle, "openvino", "cpu", precision="float16")
+
+
+def test_entry_point_makes_openmp_wait_passively_before_torch_loads(tiny_bundle_path) -> None:
+    code = (
+        "import os, sys\n"
+        "from mura_desktop.__main__ import main\n"
+        "assert 'torch' not in sys.modules\n"
+        f"main(['model-info', {str(tiny_bundle_path)!r}])\n"
+        "print(os.environ['OMP_WAIT_POLICY'], 'torch' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[-2:] == ["PASSIVE", "True"]
+    env["OMP_WAIT_POLICY"] = "ACTIVE"  # the user's choice stands
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.split()[-2:] == ["ACTIVE", "True"]
+
+
+def test_preload_hands_its_warm_backend_to_the_first_matching_load(
+    tiny_bundle_path: Path, tmp_path: Path
+) -> None:
+    from mura_desktop.gui.worker import BundleLoader
+    from mura_desktop.inference.preload import preload
+
+    exact = {"backend": "torch", "precision": "float32"}
+    assert preload(tmp_path / "missing.mura").take(tmp_path / "missing.mura") is None
+    other = preload(tiny_bundle_path, device="cpu", **exact)
+    assert other.take(tiny_bundle_path, "cpu", "openvino", "float32", timeout=60) is None
+    ready = preload(tiny_bundle_path, device="cpu", backend="auto")
+    loaded = BundleLoader(ready)(tiny_bundle_path, "cpu", None)
+    bundle, backend = ready._future.result()
+    assert loaded.predictor.backend is backend and loaded.info.bundle is bundle
+    assert ready.take(tiny_bundle_path, "cpu") is None  # handed over once
+    again = BundleLoader(ready)(tiny_bundle_path, "cpu", None)
+    assert again.predictor.backend is not backend
+
+
+def test_preloading_imports_nothing_heavy_on_the_calling_thread() -> None:
+    code = (
+        "import sys\n"
+        "from mura_desktop.inference.preload import preload\n"
+        "print('torch' in sys.modules, 'openvino' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "False"]
