@@ -245,10 +245,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         """After the window is shown: open ``paths`` and load the model in the background
         (after the first image, when there are paths)."""
-        explicit = Path(model) if model else None
-        saved = self.settings.model_path
-        saved_path = Path(saved) if saved and Path(saved).is_file() else None
-        model_path = explicit or saved_path or default_model_path()
+        model_path = startup_model_path(self.settings, model)
         if paths:
             self.viewer.deferred_model = model_path
             self._on_model(None)
@@ -443,6 +440,17 @@ class MainWindow(QMainWindow):
         if viewer.current is not None:
             parts.append(viewer.current.study.name)
         self.setWindowTitle(" — ".join(p for p in parts if p))
+
+
+def startup_model_path(settings: Settings, explicit: str | os.PathLike[str] | None) -> Path | None:
+    """The model a launch loads: the one asked for, else the last one used, else the
+    bundled demo model (None when there is none)."""
+    if explicit:
+        return Path(explicit)
+    saved = settings.model_path
+    if saved and Path(saved).is_file():
+        return Path(saved)
+    return default_model_path()
 
 
 def _local_paths(mime) -> list[Path]:
