@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import platformdirs
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
@@ -42,11 +41,6 @@ if TYPE_CHECKING:
 DEVICES = (("auto", "Automatic (CUDA if available)"), ("cpu", "CPU"), ("cuda", "CUDA GPU"))
 CHECKPOINT_FILTER = "PyTorch checkpoints (*.pth *.pt *.tar *.ckpt *.bin);;All files (*)"
 BUNDLE_FILTER = f"MURA Desktop models (*{MODEL_SUFFIX});;All files (*)"
-
-
-def default_models_dir() -> Path:
-    """Where imported bundles are offered to be saved: the user's data folder."""
-    return platformdirs.user_data_path("mura-desktop", appauthor=False) / "models"
 
 
 def cuda_is_available() -> bool:
@@ -101,7 +95,7 @@ class ModelDialog(QDialog):
         self.setMinimumWidth(560)
         self._bundle = bundle
         self._path = str(model_path) if model_path else ""
-        self._models_dir = Path(models_dir) if models_dir else default_models_dir()
+        self._models_dir = Path(models_dir) if models_dir else models_dir()
         self._task: ModelTask | None = None
         self._closed = False
         if cuda_available is None:

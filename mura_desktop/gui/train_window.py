@@ -35,7 +35,6 @@ from mura_desktop.gui.train_log import ConsoleLog
 from mura_desktop.gui.train_plots import TrainingPlots
 from mura_desktop.gui.trainer_process import (
     CONSOLE_FILE,
-    default_runs_dir,
     find_bundle,
     launch_trainer,
     trainer_command,
@@ -83,7 +82,7 @@ class TrainWindow(QWidget):
         self.setWindowTitle("Train a model")
         self.resize(980, 820)
         self._command = list(command) if command else trainer_command()
-        self._runs_dir = Path(runs_dir) if runs_dir else default_runs_dir()
+        self._runs_dir = Path(runs_dir) if runs_dir else runs_dir()
         self._stop_grace_ms = stop_grace_ms
         self._process: subprocess.Popen[bytes] | None = None
         self._run_dir: Path | None = None

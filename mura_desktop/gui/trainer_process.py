@@ -14,16 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
-import platformdirs
-
 from mura_desktop.core.resources import MODEL_SUFFIX
 from mura_desktop.core.run_log import BUNDLE_FILE
 
 CONSOLE_FILE = "console.log"
-
-
-def default_runs_dir() -> Path:
-    return platformdirs.user_data_path("mura-desktop", appauthor=False) / "runs"
 
 
 def trainer_command() -> list[str]:
