@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     logging.getLogger("pynetdicom").setLevel(logging.ERROR)
+    logging.getLogger("highdicom").setLevel(logging.WARNING)  # not a line per copied module
     err = sys.stderr
     try:
         send_to = parse_node(args.send_to) if args.send_to else None

@@ -68,25 +68,30 @@ class PacsDialog(QDialog):
         return Node(self.remote_ae.text().strip(), self.host.text().strip(), self.port.value())
 
     def test(self) -> None:
-        try:
-            node, calling = self.node(), self._calling()
-        except ValueError as exc:
-            self.status.setText(f"Not a valid node: {exc}")
+        entered = self._entered("Not a valid node")
+        if entered is None:
             return
+        node, calling = entered
         self.status.setText(f"Asking {node} (C-ECHO)…")
         self.test_button.setEnabled(False)
         self._worker.submit(lambda: (echo(node, calling, timeout=10), node)[1])
 
     def accept(self) -> None:
-        try:
-            node, calling = self.node(), self._calling()
-        except ValueError as exc:
-            self.status.setText(f"Not saved: {exc}")
+        entered = self._entered("Not saved")
+        if entered is None:
             return
-        self.settings.pacs_node = node
-        self.settings.local_ae_title = calling
+        self.settings.pacs_node, self.settings.local_ae_title = entered
         self.settings.sync()
         super().accept()
+
+    def _entered(self, failure: str) -> tuple[Node, str] | None:
+        """(the PACS node, our AE title) as entered, or None with ``failure`` and the
+        reason shown."""
+        try:
+            return self.node(), self._calling()
+        except ValueError as exc:
+            self.status.setText(f"{failure}: {exc}")
+            return None
 
     def done(self, result: int) -> None:
         self._worker.shutdown()

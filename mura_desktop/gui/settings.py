@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from mura_desktop.node.scu import Node, parse_node
+if TYPE_CHECKING:  # pynetdicom loads only when the PACS settings are used, not at start-up
+    from mura_desktop.node.scu import Node
 
 ORGANIZATION = "MURA Desktop"
 APPLICATION = "mura-desktop"
@@ -169,6 +171,8 @@ class Settings:
     def pacs_node(self) -> Node | None:
         """The PACS results are sent to, or None until one is set (or if the stored one is
         not a valid node)."""
+        from mura_desktop.node.scu import parse_node
+
         text = str(self._q.value("dicom/pacs", "", type=str))
         try:
             return parse_node(text) if text else None
