@@ -211,6 +211,10 @@ def test_the_viewer_listens_lists_arriving_studies_and_exports_dicom(
     out = tmp_path / "exported"
     export = write_dicom_export(window.session.result_set(), out, window.dicom.overlays())
     assert export.written and export.written[0].study_instance_uid == study_uid
+    window.open_paths([export.written[0].report.parent])  # our SR and SCs, read back
+    shown = window.dialogs.dicom_results
+    assert shown is not None and shown.isVisible()
+    assert export.written[0].report.parent.name in shown.windowTitle()
     node, arrived = pacs
     settings.pacs_node = node
     with qtbot.waitSignal(window.dicom.sender.sent, timeout=WAIT_MS) as sent:

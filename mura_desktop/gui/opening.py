@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog
 
+from mura_desktop.core.dicom_results import SR_NAME
 from mura_desktop.core.resources import MODEL_SUFFIX
 from mura_desktop.core.results import ResultSet
 from mura_desktop.gui.skipped_dialog import problem_counts
@@ -67,6 +68,9 @@ class Opener:
             if paths[0].suffix.lower() == MODEL_SUFFIX:
                 w.load_model(paths[0])
                 return None
+        if len(paths) == 1 and _our_dicom_results(paths[0]) is not None:
+            w.dialogs.show_dicom_results(_our_dicom_results(paths[0]))
+            return None
         missing = [p for p in paths if not p.exists()]
         if missing:
             w.report(f"{missing[0]} does not exist.", "Check the path and open it again.")
@@ -151,3 +155,10 @@ class Opener:
             menu.addAction("Clear list", w.settings.clear_recent)
         else:
             menu.addAction("No recent items").setEnabled(False)
+
+
+def _our_dicom_results(path: Path) -> Path | None:
+    """The folder of DICOM results this program wrote (its SR and heatmap Secondary
+    Captures), when ``path`` is one or is its SR."""
+    folder = path.parent if path.name == SR_NAME else path
+    return folder if (folder / SR_NAME).is_file() else None

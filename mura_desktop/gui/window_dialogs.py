@@ -8,12 +8,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydicom.errors import InvalidDicomError
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from mura_desktop import __version__
 from mura_desktop.core.resources import MODEL_SUFFIX
 from mura_desktop.gui.compare_dialog import CompareDialog
+from mura_desktop.gui.dicom_results_view import DicomResultsView
 from mura_desktop.gui.model_dialog import ModelDialog
 from mura_desktop.gui.shortcuts import ShortcutsDialog
 from mura_desktop.gui.skipped_dialog import SkippedFilesDialog
@@ -32,6 +34,7 @@ class WindowDialogs:
         self.model_dialog: ModelDialog | None = None
         self.skipped_dialog: SkippedFilesDialog | None = None
         self.compare_dialog: CompareDialog | None = None
+        self.dicom_results: DicomResultsView | None = None
 
     # --- the model ----------------------------------------------------------------------
 
@@ -106,6 +109,24 @@ class WindowDialogs:
     def close_training(self) -> None:
         if self.train_window is not None:
             self.train_window.close()
+
+    def show_dicom_results(self, folder: Path) -> None:
+        """Our SR and heatmap Secondary Captures, read back, in a window of their own."""
+        view = DicomResultsView()
+        view.setWindowTitle(f"DICOM results — {folder.name}")
+        try:
+            view.open_folder(folder)
+        except (OSError, ValueError, InvalidDicomError) as exc:
+            view.deleteLater()
+            self.window.report(
+                f"Cannot show the DICOM results in {folder}: {exc}",
+                "Open a folder written by Export DICOM results or predict --dicom-out.",
+            )
+            return
+        view.resize(1100, 700)
+        view.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.dicom_results = view
+        view.show()
 
     # --- help ---------------------------------------------------------------------------
 
