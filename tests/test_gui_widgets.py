@@ -408,3 +408,18 @@ def test_compare_dialog_shows_core_comparison_and_filters_the_disagreements(qtbo
     browser.set_filter(disagreement_only=True)  # model against truth
     uids = browser.visible_uids()
     assert uids and all(results[u].predicted_label != results[u].label for u in uids)
+
+
+def test_the_model_dialog_and_train_window_default_to_the_programs_own_folders(qtbot):
+    from mura_desktop.core import locations
+    from mura_desktop.gui.model_dialog import ModelDialog
+    from mura_desktop.gui.train_window import TrainWindow
+
+    dialog = ModelDialog(bundle=None, model_path="", device="auto", threshold=0.5,
+                         cuda_available=False)  # fmt: skip
+    qtbot.addWidget(dialog)
+    train = TrainWindow()
+    qtbot.addWidget(train)
+    assert dialog._models_dir == locations.models_dir()
+    assert train._runs_dir == locations.runs_dir()
+    assert locations.runs_dir().parent == locations.data_dir()

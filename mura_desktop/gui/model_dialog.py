@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mura_desktop.core import locations
 from mura_desktop.core.resources import MODEL_SUFFIX
 from mura_desktop.gui.model_provenance import ProvenanceView
 from mura_desktop.gui.model_task import ModelTask
@@ -95,7 +96,7 @@ class ModelDialog(QDialog):
         self.setMinimumWidth(560)
         self._bundle = bundle
         self._path = str(model_path) if model_path else ""
-        self._models_dir = Path(models_dir) if models_dir else models_dir()
+        self._models_dir = Path(models_dir) if models_dir else locations.models_dir()
         self._task: ModelTask | None = None
         self._closed = False
         if cuda_available is None:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mura_desktop.core import locations
 from mura_desktop.core.run_log import BUNDLE_FILE, METRICS_FILE, number
 from mura_desktop.gui.train_form import TrainForm
 from mura_desktop.gui.train_log import ConsoleLog
@@ -82,7 +83,7 @@ class TrainWindow(QWidget):
         self.setWindowTitle("Train a model")
         self.resize(980, 820)
         self._command = list(command) if command else trainer_command()
-        self._runs_dir = Path(runs_dir) if runs_dir else runs_dir()
+        self._runs_dir = Path(runs_dir) if runs_dir else locations.runs_dir()
         self._stop_grace_ms = stop_grace_ms
         self._process: subprocess.Popen[bytes] | None = None
         self._run_dir: Path | None = None
