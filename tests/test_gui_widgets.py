@@ -423,3 +423,24 @@ def test_the_model_dialog_and_train_window_default_to_the_programs_own_folders(q
     assert dialog._models_dir == locations.models_dir()
     assert train._runs_dir == locations.runs_dir()
     assert locations.runs_dir().parent == locations.data_dir()
+
+
+def test_the_runtime_setting_reaches_the_model_loader(qtbot, tmp_path, tiny_bundle_path):
+    from mura_desktop.gui.model_dialog import ModelDialog
+    from mura_desktop.gui.settings import Settings
+    from mura_desktop.gui.worker import BundleLoader
+
+    settings = Settings(tmp_path / "s.ini")
+    assert settings.backend == "auto"
+    settings.backend = "nonsense"
+    assert settings.backend == "auto"  # an unknown value falls back
+    dialog = ModelDialog(bundle=None, model_path="", runtime="torch", cuda_available=False)
+    qtbot.addWidget(dialog)
+    assert dialog.runtime() == "torch"
+    settings.backend = dialog.runtime()
+    loaded = BundleLoader(backend=lambda: settings.backend)(tiny_bundle_path, "cpu", None)
+    try:
+        assert loaded.info.runtime.startswith("torch ")
+        assert loaded.info.record.details["runtime"] == loaded.info.runtime
+    finally:
+        loaded.predictor.close()

@@ -118,11 +118,13 @@ def run_viewer(paths: Sequence[str], model: str | None = None) -> int:
     # torch, the bundle and its runtime load while the window is built and the images decode
     model_path = startup_model_path(settings, model)
     preloaded = (
-        preload(model_path, device=settings.device, leave_a_core=True)
+        preload(model_path, device=settings.device, backend=settings.backend, leave_a_core=True)
         if model_path is not None and model_path.is_file()
         else None
     )
-    window = MainWindow(settings, model_factory=BundleLoader(preloaded))
+    window = MainWindow(
+        settings, model_factory=BundleLoader(preloaded, backend=lambda: settings.backend)
+    )
     window.show()
     QTimer.singleShot(0, lambda: window.start([Path(p) for p in paths], model))
     return app.exec()

@@ -49,7 +49,7 @@ from mura_desktop.gui.verdict_panel import VerdictPanel
 from mura_desktop.gui.view_grid import ViewGrid
 from mura_desktop.gui.viewer_model import ViewerModel
 from mura_desktop.gui.window_dialogs import WindowDialogs
-from mura_desktop.gui.worker import InferenceService, ModelFactory
+from mura_desktop.gui.worker import BundleLoader, InferenceService, ModelFactory
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,9 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self._shown_once = False
         self.loader = BackgroundLoader(parent=self)
-        self.service = InferenceService(model_factory, parent=self)
+        self.service = InferenceService(
+            model_factory or BundleLoader(backend=lambda: settings.backend), parent=self
+        )
         self.viewer = ViewerModel(
             self.service, threshold_for=settings.threshold_for, device=lambda: settings.device
         )

@@ -40,6 +40,11 @@ if TYPE_CHECKING:
     from mura_desktop.inference.bundle import ModelBundle
 
 DEVICES = (("auto", "Automatic (CUDA if available)"), ("cpu", "CPU"), ("cuda", "CUDA GPU"))
+RUNTIMES = (
+    ("auto", "Automatic (the fastest that agrees)"),
+    ("torch", "PyTorch"),
+    ("openvino", "OpenVINO (CPU)"),
+)
 CHECKPOINT_FILTER = "PyTorch checkpoints (*.pth *.pt *.tar *.ckpt *.bin);;All files (*)"
 BUNDLE_FILTER = f"MURA Desktop models (*{MODEL_SUFFIX});;All files (*)"
 
@@ -89,6 +94,7 @@ class ModelDialog(QDialog):
         *,
         cuda_available: bool | None = None,
         models_dir: str | os.PathLike[str] | None = None,
+        runtime: str = "auto",
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -118,6 +124,15 @@ class ModelDialog(QDialog):
         self._cuda_available = cuda_available
         self.set_device(device)
 
+        self._runtime = QComboBox()
+        for key, text in RUNTIMES:
+            self._runtime.addItem(text, key)
+        self._runtime.setCurrentIndex(max(self._runtime.findData(runtime), 0))
+        self._runtime.setToolTip(
+            "Automatic measures the runtimes once per model and machine and takes the fastest "
+            "whose scores and heatmaps agree with PyTorch float32."
+        )
+
         self._threshold = QDoubleSpinBox()
         self._threshold.setRange(0.0, 1.0)
         self._threshold.setDecimals(3)
@@ -134,6 +149,7 @@ class ModelDialog(QDialog):
         settings_box = QGroupBox("Run it with")
         settings_form = QFormLayout(settings_box)
         settings_form.addRow("Device:", self._device)
+        settings_form.addRow("Runtime:", self._runtime)
         settings_form.addRow("Threshold:", threshold_row)
         settings_form.addRow(self._points_label, self._points)
 
@@ -194,6 +210,9 @@ class ModelDialog(QDialog):
             key = "auto"
         row = self._device.findData(key)
         self._device.setCurrentIndex(max(row, 0))
+
+    def runtime(self) -> str:
+        return str(self._runtime.currentData())
 
     def threshold(self) -> float:
         return float(self._threshold.value())

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from mura_desktop.inference.backends import BACKEND_CHOICES
+
 if TYPE_CHECKING:  # pynetdicom loads only when the PACS settings are used, not at start-up
     from mura_desktop.node.scu import Node
 
@@ -138,6 +140,17 @@ class Settings:
     @device.setter
     def device(self, value: str) -> None:
         self._q.setValue("model/device", value)
+
+    @property
+    def backend(self) -> str:
+        """The runtime models run on: ``auto`` (the fastest that agrees with float32),
+        ``torch`` or ``openvino``."""
+        value = str(self._q.value("model/backend", "auto", type=str))
+        return value if value in BACKEND_CHOICES else "auto"
+
+    @backend.setter
+    def backend(self, value: str) -> None:
+        self._q.setValue("model/backend", value)
 
     def threshold_for(self, bundle: str | os.PathLike[str]) -> float | None:
         """The threshold the user chose for this bundle file, or None for the bundle's own.

@@ -60,18 +60,26 @@ class WindowDialogs:
             if info is not None
             else settings.threshold_for(settings.model_path),
             cuda_available=None if "torch" in sys.modules else False,
+            runtime=settings.backend,
             parent=self.window,
         )
-        dialog.settingsChosen.connect(self.settings_chosen)
+        dialog.settingsChosen.connect(
+            lambda path, device, threshold: self.settings_chosen(
+                path, device, threshold, dialog.runtime()
+            )
+        )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.model_dialog = dialog
         dialog.destroyed.connect(lambda: setattr(self, "model_dialog", None))
         dialog.open()
 
-    def settings_chosen(self, path: str, device: str, threshold: float) -> None:
+    def settings_chosen(
+        self, path: str, device: str, threshold: float, runtime: str = "auto"
+    ) -> None:
         """OK in the model dialog: the threshold belongs to that bundle file only."""
         settings = self.window.settings
         settings.device = device
+        settings.backend = runtime
         if path:
             settings.set_threshold_for(path, threshold)
             settings.model_path = path

@@ -80,12 +80,14 @@ class BundleLoader:
 
     The last bundle read is kept, so changing only device or threshold does not re-read it.
     ``preloaded`` (``inference.preload.preload``, started at launch) serves the first load
-    of the same file and device with the bundle and backend it has ready.
+    of the same file and device with the bundle and backend it has ready; ``backend()``
+    says which runtime to use (``auto``, ``torch``, ``openvino``: the user's setting).
     """
 
-    def __init__(self, preloaded: Any = None) -> None:
+    def __init__(self, preloaded: Any = None, backend: Callable[[], str] = lambda: "auto") -> None:
         self._cached: tuple[tuple[str, int, int], Any] | None = None
         self._preloaded = preloaded
+        self._backend = backend
 
     def __call__(self, path: Path, device: str, threshold: float | None) -> LoadedModel:
         from mura_desktop.inference.bundle import BundleError, load_bundle
@@ -98,8 +100,8 @@ class BundleLoader:
         except OSError as exc:
             raise ModelLoadError(f"{path}: cannot open the model file ({exc.strerror})") from exc
         key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-        ready = self._preloaded.take(path, device) if self._preloaded is not None else None
-        backend = "auto"
+        backend = self._backend()
+        ready = self._preloaded.take(path, device, backend) if self._preloaded is not None else None
         if ready is not None:
             bundle, backend = ready
             self._cached = (key, bundle)
