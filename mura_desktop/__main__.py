@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from mura_desktop import __version__
 from mura_desktop.inference.threads import prefer_passive_waiting
 
-SUBCOMMANDS = ("predict", "import-weights", "model-info")
+SUBCOMMANDS = ("predict", "listen", "import-weights", "model-info")
 
 
 VIEWER_USAGE = "mura-desktop [--model BUNDLE] [PATH ...]"
@@ -21,7 +21,7 @@ VIEWER_DESCRIPTION = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mura_desktop.cli import model_commands, predict
+    from mura_desktop.cli import listen, model_commands, predict
 
     parser = argparse.ArgumentParser(
         prog="mura-desktop",
@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="score studies headlessly")
     predict.add_arguments(p)
     p.set_defaults(run=predict.run)
+    p = sub.add_parser("listen", help="a DICOM node (C-STORE SCP) that scores what it receives")
+    listen.add_arguments(p)
+    p.set_defaults(run=listen.run)
     p = sub.add_parser(
         "import-weights", help="turn a plain DenseNet state_dict into a model bundle"
     )

@@ -1,5 +1,7 @@
 """Render the viewer's main states to PNGs (offscreen): no model, a study with its heatmap,
-a scored dataset, its metrics window, and the model dialog.
+a scored dataset, its metrics window, the model dialog, and the reading tools
+(measurements on a real hand radiograph from ../shared when it is there, side-by-side
+views, the magnifier, the full DICOM header).
 
     PYTHONPATH=. .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--model M]
 
@@ -18,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 TIMEOUT_S = 600
+SHARED_DICOM = Path(__file__).resolve().parents[1].parent / "shared/data/dicom"
+SHARED_HAND = SHARED_DICOM / "NM_Kakadu44_SOTmarkerincons.dcm"  # CR hand PA, 0.115 mm pixels
 
 
 def wait_for(condition: Callable[[], bool], what: str) -> None:
@@ -48,6 +52,58 @@ def random_bundle(path: Path) -> Path:
     )
     save_bundle(bundle, path)
     return path
+
+
+def shown_other(window, uid: str, every_view: bool = False) -> bool:
+    """Whether a study other than ``uid`` is on screen (with all its views loaded)."""
+    current = window.viewer.current
+    if current is None or current.study.uid == uid or window.image_view.image is None:
+        return False
+    return not every_view or len(current.images) == len(current.paths)
+
+
+def reading_tools(window, study: Path, save) -> None:
+    """Measurements, side-by-side views, the magnifier and the full header."""
+    from PySide6.QtCore import QPointF
+
+    hand = SHARED_HAND if SHARED_HAND.is_file() else None
+    before = window.viewer.current.study.uid
+    window.open_paths([hand or study])
+    wait_for(lambda: shown_other(window, before), "the measured image")
+    rows, columns = window.image_view.image.pixels.shape
+    tool = window.measure.tool
+    window.measure_dock.raise_()
+    tool.start("distance")
+    tool.click(columns * 0.30, rows * 0.35)
+    tool.click(columns * 0.62, rows * 0.30)
+    tool.start("angle")
+    for fx, fy in ((0.35, 0.62), (0.50, 0.78), (0.68, 0.60)):
+        tool.click(columns * fx, rows * fy)
+    tool.stop()
+    save(window, "measurements.png")
+    window.tags_dock.raise_()
+    window.tags.tabs.setCurrentIndex(1)
+    window.tags.search("spacing")
+    save(window, "tag_browser.png")
+    window.tags.search("")
+    window.tags.tabs.setCurrentIndex(0)
+
+    before = window.viewer.current.study.uid
+    window.open_paths([study])
+    wait_for(lambda: shown_other(window, before, every_view=True), "the study's views")
+    window.act_layout_1x2.trigger()
+    window.act_link_views.trigger()
+    save(window, "side_by_side.png")
+    window.act_layout_1x1.trigger()
+    window.act_loupe.trigger()
+    wait_for(lambda: window.image_view.width() > window.grid.width() * 0.9, "the single view")
+    rows, columns = window.image_view.image.pixels.shape
+    viewport = window.image_view.viewport()
+    window.loupe.show_at(
+        columns // 2, rows // 2, QPointF(viewport.width() / 2, viewport.height() / 2)
+    )
+    save(window, "loupe.png")
+    window.act_loupe.trigger()
 
 
 def main() -> int:
@@ -100,17 +156,18 @@ def main() -> int:
             wait_for(lambda: bool(scanned) and window.session.n_scored >= 1, "the first score")
             window.score_all()
             wait_for(lambda: bool(finished), "dataset scoring")
-            window._refresh_metrics()
+            window.refresh_metrics()
             save(window, "dataset_scored.png")
             panel = window.metrics_panel
             panel.compute_intervals_now()
             wait_for(lambda: panel.statistics() is not None, "the 95% intervals")
             save(window.metrics_dock, "dataset_metrics.png")  # a window of its own
 
-            window.show_model_dialog()
-            dialog = window.model_dialog
+            window.dialogs.show_model_dialog()
+            dialog = window.dialogs.model_dialog
             save(dialog, "model_info.png")
             dialog.close()
+            reading_tools(window, study, save)
         finally:
             window.close()
     return 0

@@ -133,9 +133,9 @@ def test_verdict_rule_and_description(bundle: ModelBundle) -> None:
     for expected in ("tiny test model", "DEMO", "densenet121", "64×64", "0.300", "kappa 0.500"):
         assert expected in text
     assert bundle.content_hash[:12] in text
-    assert bundle.summary()["content_hash"] == bundle.content_hash
-    assert bundle.summary()["metrics"] == bundle.provenance["metrics"]  # the viewer's notes
-    assert "metrics" not in plain.summary()
+    assert bundle.record().content_hash == bundle.content_hash
+    assert bundle.record().details["metrics"] == bundle.provenance["metrics"]  # viewer notes
+    assert "metrics" not in plain.record().details
 
 
 @pytest.mark.parametrize(

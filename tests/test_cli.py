@@ -38,8 +38,8 @@ def test_predict_writes_results_heatmaps_and_metrics(
     assert all(
         s.label in (0, 1) and s.body_part in {"WRIST", "HAND", "ELBOW"} for s in results.studies
     )
-    assert results.model["content_hash"] and results.model["demo"] is True
-    assert results.model["runtime"].split()[0] in ("torch", "openvino")
+    assert results.model.content_hash and results.model.demo is True
+    assert results.model.details["runtime"].split()[0] in ("torch", "openvino")
     n_views = sum(len(s.views) for s in results.studies)
     assert len(out_csv.read_text().splitlines()) == n_views + 1
     assert len(list(heat.rglob("*_heatmap.png"))) == n_views

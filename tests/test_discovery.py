@@ -12,8 +12,9 @@ from PIL import Image
 from mura_desktop.core.dicom_index import read_dicom_header
 from mura_desktop.core.discovery import discover, natural_sort_key
 from mura_desktop.core.errors import UnreadableFileError
+from mura_desktop.core.labels import Label
 from mura_desktop.core.pixels import load_image
-from mura_desktop.core.study import ABNORMAL, NORMAL, WARNING, Scan, Study
+from mura_desktop.core.study import WARNING, Scan, Study
 
 
 def write_png(path: Path, value: int = 128) -> Path:
@@ -75,7 +76,7 @@ def test_study_folder(tmp_path: Path) -> None:
     assert study.folder == folder.resolve()
     assert (study.body_part, study.label, study.patient_id, study.split) == (
         "WRIST",
-        ABNORMAL,
+        Label.ABNORMAL,
         "patient11185",
         "valid",
     )
@@ -106,8 +107,8 @@ def test_patient_and_body_part_folders(tmp_path: Path) -> None:
     part = discover([root / "train/XR_WRIST"])
 
     assert [(s.name, s.label, len(s.views)) for s in patient.studies] == [
-        ("XR_SHOULDER/patient00001/study1_positive", ABNORMAL, 3),
-        ("XR_SHOULDER/patient00001/study2_negative", NORMAL, 1),
+        ("XR_SHOULDER/patient00001/study1_positive", Label.ABNORMAL, 3),
+        ("XR_SHOULDER/patient00001/study2_negative", Label.NORMAL, 1),
     ]
     assert [(s.name, s.body_part, s.split) for s in part.studies] == [
         ("XR_WRIST/patient00002/study1_negative", "WRIST", "train")
@@ -121,11 +122,11 @@ def test_dataset_root_without_csvs(tmp_path: Path, level: str) -> None:
 
     assert scan.problems == []
     assert [(s.split, s.body_part, s.patient_id, s.label, len(s.views)) for s in scan.studies] == [
-        ("train", "SHOULDER", "patient00001", ABNORMAL, 3),
-        ("train", "SHOULDER", "patient00001", NORMAL, 1),
-        ("train", "WRIST", "patient00002", NORMAL, 2),
-        ("valid", "HUMERUS", "patient11186", NORMAL, 2),
-        ("valid", "WRIST", "patient11185", ABNORMAL, 4),
+        ("train", "SHOULDER", "patient00001", Label.ABNORMAL, 3),
+        ("train", "SHOULDER", "patient00001", Label.NORMAL, 1),
+        ("train", "WRIST", "patient00002", Label.NORMAL, 2),
+        ("valid", "HUMERUS", "patient11186", Label.NORMAL, 2),
+        ("valid", "WRIST", "patient11185", Label.ABNORMAL, 4),
     ]
     assert scan.n_views == 12
 
@@ -139,14 +140,14 @@ def test_csv_labels_win_and_disagreement_is_reported(tmp_path: Path) -> None:
     scan = discover([tmp_path])
 
     studies = by_name(scan)
-    assert studies["XR_SHOULDER/patient00001/study2_negative"].label == ABNORMAL
-    assert studies["XR_HAND/patient11190/study1"].label == ABNORMAL
-    assert studies["XR_WRIST/patient11185/study1_positive"].label == ABNORMAL
-    assert studies["XR_WRIST/patient00002/study1_negative"].label == NORMAL
+    assert studies["XR_SHOULDER/patient00001/study2_negative"].label == Label.ABNORMAL
+    assert studies["XR_HAND/patient11190/study1"].label == Label.ABNORMAL
+    assert studies["XR_WRIST/patient11185/study1_positive"].label == Label.ABNORMAL
+    assert studies["XR_WRIST/patient00002/study1_negative"].label == Label.NORMAL
     (problem,) = scan.problems
     assert problem.path == root.resolve() / "train/XR_SHOULDER/patient00001/study2_negative"
     assert "train_labeled_studies.csv" in problem.reason
-    assert "folder name says 0" in problem.reason
+    assert "labels this study abnormal but its folder name says normal" in problem.reason
 
 
 def test_csvs_apply_to_a_study_opened_alone_and_to_a_renamed_root(tmp_path: Path) -> None:
@@ -155,7 +156,7 @@ def test_csvs_apply_to_a_study_opened_alone_and_to_a_renamed_root(tmp_path: Path
     renamed = root.rename(tmp_path / "mura")
     scan = discover([renamed / "valid/XR_WRIST/patient11185/study1_positive"])
 
-    assert scan.studies[0].label == NORMAL
+    assert scan.studies[0].label == Label.NORMAL
     assert [p.reason[:40] for p in scan.problems] == ["valid_labeled_studies.csv labels this st"]
 
 
@@ -205,7 +206,7 @@ def test_loose_mura_file_gets_its_study_facts(tmp_path: Path) -> None:
     assert (study.uid, study.body_part, study.label, study.split) == (
         str(study_dir.resolve()),
         "HUMERUS",
-        NORMAL,
+        Label.NORMAL,
         "valid",
     )
     assert view_names(study) == ["image2.png"]

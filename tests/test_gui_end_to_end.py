@@ -55,7 +55,7 @@ def test_real_bundle_scores_a_study_and_a_dataset(qtbot, tmp_path, demo_bundle, 
     with qtbot.waitSignal(window.resultShown, timeout=WAIT_MS):
         window.open_paths([phantoms / "MURA-v1.1"])
     qtbot.waitUntil(lambda: window.image_view.image is not None, timeout=WAIT_MS)
-    uid = window._current.study.uid
+    uid = window.viewer.current.study.uid
     result = window.session.results[uid]
     assert 0.0 <= result.probability <= 1.0
     assert window.verdict.verdict_text in ("ABNORMAL", "NORMAL", "INDETERMINATE")
@@ -66,8 +66,8 @@ def test_real_bundle_scores_a_study_and_a_dataset(qtbot, tmp_path, demo_bundle, 
     assert heatmap.min() >= 0.0 and heatmap.max() <= 1.0
     assert all(t.badge_text.startswith("p = ") for t in window.thumbnails.tiles)
 
-    window.show_model_dialog()
-    dialog = window.model_dialog
+    window.dialogs.show_model_dialog()
+    dialog = window.dialogs.model_dialog
     assert dialog.bundle() is window.model.bundle  # shown as loaded, not read again
     assert dialog.model_path() == str(demo_bundle)
     dialog.close()

@@ -14,12 +14,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QLabel, QPushButton
 
 from mura_desktop.core.metrics import roc_curve, study_metrics
+from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.pixels import LoadedImage
 from mura_desktop.core.results import StudyResult, ViewResult
 from mura_desktop.core.stats.summary import study_statistics
 from mura_desktop.core.study import BODY_PARTS
 from mura_desktop.core.verdict import VerdictRule
-from mura_desktop.gui.metrics_panel import COLUMNS, MetricsPanel
+from mura_desktop.gui.metrics_panel import MetricsPanel
+from mura_desktop.gui.metrics_table import COLUMNS
 from mura_desktop.gui.model_dialog import ModelDialog
 from mura_desktop.gui.report import DISCLAIMER, write_study_report
 
@@ -79,10 +81,10 @@ def test_metrics_panel_shows_the_core_metrics(panel):
     labels = [r.label for r in results]
     scores = [r.probability for r in results]
     fpr, tpr, _ = roc_curve(labels, scores)
-    x, y = panel._roc_curve.getData()
+    x, y = panel._roc._curve.getData()
     np.testing.assert_allclose(x, fpr)
     np.testing.assert_allclose(y, tpr)
-    px, py = panel._roc_point.getData()
+    px, py = panel._roc._point.getData()
     assert (px[0], py[0]) == pytest.approx(
         (1 - expected["ALL"].specificity, expected["ALL"].sensitivity)
     )
@@ -126,9 +128,9 @@ def test_metrics_panel_one_class_shows_na_with_the_reason(panel):
     row = [panel._table.item(r, 0).text() for r in range(panel._table.rowCount())].index("FINGER")
     kappa = panel._table.item(row, COLUMNS.index("κ"))
     assert "only abnormal studies" in kappa.toolTip()
-    x, _ = panel._roc_curve.getData()
+    x, _ = panel._roc._curve.getData()
     assert x is None or len(x) == 0
-    assert "both normal and" in panel._roc_note.toPlainText()
+    assert "both normal and" in panel._roc._note.toPlainText()
 
 
 def test_metrics_panel_follows_streaming_results_quickly(panel):
@@ -263,12 +265,14 @@ def _pdf_text(path: Path) -> str:
     return unicodedata.normalize("NFKC", run.stdout)
 
 
-MODEL = {
-    "name": "phantom-densenet121",
-    "architecture": "densenet121",
-    "content_hash": "0123456789abcdef0123",
-    "demo": True,
-}
+MODEL = ModelRecord.from_dict(
+    {
+        "name": "phantom-densenet121",
+        "architecture": "densenet121",
+        "content_hash": "0123456789abcdef0123",
+        "demo": True,
+    }
+)
 
 
 def test_report_is_a_one_page_pdf_with_everything_on_it(qapp, tmp_path, report_study):
@@ -317,7 +321,9 @@ def test_report_without_demo_or_labels(qapp, tmp_path, report_study):
     result, images, _ = report_study
     result.label = None
     out = tmp_path / "plain.pdf"
-    write_study_report(out, result, images, {}, {"name": "m", "hash": "feedbeef" * 4})
+    write_study_report(
+        out, result, images, {}, ModelRecord.from_dict({"name": "m", "hash": "feedbeef" * 4})
+    )
     assert out.read_bytes().startswith(b"%PDF-")
     if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext (poppler-utils) not installed")
@@ -375,10 +381,10 @@ def _ok_button(dialog: ModelDialog) -> QPushButton:
 def test_model_dialog_without_a_model_explains_how_to_get_one(qtbot, tmp_path):
     dialog = ModelDialog(cuda_available=False, models_dir=tmp_path)
     qtbot.addWidget(dialog)
-    assert dialog._no_model.isVisibleTo(dialog)
-    assert "mura-train fit" in dialog._no_model.text()
-    assert "Import checkpoint" in dialog._no_model.text()
-    assert not dialog._demo.isVisibleTo(dialog)
+    assert dialog._model_box._no_model.isVisibleTo(dialog)
+    assert "mura-train fit" in dialog._model_box._no_model.text()
+    assert "Import checkpoint" in dialog._model_box._no_model.text()
+    assert not dialog._model_box._demo.isVisibleTo(dialog)
     with qtbot.waitSignal(dialog.settingsChosen) as signal:
         qtbot.mouseClick(_ok_button(dialog), Qt.MouseButton.LeftButton)
     assert signal.args == ["", "auto", 0.5]
@@ -390,12 +396,12 @@ def test_model_dialog_shows_provenance_demo_warning_and_operating_points(
     bundle, path, _ = tiny_bundle
     dialog = ModelDialog(bundle, path, "cpu", None, cuda_available=False, models_dir=tmp_path)
     qtbot.addWidget(dialog)
-    assert dialog._demo.isVisibleTo(dialog)
-    assert "DEMO MODEL" in dialog._demo.text()
+    assert dialog._model_box._demo.isVisibleTo(dialog)
+    assert "DEMO MODEL" in dialog._model_box._demo.text()
     shown = " ".join(
-        dialog._facts.itemAt(i).widget().text()
-        for i in range(dialog._facts.count())
-        if hasattr(dialog._facts.itemAt(i).widget(), "text")
+        dialog._model_box._facts.itemAt(i).widget().text()
+        for i in range(dialog._model_box._facts.count())
+        if hasattr(dialog._model_box._facts.itemAt(i).widget(), "text")
     )
     for expected in (
         "densenet121, input 224×224",
@@ -441,9 +447,9 @@ def test_model_dialog_rows_are_not_clipped(qtbot, tmp_path, tiny_bundle):
     dialog.show()
     qtbot.waitExposed(dialog)
     labels = [
-        dialog._facts.itemAt(i).widget()
-        for i in range(dialog._facts.count())
-        if isinstance(dialog._facts.itemAt(i).widget(), QLabel)
+        dialog._model_box._facts.itemAt(i).widget()
+        for i in range(dialog._model_box._facts.count())
+        if isinstance(dialog._model_box._facts.itemAt(i).widget(), QLabel)
     ]
     assert any(
         label.heightForWidth(label.width()) > label.fontMetrics().height() * 1.5 for label in labels
@@ -479,7 +485,7 @@ def test_model_dialog_loads_a_bundle_in_the_background(qtbot, tmp_path, tiny_bun
     qtbot.waitUntil(lambda: not dialog.is_busy())
     assert dialog.bundle().content_hash == bundle.content_hash
     assert dialog.model_path() == str(path)
-    assert dialog._demo.isVisibleTo(dialog)
+    assert dialog._model_box._demo.isVisibleTo(dialog)
     assert dialog.threshold() == pytest.approx(0.47)
     assert _ok_button(dialog).isEnabled()
 
@@ -551,7 +557,7 @@ def test_model_dialog_import_to_a_given_destination(qtbot, tmp_path, tiny_bundle
 
 def test_metrics_report_pdf_carries_the_intervals(qtbot, panel, tmp_path):
     results = make_results(300, seed=7)
-    panel.set_results(results, model={"name": "report model", "architecture": "densenet169"})
+    panel.set_results(results, model=ModelRecord(name="report model", architecture="densenet169"))
     assert not panel.export_button.isEnabled()
     assert not panel.export_report(tmp_path / "early.pdf")
     _intervals(qtbot, panel)

@@ -6,6 +6,7 @@ cancel the quit. The question is a real dialog, answered by clicking its button.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -16,7 +17,8 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from mura_desktop.gui.train_window import CONSOLE_FILE, METRICS_FILE
+from mura_desktop.core.run_log import METRICS_FILE
+from mura_desktop.gui.trainer_process import CONSOLE_FILE
 
 START_MS = 120_000  # importing torch on a busy two-core machine
 
@@ -31,8 +33,8 @@ def _answer_next_question(button_text: str) -> None:
 
 
 def _start_real_run(qtbot, window, dataset: Path, run_dir: Path):
-    window.show_train_window()
-    train = window.train_window
+    window.dialogs.show_train_window()
+    train = window.dialogs.train_window
     train.set_dataset(dataset)
     train.set_run_dir(run_dir)
     train.set_recipe(
@@ -114,6 +116,8 @@ def test_a_detached_run_outlives_the_viewer(qtbot, settings, factory, phantom_da
         train.deleteLater()
         window.deleteLater()
         qtbot.wait(100)
+        del window  # the window and its parts refer to each other: collect them now
+        gc.collect()
         assert _alive(pid), "the viewer is gone, the run goes on"
         metrics = run_dir / METRICS_FILE
         steps = metrics.read_text().count('"step"')

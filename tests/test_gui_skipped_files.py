@@ -32,12 +32,12 @@ def test_skipped_files_are_listed_with_kind_and_reason(qtbot, window, tmp_path):
     status = window.statusBar().currentMessage()
     assert "1 failed · 2 ignored" in status and "see the log" not in status
     qtbot.waitUntil(lambda: window.thumbnails.tiles[1].failure is not None, timeout=WAIT_MS)
-    button = window.skipped_button
+    button = window.status.skipped_button
     assert button.isVisible()
     assert button.text() == "Skipped: 2 failed · 2 ignored…", "the undecodable view counts"
 
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-    dialog = window.skipped_dialog
+    dialog = window.dialogs.skipped_dialog
     assert isinstance(dialog, SkippedFilesDialog) and dialog.isVisible()
     rows = {path.rsplit("/", 1)[-1]: (kind, reason) for kind, path, reason in _table(dialog)}
     assert set(rows) == {"README.txt", ".DS_Store", "image2.png", "image3.png"}
@@ -55,7 +55,7 @@ def test_skipped_files_are_listed_with_kind_and_reason(qtbot, window, tmp_path):
     dialog.close()
 
     window.act_skipped.trigger()  # the menu way
-    assert window.skipped_dialog is not dialog and window.skipped_dialog.isVisible()
+    assert window.dialogs.skipped_dialog is not dialog and window.dialogs.skipped_dialog.isVisible()
 
 
 def test_saved_results_keep_the_skipped_paths(qtbot, window, tmp_path):
@@ -65,8 +65,8 @@ def test_saved_results_keep_the_skipped_paths(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: bool(window.session.results), timeout=WAIT_MS)  # scored on opening
     out = tmp_path / "out" / "results.json"
     out.parent.mkdir()
-    assert window.save_results(out)
+    assert window.exports.save_results(out)
     kinds = sorted(p.kind for p in ResultSet.from_json(out).problems)
     assert kinds == ["failed", "ignored", "ignored"]
     open_and_wait(qtbot, window, [out])
-    assert window.skipped_button.text() == "Skipped: 1 failed · 2 ignored…"
+    assert window.status.skipped_button.text() == "Skipped: 1 failed · 2 ignored…"

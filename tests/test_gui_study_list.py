@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import QModelIndex, Qt
 from viewer_support import WAIT_MS, load_model, open_and_wait, wait_image
 
-from mura_desktop.gui.study_browser import UID_ROLE
+from mura_desktop.gui.study_tree_model import UID_ROLE
 
 
 def test_arrow_keys_move_the_focused_tree_and_the_shown_study_follows(qtbot, window, dataset):
@@ -20,16 +20,16 @@ def test_arrow_keys_move_the_focused_tree_and_the_shown_study_follows(qtbot, win
     tree = window.browser.tree
     tree.setFocus()
     qtbot.waitUntil(tree.hasFocus)
-    view_before = window._current.view
+    view_before = window.viewer.current.view
     with qtbot.waitSignal(window.studyShown, timeout=WAIT_MS) as shown:
         qtbot.keyClick(tree, Qt.Key.Key_Down)
     assert shown.args == [second]
     assert tree.currentIndex().data(UID_ROLE) == second
-    assert window._current.study.uid == second
-    assert window._current.view == view_before == 0
+    assert window.viewer.current.study.uid == second
+    assert window.viewer.current.view == view_before == 0
     with qtbot.waitSignal(window.studyShown, timeout=WAIT_MS):
         qtbot.keyClick(tree, Qt.Key.Key_Up)
-    assert tree.currentIndex().data(UID_ROLE) == window._current.study.uid == first
+    assert tree.currentIndex().data(UID_ROLE) == window.viewer.current.study.uid == first
 
 
 def test_typing_in_the_filter_field_does_not_trigger_viewer_keys(qtbot, window, dataset):
@@ -44,7 +44,7 @@ def test_typing_in_the_filter_field_does_not_trigger_viewer_keys(qtbot, window, 
     qtbot.keyClick(search, Qt.Key.Key_Down)
     assert search.text() == "rivh"
     assert not window.image_view.inverted
-    assert window._current.view == 0
+    assert window.viewer.current.view == 0
 
 
 def test_image_view_keys_work_once_the_image_has_focus(qtbot, window, dataset):
@@ -56,7 +56,7 @@ def test_image_view_keys_work_once_the_image_has_focus(qtbot, window, dataset):
     assert window.image_view.hasFocus()
     with qtbot.waitSignal(window.imageShown, timeout=WAIT_MS):
         qtbot.keyClick(window.image_view, Qt.Key.Key_Down)
-    assert window._current.view == 1
+    assert window.viewer.current.view == 1
 
 
 def _rows(tree) -> list:

@@ -13,12 +13,9 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from mura_desktop.core.output_guard import is_inside
-from mura_desktop.gui.train_window import (
-    ARCHITECTURES,
-    JsonlTail,
-    TrainingCurves,
-    TrainWindow,
-)
+from mura_desktop.gui.train_form import ARCHITECTURES
+from mura_desktop.gui.train_window import TrainWindow
+from mura_desktop.gui.training_metrics import JsonlTail, TrainingCurves
 
 FAKE_TRAINER = r'''
 """Stands in for `mura-train`: log lines (with \r progress), metrics.jsonl, model.mura."""
@@ -287,7 +284,7 @@ def test_a_full_run_shows_log_curves_and_offers_the_model(qtbot, window, tmp_pat
     assert curves.kappa == pytest.approx([0.2, 0.4, 0.6])
     assert math.isnan(curves.auroc[1])
     assert len(curves.steps) == 12
-    x, y = window._kappa_curve.getData()
+    x, y = window._plots._kappa_curve.getData()
     assert list(x) == [1.0, 2.0, 3.0] and list(y) == pytest.approx([0.2, 0.4, 0.6])
     assert window.bundle_path() == run_dir / "model.mura"
     assert "Finished" in window.status_text()
@@ -295,7 +292,7 @@ def test_a_full_run_shows_log_curves_and_offers_the_model(qtbot, window, tmp_pat
     with qtbot.waitSignal(window.openModel) as opened:
         qtbot.mouseClick(window._open_button, Qt.MouseButton.LeftButton)
     assert opened.args == [str(run_dir / "model.mura")]
-    assert window._run_dir_edit.text() != str(run_dir), "the next run gets a new folder"
+    assert window._form.run_dir_text() != str(run_dir), "the next run gets a new folder"
 
 
 def test_the_proposed_run_folder_is_always_new(qtbot, window):

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from pathlib import Path
@@ -56,14 +57,14 @@ def test_dataset_tree_groups_filters_and_navigates(qtbot, window, dataset):
     uids = browser.visible_uids()
     assert len(uids) == 4
     wait_image(qtbot, window)
-    first = window._current.study.uid
+    first = window.viewer.current.study.uid
     assert first == uids[0]
     with qtbot.waitSignal(window.studyShown, timeout=WAIT_MS):
         qtbot.keyClick(window, Qt.Key.Key_PageDown)
-    assert window._current.study.uid == uids[1]
+    assert window.viewer.current.study.uid == uids[1]
     with qtbot.waitSignal(window.studyShown, timeout=WAIT_MS):
         qtbot.keyClick(window, Qt.Key.Key_PageUp)
-    assert window._current.study.uid == first
+    assert window.viewer.current.study.uid == first
     browser.set_filter(body_part="HAND")
     assert len(browser.visible_uids()) == 1
     browser.set_filter(body_part="Any", truth="normal")
@@ -111,7 +112,7 @@ def test_start_with_paths_loads_the_model_after_the_first_image(qtbot, window, d
     assert window.settings.model_path == ""
     with qtbot.waitSignal(window.resultShown, timeout=WAIT_MS):
         window.start([study], "/models/startup.mura")
-        assert "LOADING MODEL" in window.verdict.verdict_text or not window._current
+        assert "LOADING MODEL" in window.verdict.verdict_text or not window.viewer.current
     assert events[:2] == ["image", "model"]
     assert window.model.name == "startup"
 
@@ -127,9 +128,9 @@ def test_keys_change_view_window_and_orientation(qtbot, window, dataset):
     h, w = view.image.pixels.shape
     with qtbot.waitSignal(window.imageShown, timeout=WAIT_MS):
         qtbot.keyClick(window, Qt.Key.Key_Down)
-    assert window._current.view == 1
+    assert window.viewer.current.view == 1
     qtbot.keyClick(window, Qt.Key.Key_Up)
-    assert window._current.view == 0
+    assert window.viewer.current.view == 0
     qtbot.keyClick(window, Qt.Key.Key_I)
     assert view.inverted
     qtbot.keyClick(window, Qt.Key.Key_R)
@@ -196,13 +197,13 @@ def test_results_for_a_study_left_behind_never_appear(qtbot, window, factory, da
     factory.gate = threading.Event()
     load_model(qtbot, window)
     open_and_wait(qtbot, window, [dataset])
-    first = window._current.study.uid
+    first = window.viewer.current.study.uid
     qtbot.waitUntil(lambda: factory.predictors[-1].started.is_set(), timeout=WAIT_MS)
     shown: list[str] = []
     window.resultShown.connect(shown.append)
     with qtbot.waitSignal(window.studyShown, timeout=WAIT_MS):
         window.browser.step(1)
-    second = window._current.study.uid
+    second = window.viewer.current.study.uid
     with qtbot.waitSignal(window.resultShown, timeout=WAIT_MS):
         factory.gate.set()
     assert shown == [second]
@@ -221,7 +222,7 @@ def test_load_new_model_during_inference(qtbot, window, factory, dataset):
         window.load_model(Path("/models/second.mura"))
     assert window.model.name == "second"
     assert old.closed
-    assert window.session.model["name"] == "second"
+    assert window.session.model.name == "second"
     old.gate.set()
 
 
@@ -271,9 +272,9 @@ def test_dataset_scoring_pause_resume(qtbot, window, factory, dataset):
     gate.set()
     # The worker handles requests in order: once this study's result is back, the pause has
     # been seen, and only the study that was already running has been scored.
-    window.session.results.pop(window._current.study.uid)
+    window.session.results.pop(window.viewer.current.study.uid)
     with qtbot.waitSignal(window.resultShown, timeout=WAIT_MS):
-        window.score_current_study()
+        window.viewer.score_current_study()
     assert window.progress.clock.done == 1
     assert len(predictor.calls) == 3
     assert "paused" in window.progress.label.text()
@@ -315,16 +316,16 @@ def test_save_and_reopen_results_without_a_model(qtbot, settings, factory, datas
         win.score_all()
     out = tmp_path / "out" / "results.json"
     out.parent.mkdir()
-    assert win.save_results(out)
-    assert win.save_results(out.with_suffix(".csv"))
-    assert not win.save_results(dataset / "inside.json")  # refused: inside the data
+    assert win.exports.save_results(out)
+    assert win.exports.save_results(out.with_suffix(".csv"))
+    assert not win.exports.save_results(dataset / "inside.json")  # refused: inside the data
     link = tmp_path / "looks-outside"
     link.symlink_to(dataset)
-    assert not win.save_results(link / "inside.json")  # a link into the data is the data
+    assert not win.exports.save_results(link / "inside.json")  # a link into the data is the data
     wait_image(qtbot, win)  # the first view is decoded in the worker processes
-    assert win.export_png(tmp_path / "out" / "view.png")
-    assert not win.export_png(dataset / "view.png")
-    assert win.export_report(tmp_path / "out" / "report.pdf")
+    assert win.exports.export_png(tmp_path / "out" / "view.png")
+    assert not win.exports.export_png(dataset / "view.png")
+    assert win.exports.export_report(tmp_path / "out" / "report.pdf")
     assert (tmp_path / "out" / "report.pdf").read_bytes().startswith(b"%PDF")
     win.close()
     assert tree_snapshot(dataset) == before
@@ -351,10 +352,10 @@ def test_scores_from_another_model_are_kept_until_asked(qtbot, window, factory, 
     with qtbot.waitSignal(window.datasetFinished, timeout=WAIT_MS):
         window.score_all()
     saved = tmp_path / "a.json"
-    assert window.save_results(saved)
+    assert window.exports.save_results(saved)
     with qtbot.waitSignal(window.resultShown, timeout=WAIT_MS):  # the open study, by b
         window.load_model(Path("/models/b.mura"))
-    assert window.session.model["name"] == "b"  # scores of a (not from a file) are replaced
+    assert window.session.model.name == "b"  # scores of a (not from a file) are replaced
     b = factory.predictors[-1]
     calls = list(b.calls)
     open_and_wait(qtbot, window, [saved])
@@ -366,8 +367,8 @@ def test_scores_from_another_model_are_kept_until_asked(qtbot, window, factory, 
     assert "Scored by a" in window.verdict.details_text
     with qtbot.waitSignal(window.resultShown, timeout=WAIT_MS):
         qtbot.keyClick(window, Qt.Key.Key_F5)
-    assert window.session.model["name"] == "b"
-    assert list(window.session.results) == [window._current.study.uid]
+    assert window.session.model.name == "b"
+    assert list(window.session.results) == [window.viewer.current.study.uid]
 
 
 def test_settings_persist_between_runs(qtbot, tmp_path, factory, dataset):
@@ -401,7 +402,7 @@ def test_new_threshold_redecides_scores_without_recomputing(qtbot, window, facto
         window.score_all()
     before = {uid: r.probability for uid, r in window.session.results.items()}
     with qtbot.waitSignal(window.modelChanged, timeout=WAIT_MS):
-        window._on_model_settings_chosen("/models/model.mura", "cpu", 0.95)
+        window.dialogs.settings_chosen("/models/model.mura", "cpu", 0.95)
     assert factory.predictors[-1].calls == []  # nothing was scored again
     results = window.session.results
     assert {uid: r.probability for uid, r in results.items()} == before
@@ -418,7 +419,7 @@ def test_a_threshold_chosen_for_one_bundle_does_not_follow_to_the_next(
     first.write_bytes(b"a")
     second.write_bytes(b"b")
     with qtbot.waitSignal(window.modelChanged, timeout=WAIT_MS):
-        window._on_model_settings_chosen(str(first), "cpu", 0.9)
+        window.dialogs.settings_chosen(str(first), "cpu", 0.9)
     assert factory.thresholds[-1] == pytest.approx(0.9)
     with qtbot.waitSignal(window.modelChanged, timeout=WAIT_MS):
         window.load_model(second)
@@ -435,7 +436,7 @@ def test_a_threshold_chosen_for_one_bundle_does_not_follow_to_the_next(
 def test_train_window_hands_its_model_to_the_viewer(qtbot, window, dataset):
     open_and_wait(qtbot, window, [dataset])
     window.act_train.trigger()
-    train = window.train_window
+    train = window.dialogs.train_window
     assert train is not None and train.isVisible()
     with qtbot.waitSignal(window.modelChanged, timeout=WAIT_MS):
         train.openModel.emit("/runs/r1/model.mura")
@@ -446,9 +447,9 @@ def test_keyboard_shortcut_list_matches_actions(qtbot, window):
     from mura_desktop.gui.shortcuts import shortcut_rows
 
     rows = dict(shortcut_rows(window.actions()))
-    for k in ("I", "R", "L", "H", "V", "Space", "M", "Up", "Down", "PgUp", "PgDown"):
+    for k in ("I", "R", "L", "H", "V", "Space", "M", "Up", "Down", "PgUp", "PgDown", "Home", "End"):
         assert k in rows, k
-    window.show_shortcuts()
+    window.dialogs.show_shortcuts()
 
 
 def test_no_model_banner_explains_how_to_get_one(window):
@@ -487,7 +488,7 @@ def test_png_export_is_named_after_the_study_and_view(qtbot, window, dataset, mo
         return "", ""
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", cancel_dialog)
-    window.choose_png_target()
+    window.exports.choose_png_target()
     assert Path(offered[0]).name == "XR_WRIST_patient00001_study1_positive_image1.png"
 
 
@@ -505,3 +506,103 @@ def test_window_title_names_the_app_once(qtbot, window, dataset):
     title = window.windowTitle()
     assert "study1_positive" in title
     assert name not in title, "Qt appends the display name to the title itself"
+
+
+def test_a_dicom_view_reads_its_window_in_file_values_and_shows_every_element(
+    qtbot, window, shared_dicom_dir
+):
+    dcm = shared_dicom_dir / "966_fixed.dcm"  # header window C 2048 W 4096, MONOCHROME1
+    broken = shared_dicom_dir / "966.dcm"  # same header, undecodable JPEG 2000 stream
+    open_and_wait(qtbot, window, [dcm])
+    qtbot.waitUntil(lambda: window.image_view.image is not None, timeout=WAIT_MS)
+    assert window.image_view.caption("bottom_left").startswith("W 4096 L 2048")
+    window.tags.tabs.setCurrentIndex(1)
+    assert window.tags.element_count > 20
+    window.tags.search("spacing")
+    assert "Pixel Spacing" in window.tags.visible_elements()
+    assert "Patient ID" not in window.tags.visible_elements()
+    window.tags.search("")
+    from mura_desktop.gui.actions import fill_header_windows
+
+    fill_header_windows(window)
+    texts = [a.text() for a in window.header_windows_menu.actions()]
+    assert texts == ["Header window 1  (W 4096 L 2048)"]
+    window.header_windows_menu.actions()[0].trigger()
+    assert window.image_view.caption("bottom_left").startswith("W 4096 L 2048")
+    open_and_wait(qtbot, window, [broken])
+    qtbot.waitUntil(lambda: "pixels could not be read" in window.tags.title, timeout=WAIT_MS)
+    assert window.tags.row_count > 5  # the curated summary, read from the header alone
+    assert window.tags.element_count > 20
+
+
+def test_measurements_in_mm_follow_the_view_and_are_saved(
+    qtbot, window, shared_dicom_dir, tmp_path
+):
+    dcm = shared_dicom_dir / "966_fixed.dcm"  # Pixel Spacing 0.16 mm
+    open_and_wait(qtbot, window, [dcm])
+    qtbot.waitUntil(lambda: window.image_view.image is not None, timeout=WAIT_MS)
+    tool, panel = window.measure.tool, window.measure.panel
+    window.act_measure_distance.trigger()
+    assert tool.mode == "distance"
+    tool.click(100.0, 200.0)
+    tool.click(100.0, 300.0)  # 100 rows
+    assert panel.items() == ["1. Distance: 16.0 mm"]
+    assert "Pixel Spacing" in panel.calibration.text()
+    window.act_measure_cobb.trigger()
+    for point in ((0, 0), (100, 0), (0, 50), (100, 150)):
+        tool.click(*point)
+    assert panel.items()[1] == "2. Cobb angle: 45.0°"
+    window.act_stop_measuring.trigger()
+    assert tool.mode == ""
+    window.act_rotate_right.trigger()  # the overlay turns with the image
+    assert window.image_view.overlay.transform() == window.image_view._gray.transform()
+    panel.list.setCurrentRow(1)
+    panel.deleteRequested.emit(1)
+    assert panel.items() == ["1. Distance: 16.0 mm"]
+    out = tmp_path / "out" / "results.json"
+    out.parent.mkdir()
+    window.viewer.session.results.clear()  # measurements are saved with or without scores
+    assert window.exports.save_results(out)
+    saved = json.loads(out.read_text())["measurements"]
+    assert list(saved) == [str(dcm)]
+    (distance,) = saved[str(dcm)]
+    assert distance["points"] == [[100.0, 200.0], [100.0, 300.0]]
+    assert (distance["value"], distance["unit"]) == (pytest.approx(16.0), "mm")
+    assert distance["calibration"]["source"] == "Pixel Spacing (as the file states it)"
+    assert ResultSet.from_json(out).measurements[str(dcm)][0].label() == "16.0 mm"
+
+
+def test_side_by_side_views_loupe_and_linked_zoom(qtbot, window, dataset):
+    study = dataset / "MURA-v1.1/valid/XR_HAND/patient00003/study1_positive"
+    open_and_wait(qtbot, window, [study])
+    current = window.viewer.current
+    qtbot.waitUntil(lambda: len(current.images) == len(current.paths), timeout=WAIT_MS)
+    assert len(current.paths) >= 2
+    window.act_layout_1x2.trigger()
+    (other,) = [v for v in window.grid.others if v.isVisibleTo(window.grid)]
+    assert other.image is current.images[current.paths[1]].image
+    assert other.caption("top_left").startswith("view 2/")
+    window.grid.cellClicked.emit(1)  # clicking the second cell makes it current
+    assert window.viewer.current.view == 1
+    assert window.image_view.image is current.images[current.paths[1]].image
+    window.act_link_views.trigger()
+    window.image_view.zoom_by(2.0)
+    qtbot.wait(50)
+    main_rect, other_rect = window.image_view.view_rect(), other.view_rect()
+    assert other_rect.center().x() == pytest.approx(main_rect.center().x(), abs=1.0)
+    assert other.zoom == pytest.approx(window.image_view.zoom, rel=0.05)
+    window.act_link_views.trigger()  # unlinked: each on its own again
+    window.image_view.zoom_by(2.0)
+    assert other.zoom != pytest.approx(window.image_view.zoom, rel=0.05)
+    window.act_layout_1x1.trigger()
+    assert not any(v.isVisibleTo(window.grid) for v in window.grid.others)
+    # the loupe shows the region under the cursor, magnified, as displayed
+    window.act_loupe.trigger()
+    window.loupe.show_at(10, 10, QPointF(40, 40))
+    assert not window.loupe.label.isHidden()
+    assert window.loupe.label.pixmap().width() == 224
+    region = window.image_view.rendered_region(3, 3, 8)
+    assert region.shape == (16, 16, 3) and region[:5, :5].max() == 0  # outside: black
+    assert region[8:, 8:].max() > 0
+    window.act_loupe.trigger()
+    assert window.loupe.label.isHidden()

@@ -12,6 +12,7 @@ from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from mura_desktop.core.display import blend_heatmap, heatmap_lut, make_thumbnail, orient
+from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.pixels import LoadedImage
 from mura_desktop.core.results import StudyResult, ViewResult
 from mura_desktop.core.study import Scan, Study, View
@@ -20,7 +21,8 @@ from mura_desktop.gui.image_view import ImageView
 from mura_desktop.gui.scoring_progress import EtaClock
 from mura_desktop.gui.session import Session
 from mura_desktop.gui.settings import MAX_RECENT, Settings
-from mura_desktop.gui.study_browser import COL_SCORE, UID_ROLE, StudyBrowser
+from mura_desktop.gui.study_browser import StudyBrowser
+from mura_desktop.gui.study_tree_model import COL_SCORE, UID_ROLE
 from mura_desktop.gui.thumbnails import ThumbnailStrip
 from mura_desktop.gui.verdict_panel import VerdictPanel
 
@@ -320,7 +322,7 @@ def test_session_groups_by_input_and_reapplies_threshold(tmp_path):
     session = Session.from_scan(Scan([s1, s2]), [a, b])
     assert [name for name, _ in session.groups] == ["a", "b"]
     rule = VerdictRule(threshold=0.5)
-    session.adopt_model({"content_hash": "m1", "name": "m"})
+    session.adopt_model(ModelRecord(name="m", content_hash="m1"))
     session.put_result(
         StudyResult(
             "1", "s1", [ViewResult("p", 0.6)], probability=0.6, verdict="abnormal", rule=rule
@@ -328,8 +330,8 @@ def test_session_groups_by_input_and_reapplies_threshold(tmp_path):
     )
     session.apply_rule(VerdictRule(threshold=0.7))
     assert session.results["1"].verdict == "normal"
-    assert not session.adopt_model({"hash": "m1"})  # a results file from before 0.2
-    assert session.adopt_model({"content_hash": "m2"})
+    assert not session.adopt_model(ModelRecord.from_dict({"hash": "m1"}))  # file before 0.2
+    assert session.adopt_model(ModelRecord(content_hash="m2"))
     assert session.results == {}
 
 
@@ -342,20 +344,16 @@ def test_verdict_panel_shows_the_models_validation_figures_for_the_body_part(qtb
     panel = VerdictPanel()
     qtbot.addWidget(panel)
     interval = {"low": -0.32, "high": 0.79, "method": "patient bootstrap", "reason": None}
-    record = {
-        "name": "m",
-        "metrics": {
-            "per_part": {"HAND": {"n": 11, "kappa": 0.24, "intervals": {"kappa": interval}}}
-        },
-    }
+    metrics = {"per_part": {"HAND": {"n": 11, "kappa": 0.24, "intervals": {"kappa": interval}}}}
+    record = ModelRecord(name="m", details={"metrics": metrics})
     hand = Study(uid="h", name="hand study", views=[View(tmp_path / "a.png")], body_part="HAND")
     wrist = Study(uid="w", name="wrist study", views=[View(tmp_path / "b.png")], body_part="WRIST")
     panel.show_state(hand, None, "NOT SCORED", model=record)
     assert panel.validation_text == "hand: κ 0.24 [-0.32, 0.79] on validation (11 studies)"
-    assert panel.validation_text == validation_note(record, "HAND")
+    assert panel.validation_text == validation_note(record.details, "HAND")
     panel.show_state(wrist, None, "NOT SCORED", model=record)
     assert panel.validation_text == ""
-    panel.show_state(hand, None, "NOT SCORED", model={"name": "imported"})
+    panel.show_state(hand, None, "NOT SCORED", model=ModelRecord(name="imported"))
     assert panel.validation_text == ""
     panel.show_state(None, None, "", model=record)
     assert panel.validation_text == ""
@@ -370,7 +368,7 @@ def test_compare_dialog_shows_core_comparison_and_filters_the_disagreements(qtbo
     from mura_desktop.core.results import ResultSet
     from mura_desktop.core.stats.comparison import compare_results
     from mura_desktop.gui.compare_dialog import GROUP_COLUMNS, CompareDialog
-    from mura_desktop.gui.study_browser import A_AND_B
+    from mura_desktop.gui.study_filter import A_AND_B
 
     studies, results = many_studies(400)
     a = list(results.values())

@@ -15,12 +15,23 @@ ROOT = Path(__file__).resolve().parents[1]
 QT = ("PySide6", "pyqtgraph", "shiboken6")
 TORCH = ("torch", "torchvision")
 
+CLI = ("mura_desktop.cli",)  # only the entry points import it
+
 RULES = {
-    "mura_desktop/core": QT + TORCH,
-    "mura_desktop/phantoms": QT + TORCH,
-    "mura_desktop/inference": (*QT, "mura_desktop.gui"),
+    "mura_desktop/core": QT + TORCH + CLI,
+    "mura_desktop/phantoms": QT + TORCH + CLI,
+    "mura_desktop/inference": (*QT, "mura_desktop.gui", *CLI),
     "mura_desktop/cli": (*QT, "mura_desktop.gui"),
-    "trainer": (*QT, "mura_desktop.gui"),
+    "mura_desktop/gui": CLI,
+    "mura_desktop/node": (*QT, "mura_desktop.gui", *CLI),
+    "trainer": (*QT, "mura_desktop.gui", *CLI),
+    # Under the Qt window, the viewer's state and decisions are plain Python.
+    "mura_desktop/gui/viewer_model.py": QT + TORCH,
+    "mura_desktop/gui/session.py": QT + TORCH,
+    "mura_desktop/gui/model_info.py": QT + TORCH,
+    "mura_desktop/gui/viewer_state.py": QT + TORCH,
+    "mura_desktop/gui/training_metrics.py": QT + TORCH,
+    "mura_desktop/gui/trainer_process.py": QT + TORCH,
 }
 
 
@@ -41,7 +52,7 @@ def _forbidden(name: str, banned: tuple[str, ...]) -> bool:
 @pytest.mark.parametrize("layer", sorted(RULES))
 def test_no_forbidden_import_statements(layer):
     folder = ROOT / layer
-    files = sorted(folder.rglob("*.py"))
+    files = [folder] if folder.is_file() else sorted(folder.rglob("*.py"))
     if not files:
         pytest.skip(f"{layer} has no modules yet")
     offenders = [
@@ -53,16 +64,25 @@ def test_no_forbidden_import_statements(layer):
     assert not offenders, "\n".join(offenders)
 
 
+def _module_name(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+
+
 def _modules_of(layer: str) -> list[str]:
     folder = ROOT / layer
-    return [
-        ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
-        for p in sorted(folder.rglob("*.py"))
-        if p.name != "__main__.py"
-    ]
+    files = [folder] if folder.is_file() else sorted(folder.rglob("*.py"))
+    return [_module_name(p) for p in files if p.name != "__main__.py"]
 
 
-@pytest.mark.parametrize("layer", ["mura_desktop/core", "mura_desktop/phantoms"])
+@pytest.mark.parametrize(
+    "layer",
+    [
+        "mura_desktop/core",
+        "mura_desktop/phantoms",
+        "mura_desktop/gui/viewer_model.py",
+        "mura_desktop/gui/session.py",
+    ],
+)
 def test_pure_layers_load_neither_qt_nor_torch(layer):
     modules = _modules_of(layer)
     if not modules:
@@ -87,3 +107,51 @@ def test_inference_loads_no_qt():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "", f"inference pulled in: {out.stdout.strip()}"
+
+
+def _runtime_imports(path: Path, modules: set[str]) -> set[str]:
+    """The project modules ``path`` imports when it runs (``TYPE_CHECKING`` blocks left out;
+    ``from package import module`` counts as the module)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    typing_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING"
+        for inner in ast.walk(node)
+    }
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name in modules}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                found.add(sub if sub in modules else node.module)
+    return found & modules
+
+
+def test_the_import_graph_has_no_cycles():
+    paths = {
+        _module_name(p): p
+        for top in ("mura_desktop", "trainer")
+        for p in (ROOT / top).rglob("*.py")
+    }
+    graph = {name: _runtime_imports(path, set(paths)) - {name} for name, path in paths.items()}
+    state: dict[str, int] = {}
+    cycles: list[list[str]] = []
+
+    def visit(name: str, trail: list[str]) -> None:
+        state[name] = 1
+        for dep in sorted(graph[name]):
+            if state.get(dep) == 1:
+                cycles.append([*trail[trail.index(dep) :], dep])
+            elif dep not in state:
+                visit(dep, [*trail, dep])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+    assert not cycles, "\n".join(" -> ".join(c) for c in cycles)

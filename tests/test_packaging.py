@@ -51,6 +51,9 @@ def test_spec_bundles_the_app_resources_and_decoder_plugins(spec):
     assert (str(ROOT / "resources"), "resources") in datas
     metadata = {Path(src).name.split("-")[0] for src, _ in datas if src.endswith(".dist-info")}
     assert {"pylibjpeg", "pylibjpeg_libjpeg", "pylibjpeg_openjpeg", "pylibjpeg_rle"} <= metadata
+    assert {"highdicom", "pynetdicom"} <= metadata  # both read their metadata at import
+    # highdicom's IOD tables and ICC profile (package data) for the SR and Secondary Captures
+    assert any(dest.replace("\\", "/").startswith("highdicom/_standard") for _src, dest in datas)
     hidden = set(kwargs["hiddenimports"])
     assert {"libjpeg", "openjpeg", "rle"} <= hidden
     # pyqtgraph imports these by computed name; without them `import pyqtgraph` fails frozen

@@ -17,6 +17,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.pixels import apply_modality_lut, apply_windowing
 
+from mura_desktop.core.display import Window, windowed
 from mura_desktop.core.errors import (
     CorruptImageError,
     ImageLoadError,
@@ -145,6 +146,43 @@ def test_window_that_misses_every_pixel_falls_back_to_the_full_range(tmp_path: P
     ds.WindowCenter, ds.WindowWidth = 2000, 1000
     loaded = _load(ds, tmp_path / "stale_window.dcm")
     np.testing.assert_allclose(loaded.pixels, (stored - 30000) / 4095.0, atol=1e-6)
+    assert loaded.window_note == (
+        "window C 2000 W 1000 lies outside every pixel value, using the full value range"
+    )
+    full = Window(loaded.window_center, loaded.window_width)
+    assert loaded.scale.to_file(full) == pytest.approx((32048.0, 4096.0))
+
+
+def test_window_level_reads_in_the_files_own_values(tmp_path: Path) -> None:
+    """The header's C 2048 W 4096 reads back as that, and its named windows are presets."""
+    ds = _dataset(_ramp())
+    ds.WindowCenter, ds.WindowWidth = [2048, 1000], [4096, 500]
+    ds.WindowCenterWidthExplanation = ["FULL", "BONE"]
+    loaded = _load(ds, tmp_path / "named.dcm")
+    default = Window(loaded.window_center, loaded.window_width)
+    assert loaded.scale.to_file(default) == pytest.approx((2048.0, 4096.0))
+    assert loaded.scale.describe(default) == "W 4096 L 2048"
+    assert loaded.window_note == ""
+    assert [(w.name, w.center, w.width) for w in loaded.named_windows] == [
+        ("FULL", 2048.0, 4096.0),
+        ("BONE", 1000.0, 500.0),
+    ]
+    bone = loaded.scale.from_file(1000.0, 500.0)
+    assert loaded.scale.to_file(bone) == pytest.approx((1000.0, 500.0))
+    # the BONE window on the stored values gives what pydicom's windowing gives
+    shown = windowed(loaded.pixels, *bone.levels)
+    wide = _dataset(_ramp())
+    wide.WindowCenter, wide.WindowWidth = 1000, 500
+    expected = apply_windowing(_ramp().astype(np.float64), wide)
+    np.testing.assert_allclose(shown, (expected - expected.min()) / np.ptp(expected), atol=2e-3)
+
+
+def test_an_inverted_image_reads_its_window_the_right_way_round(tmp_path: Path) -> None:
+    ds = _dataset(_ramp(), photometric="MONOCHROME1")
+    ds.WindowCenter, ds.WindowWidth = 2048, 4096
+    loaded = _load(ds, tmp_path / "mono1.dcm")
+    assert loaded.scale.to_file(Window(0.5, 1.0)) == pytest.approx((2048.0, 4096.0))
+    assert loaded.scale.to_file(Window(0.25, 0.5)) == pytest.approx((3071.75, 2048.5))
 
 
 def test_modality_lut_sequence_is_applied(tmp_path: Path) -> None:

@@ -10,9 +10,9 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
+from mura_desktop.core.labels import Verdict
 from mura_desktop.core.pixels import load_image
 from mura_desktop.core.study import BODY_PARTS, Study, View
-from mura_desktop.core.verdict import INDETERMINATE
 from mura_desktop.inference.bundle import ModelBundle
 from mura_desktop.inference.cam import display_heatmap
 from mura_desktop.inference.device import (
@@ -173,7 +173,7 @@ def test_band_gives_indeterminate_and_threshold_override(members: list, study_di
     points = {"default": 0.5, "high_sensitivity": 0.0, "high_specificity": 1.0}
     with Predictor(_bundle(members[:1], operating_points=points), **EXACT) as p:
         assert p.rule.band == (0.0, 1.0)
-        assert p.predict_study(_study(study_dir)).result.verdict == INDETERMINATE
+        assert p.predict_study(_study(study_dir)).result.verdict == Verdict.INDETERMINATE
     with Predictor(_bundle(members[:1]), **EXACT, threshold=0.0) as p:
         result = p.predict_study(_study(study_dir)).result
         assert result.verdict == "abnormal" and result.rule.threshold == 0.0

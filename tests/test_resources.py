@@ -13,8 +13,8 @@ from PIL import Image
 
 from mura_desktop.core import resources
 from mura_desktop.core.discovery import discover
+from mura_desktop.core.labels import Label
 from mura_desktop.core.pixels import load_image
-from mura_desktop.core.study import ABNORMAL, NORMAL
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_CARD = ROOT / "resources" / "models" / "MODEL_CARD.md"
@@ -74,7 +74,7 @@ def test_samples_are_discovered_with_labels_and_body_parts():
     assert len(png) == 6 and len(dicom) == 2
     for part in ("ELBOW", "HAND", "WRIST"):
         labels = sorted(s.label for s in png if s.body_part == part)
-        assert labels == [NORMAL, ABNORMAL], part
+        assert labels == [Label.NORMAL, Label.ABNORMAL], part
     assert sorted(s.body_part for s in dicom) == ["FOREARM", "SHOULDER"]
     assert all(v.is_dicom for s in dicom for v in s.views)
 

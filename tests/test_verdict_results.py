@@ -1,26 +1,30 @@
+import dataclasses
 import json
 
 import pytest
 
+from mura_desktop.core import strict_json
+from mura_desktop.core.labels import Verdict
+from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.results import ResultSet, StudyResult, ViewResult
-from mura_desktop.core.verdict import ABNORMAL, INDETERMINATE, NORMAL, VerdictRule
+from mura_desktop.core.verdict import VerdictRule
 
 
 def test_mean_rule_matches_paper():
     rule = VerdictRule()
     p = rule.aggregate([0.2, 0.9, 0.7])
     assert p == pytest.approx(0.6)
-    assert rule.verdict(p) == ABNORMAL
-    assert rule.verdict(0.4999) == NORMAL
+    assert rule.verdict(p) == Verdict.ABNORMAL
+    assert rule.verdict(0.4999) == Verdict.NORMAL
     assert rule.describe(3) == "mean of 3 views ≥ 0.50"
 
 
 def test_max_rule_and_band():
     rule = VerdictRule(aggregation="max", threshold=0.5, band=(0.3, 0.7))
     assert rule.aggregate([0.1, 0.65]) == pytest.approx(0.65)
-    assert rule.verdict(0.65) == INDETERMINATE
-    assert rule.verdict(0.29) == NORMAL
-    assert rule.verdict(0.7) == ABNORMAL
+    assert rule.verdict(0.65) == Verdict.INDETERMINATE
+    assert rule.verdict(0.29) == Verdict.NORMAL
+    assert rule.verdict(0.7) == Verdict.ABNORMAL
     assert rule.decide(0.65) is True  # metrics still use the threshold
     assert "indeterminate in [0.30, 0.70)" in rule.describe(2)
 
@@ -54,7 +58,7 @@ def _result_set() -> ResultSet:
                 patient_id="patient1",
                 split="valid",
                 probability=0.81,
-                verdict=ABNORMAL,
+                verdict=Verdict.ABNORMAL,
                 rule=rule,
             ),
             StudyResult(
@@ -62,11 +66,11 @@ def _result_set() -> ResultSet:
                 name="x",
                 views=[ViewResult(path="x.png", probability=0.1)],
                 probability=0.1,
-                verdict=NORMAL,
+                verdict=Verdict.NORMAL,
                 rule=rule,
             ),
         ],
-        model={"name": "test", "hash": "abc"},
+        model=ModelRecord(name="test", content_hash="abc", details={"device": "cpu"}),
     )
 
 
@@ -121,9 +125,50 @@ def test_per_part_thresholds_decide_describe_and_round_trip():
     assert study_metrics(studies, threshold=0.5)["ALL"].tp == 0  # an explicit threshold wins
 
 
-def test_the_model_hash_has_one_key_and_old_files_still_read():
-    from mura_desktop.core.results import model_hash
+def test_the_model_record_has_one_hash_and_old_files_still_read(tmp_path):
+    record = ModelRecord.from_dict({"content_hash": "abc", "name": "m", "members": 2})
+    assert (record.content_hash, record.name, record.details["members"]) == ("abc", "m", 2)
+    assert ModelRecord.from_dict({"hash": "old"}).content_hash == "old"  # files before 0.2
+    assert not ModelRecord.from_dict({}) and not ModelRecord()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.name = "changed"
+    with pytest.raises(TypeError):
+        record.details["members"] = 3
+    assert record.with_details(device="cpu").details == {"members": 2, "device": "cpu"}
+    assert record.details == {"members": 2}  # the original is untouched
+    path = tmp_path / "old.json"  # a viewer results file from before 0.2
+    path.write_text('{"format": "mura-desktop-results", "version": 1, "model": {"hash": "h1"}}')
+    assert ResultSet.from_json(path).model.content_hash == "h1"
+    assert json.loads(strict_json.dumps(record.to_dict())) == {
+        "content_hash": "abc",
+        "name": "m",
+        "members": 2,
+        "demo": False,
+    }
 
-    assert model_hash({"content_hash": "abc", "name": "m"}) == "abc"
-    assert model_hash({"hash": "old"}) == "old"  # viewer results files before 0.2
-    assert model_hash({}) == ""
+
+def test_label_and_verdict_keep_their_file_forms(tmp_path) -> None:
+    from mura_desktop.core.labels import Label, label_word
+    from mura_desktop.core.results import ResultSet, StudyResult, ViewResult
+
+    result = StudyResult(
+        uid="s",
+        name="s",
+        views=[ViewResult(path="a.png", probability=0.9)],
+        label=1,
+        probability=0.9,
+        verdict="abnormal",
+    )
+    assert result.label is Label.ABNORMAL and result.verdict is Verdict.ABNORMAL
+    assert f"{result.verdict}" == "abnormal" and label_word(result.label) == "abnormal"
+    path = tmp_path / "r.json"
+    ResultSet(studies=[result]).to_json(path)
+    text = path.read_text()
+    assert '"verdict": "abnormal"' in text and '"label": 1' in text
+    back = ResultSet.from_json(path).studies[0]
+    assert back.label is Label.ABNORMAL and back.verdict is Verdict.ABNORMAL
+    csv = tmp_path / "r.csv"
+    ResultSet(studies=[result]).to_csv(csv)
+    assert ",abnormal," in csv.read_text()
+    assert ResultSet.from_csv(csv).studies[0].label is Label.ABNORMAL
+    assert Label.of(None) is None and Label.of(0) is Label.NORMAL

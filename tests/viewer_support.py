@@ -17,11 +17,13 @@ import numpy as np
 from PIL import Image
 
 from mura_desktop.core.errors import ImageLoadError
+from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.pixels import load_image
 from mura_desktop.core.results import StudyResult, ViewResult
 from mura_desktop.core.verdict import VerdictRule
 from mura_desktop.gui.main_window import MainWindow
-from mura_desktop.gui.worker import LoadedModel, ModelInfo, ModelLoadError
+from mura_desktop.gui.model_info import ModelInfo
+from mura_desktop.gui.worker import LoadedModel, ModelLoadError
 
 WAIT_MS = 10_000
 
@@ -95,11 +97,14 @@ class FakeFactory:
         self.predictors.append(predictor)
         info = ModelInfo(
             path=path,
-            name=path.stem,
-            architecture="fake",
-            input_size=64,
-            content_hash=hashlib.sha256(path.name.encode()).hexdigest(),
-            demo="demo" in path.name,
+            record=ModelRecord(
+                name=path.stem,
+                content_hash=hashlib.sha256(path.name.encode()).hexdigest(),
+                architecture="fake",
+                input_size=64,
+                demo="demo" in path.name,
+                details={"device": device},
+            ),
             device=device,
             rule=rule,
         )

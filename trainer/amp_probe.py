@@ -16,10 +16,10 @@ import time
 
 import torch
 
+from mura_desktop.core.locations import runtime_cache_dir
 from mura_desktop.inference.backends.cache import (
     machine_fingerprint,
     read_json,
-    runtime_cache_dir,
     write_json,
 )
 from mura_desktop.inference.backends.torch_runtime import cpu_bfloat16_supported

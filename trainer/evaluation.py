@@ -120,7 +120,7 @@ def evaluate_model(
         studies = [s for s in studies if s.split == split]
     if not studies:
         raise DataError(f"{dataset}: no labelled studies in split {split!r}")
-    results = ResultSet(model={**bundle.summary(), "source": str(source)})
+    results = ResultSet(model=bundle.record(source=str(source)))
     with Predictor(bundle, device=device, threshold=threshold) as predictor:
         for prediction in predictor.predict_many(studies, heatmaps=False, progress=progress):
             results.studies.append(prediction.result)
@@ -129,7 +129,7 @@ def evaluate_model(
     results.metrics = statistics.to_dict()
     scored_on = f"{split} split of {root}, {len(studies)} studies"
     same = _same_studies(bundle, root, split)
-    results.model.update(selected_on=selected_on(bundle), scored_on=scored_on)
+    results.model = results.model.with_details(selected_on=selected_on(bundle), scored_on=scored_on)
     return ModelEvaluation(bundle, results, statistics, notes, scored_on, same)
 
 
@@ -150,7 +150,7 @@ def scored_results(
         wanted = {p.upper() for p in parts}
         if wanted:
             results.studies = [s for s in results.studies if s.body_part in wanted]
-        return str(results.model.get("name") or Path(source).name), results, []
+        return results.model.name or Path(source).name, results, []
     if dataset is None:
         raise DataError(f"{source}: a model needs a DATASET to score (or give a results .json)")
     outcome = evaluate_model(

@@ -28,6 +28,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from mura_desktop import __version__
 from mura_desktop.core.discovery import discover
+from mura_desktop.core.locations import trainer_image_cache_dir
 from mura_desktop.core.metrics import OVERALL, format_metrics_table
 from mura_desktop.core.progress import ProgressBar, format_duration
 from mura_desktop.core.run_log import BUNDLE_FILE, METRICS_FILE, read_records
@@ -55,7 +56,7 @@ from trainer.engine import (
 )
 from trainer.engine import train_one_epoch as run_epoch
 from trainer.export import CHECKPOINTS, export_run
-from trainer.image_cache import ImageCache, default_cache_dir
+from trainer.image_cache import ImageCache
 from trainer.initial_weights import InitError, initial_network
 from trainer.losses import build_loss, class_weights
 from trainer.metrics_log import MetricsLog
@@ -428,7 +429,7 @@ def _load_data(config: TrainConfig, runtime: distributed.Runtime, say: _Console)
     )
     say(split.summary())
     train_samples, valid_samples = view_samples(split.train), view_samples(split.valid)
-    cache = ImageCache(config.cache_dir or default_cache_dir(), config.size)
+    cache = ImageCache(config.cache_dir or trainer_image_cache_dir(), config.size)
     augmentation = Augmentation(config.flip, config.rotation, config.contrast)
     pin = runtime.device.type == "cuda"
     train_loader, train_sampler = make_loader(

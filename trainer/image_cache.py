@@ -17,7 +17,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import platformdirs
 import torch
 
 from mura_desktop.core.errors import CorruptImageError, ImageLoadError
@@ -25,10 +24,6 @@ from mura_desktop.core.pixels import load_image
 from mura_desktop.inference.preprocess import resize_gray
 
 CACHE_VERSION = 1
-
-
-def default_cache_dir() -> Path:
-    return Path(platformdirs.user_cache_dir("mura-desktop")) / "trainer-images"
 
 
 def decode_resized(path: str | os.PathLike[str], size: int) -> np.ndarray:

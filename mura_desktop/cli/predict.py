@@ -14,8 +14,13 @@ import numpy as np
 from PIL import Image
 
 from mura_desktop.cli.overlay_writer import PNG_COMPRESS_LEVEL, OverlayWriter
+from mura_desktop.core.dicom_results import (
+    NoDicomContext,
+    is_dicom_result_file,
+    write_dicom_results,
+)
 from mura_desktop.core.discovery import discover
-from mura_desktop.core.display import blend_heatmap
+from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.output_guard import OutputRefused, check_output_file, check_output_folder
 from mura_desktop.core.progress import ProgressBar
 from mura_desktop.core.resources import default_model_path
@@ -83,6 +88,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--heatmaps", type=Path, metavar="DIR", help="write heatmap overlays as PNGs"
     )
+    parser.add_argument(
+        "--dicom-out", type=Path, metavar="DIR",
+        help="write a DICOM SR and heatmap Secondary Captures per DICOM study, "
+        "in DIR/<StudyInstanceUID>/",
+    )  # fmt: skip
     parser.add_argument("--opacity", type=float, default=0.5, help="overlay opacity (default 0.5)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no per-study lines or progress")
     parser.add_argument(
@@ -149,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{len(scan.studies)} studies, {scan.n_views} views", file=err)
 
     results = ResultSet(
-        model={**bundle.summary(), "path": str(model_path), "runtime": predictor.runtime},
+        model=bundle.record(path=str(model_path), runtime=predictor.runtime),
         problems=list(scan.problems),
     )
     show_lines = not args.quiet and len(scan.studies) <= 50
@@ -165,11 +175,14 @@ def run(args: argparse.Namespace) -> int:
 
     overlays = OverlayWriter(overlay_failed)
     try:
+        want_heatmaps = args.heatmaps is not None or args.dicom_out is not None
         for i, prediction in enumerate(
-            predictor.predict_many(scan.studies, heatmaps=args.heatmaps is not None), 1
+            predictor.predict_many(scan.studies, heatmaps=want_heatmaps), 1
         ):
             study = prediction.result
             results.studies.append(study)
+            if args.dicom_out:
+                failed_outputs += _write_dicom(args.dicom_out, prediction, results.model, args)
             if args.heatmaps:
                 folder = args.heatmaps / heatmap_folders[study.uid]
                 overlays.submit(
@@ -214,6 +227,10 @@ def check_outputs(args: argparse.Namespace) -> None:
         check_output_file(args.metrics_csv, args.paths, is_ours=is_metrics_csv, force=args.force)
     if args.heatmaps is not None:
         check_output_folder(args.heatmaps, args.paths, is_ours=_is_heatmap_file, force=args.force)
+    if args.dicom_out is not None:
+        check_output_folder(
+            args.dicom_out, args.paths, is_ours=is_dicom_result_file, force=args.force
+        )
     named = [p.resolve() for p in (args.json, args.csv, args.metrics_csv) if p is not None]
     if len(named) != len(set(named)):
         raise OutputRefused(
@@ -238,6 +255,25 @@ def _write_results(results: ResultSet, stats: StudyStatistics, args: argparse.Na
             failed += 1
             print(f"error: could not write {path}: {exc.strerror or exc}", file=sys.stderr)
     return failed
+
+
+def _write_dicom(folder: Path, prediction, model: ModelRecord, args: argparse.Namespace) -> int:
+    """The study's SR and Secondary Captures; 1 if they could not be written. A study
+    without DICOM context gets a notice, not a failure."""
+    study = prediction.result
+    try:
+        files = write_dicom_results(study, model, folder, prediction.overlays(args.opacity))
+    except NoDicomContext as exc:
+        print(f"notice: {exc}", file=sys.stderr)
+        return 0
+    except OSError as exc:
+        print(f"error: DICOM results of {study.name}: {exc}", file=sys.stderr)
+        return 1
+    for note in files.notes:
+        print(f"warning: {study.name}: {note}", file=sys.stderr)
+    if not args.quiet:
+        print(f"DICOM SR and {len(files.overlays)} heatmap SC(s): {files.report.parent}")
+    return 0
 
 
 def _lossless_console() -> None:
@@ -299,9 +335,7 @@ def _heatmap_folders(studies: list[Study]) -> dict[str, Path]:
 
 def _write_overlays(study_dir: Path, prediction, opacity: float) -> None:
     study_dir.mkdir(parents=True, exist_ok=True)
-    for path, heatmap in prediction.heatmaps.items():
-        image = prediction.images[path].pixels
-        rgb = blend_heatmap(image, heatmap, opacity)
+    for path, rgb in prediction.overlays(opacity).items():
         Image.fromarray(np.ascontiguousarray(rgb)).save(
             study_dir / f"{Path(path).stem}_heatmap.png", compress_level=PNG_COMPRESS_LEVEL
         )

@@ -23,6 +23,7 @@ from pydicom.pixels import apply_modality_lut, apply_voi, get_decoder, pixel_arr
 from mura_desktop.core.codestreams import frame_header
 from mura_desktop.core.deflate_guard import refuse_deflate_bomb
 from mura_desktop.core.dicom_tags import transfer_syntax_label
+from mura_desktop.core.display import NamedWindow, ValueScale
 from mura_desktop.core.errors import (
     CorruptImageError,
     ImageTooLargeError,
@@ -73,8 +74,9 @@ def read_dataset(fh: BinaryIO, path: Path) -> Dataset:
         raise CorruptImageError(path, f"unreadable DICOM header ({reason_from(exc)})") from exc
 
 
-def display_pixels(ds: Dataset, path: Path) -> np.ndarray:
-    """Decode the first frame of ``ds`` to float32 (H, W) in [0, 1], bone bright.
+def display_pixels(ds: Dataset, path: Path) -> tuple[np.ndarray, ValueScale, str]:
+    """Decode the first frame of ``ds`` to float32 (H, W) in [0, 1], bone bright; with the
+    scale back to the file's values and, when a header window could not be used, why.
 
     A transfer syntax inferred for a file without file meta is stored in ``ds.file_meta``
     (in memory only), so that the description and tags can name it.
@@ -115,17 +117,19 @@ def display_pixels(ds: Dataset, path: Path) -> np.ndarray:
         ) from exc
 
     if photometric in _COLOUR:
-        return _colour_to_gray(stored, ds)
+        levels = 2 ** int(ds.get("BitsStored") or 8 * stored.dtype.itemsize) - 1
+        return _colour_to_gray(stored, ds), ValueScale(0.0, float(levels), "gray level"), ""
     values = _modality_values(stored, ds, path)
     del stored
     _require_finite(values, path, "after the rescale / Modality LUT")
-    values = _apply_voi(values, ds, path)
+    values, scale, note = _apply_voi(values, ds, path)
     _require_finite(values, path, "after the VOI LUT / window")
     if values.dtype != np.float32:
         values = values.astype(np.float32)
     if photometric == "MONOCHROME1":
         np.subtract(1.0, values, out=values)
-    return values
+        scale = ValueScale(scale.high, scale.low, scale.unit, scale.dicom)
+    return values, scale, note
 
 
 _PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"  # (7FE0,0010), little endian
@@ -286,35 +290,79 @@ def _modality_values(stored: np.ndarray, ds: Dataset, path: Path) -> np.ndarray:
     return values
 
 
-def _apply_voi(values: np.ndarray, ds: Dataset, path: Path) -> np.ndarray:
-    """Map modality values to [0, 1]: VOI LUT, else the first window, else the full value range."""
+def _apply_voi(values: np.ndarray, ds: Dataset, path: Path) -> tuple[np.ndarray, ValueScale, str]:
+    """Map modality values to [0, 1]: VOI LUT, else the first window, else the full value
+    range. Returns the values, the scale back to modality values, and why a header window
+    or LUT was not used (empty when it was, or when there was none)."""
+    note = ""
     if ds.get("VOILUTSequence"):
         try:
-            return _voi_lut(values, ds)
+            return _voi_lut(values, ds), ValueScale(0.0, 1.0, "VOI LUT output"), ""
         except Exception as exc:
-            log.warning(
-                "%s: VOI LUT Sequence unusable (%s), using the window", path, reason_from(exc)
-            )
+            note = f"VOI LUT Sequence unusable ({reason_from(exc)})"
     function = str(ds.get("VOILUTFunction") or "LINEAR").strip().upper()
     try:
         center = _first_number(ds, "WindowCenter")
         width = _first_number(ds, "WindowWidth")
     except ValueError as exc:
-        log.warning("%s: %s, using the full value range", path, exc)
+        note = str(exc)
         center = width = None
     if center is not None and width is not None:
         if not (width >= 1.0 or (width > 0.0 and function != "LINEAR")):
-            log.warning("%s: window width %g is invalid, using the full value range", path, width)
+            note = f"window width {width:g} is invalid"
         elif _window_misses_data(values, center, width):
-            log.warning(
-                "%s: window C %g W %g lies outside every pixel value, using the full value range",
-                path,
-                center,
-                width,
-            )
+            note = f"window C {center:g} W {width:g} lies outside every pixel value"
         else:
-            return _window(values, center, width, function)
-    return _full_range(values)
+            if note:
+                log.warning("%s: %s, using the window", path, note)
+            return (
+                _window(values, center, width, function),
+                _window_scale(center, width, function),
+                note,
+            )
+    low, high = float(values.min()), float(values.max())
+    if note:
+        note += ", using the full value range"
+        log.warning("%s: %s", path, note)
+    return _full_range(values), ValueScale(low, high, "", dicom=True), note
+
+
+def named_windows(ds: Dataset) -> tuple[NamedWindow, ...]:
+    """Every usable window the header gives (Window Center/Width, named by the Window
+    Center & Width Explanation when it has one), in modality values."""
+    centers, widths = _numbers(ds.get("WindowCenter")), _numbers(ds.get("WindowWidth"))
+    names = ds.get("WindowCenterWidthExplanation") or []
+    names = [str(n) for n in names] if isinstance(names, (MultiValue, list)) else [str(names)]
+    found = []
+    for i, (center, width) in enumerate(zip(centers, widths, strict=False)):
+        if center is None or width is None or width <= 0:
+            continue
+        name = names[i].strip() if i < len(names) and names[i].strip() else f"Header window {i + 1}"
+        found.append(NamedWindow(name, center, width))
+    return tuple(found)
+
+
+def _numbers(value) -> list[float | None]:
+    values = (
+        list(value) if isinstance(value, MultiValue) else [] if value in (None, "") else [value]
+    )
+    out: list[float | None] = []
+    for v in values:
+        try:
+            number = float(v)
+        except (TypeError, ValueError):
+            number = None
+        out.append(number if number is not None and np.isfinite(number) else None)
+    return out
+
+
+def _window_scale(center: float, width: float, function: str) -> ValueScale:
+    """The modality values at the window's 0 and 1 (for SIGMOID, where it crosses 0.12 and
+    0.88: the readout is approximate there)."""
+    if function == "LINEAR":
+        low = center - 0.5 - (width - 1.0) / 2.0
+        return ValueScale(low, low + width - 1.0, "", dicom=True)
+    return ValueScale(center - width / 2.0, center + width / 2.0, "")
 
 
 def _window_misses_data(values: np.ndarray, center: float, width: float) -> bool:

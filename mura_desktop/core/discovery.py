@@ -310,8 +310,8 @@ class _Discovery:
             if label is not None and label != csv_label:
                 self._problem(
                     folder,
-                    f"{csv_name} labels this study {csv_label} but its folder name says "
-                    f"{label}; using {csv_name}",
+                    f"{csv_name} labels this study {csv_label.word} but its folder name "
+                    f"says {label.word}; using {csv_name}",
                     WARNING,
                 )
             label = csv_label

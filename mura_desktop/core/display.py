@@ -10,12 +10,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mura_desktop.core.verdict import ABNORMAL, INDETERMINATE, NORMAL
+from mura_desktop.core.labels import Verdict
 
 MIN_WIDTH = 1e-3  # the narrowest display window, in the image's [0, 1] units
 
 # The colour of each verdict wherever one is drawn (list, badge, verdict panel, report).
-VERDICT_COLOURS: dict[str, str] = {ABNORMAL: "#c0392b", NORMAL: "#1e8449", INDETERMINATE: "#d35400"}
+VERDICT_COLOURS: dict[str, str] = {
+    Verdict.ABNORMAL: "#c0392b",
+    Verdict.NORMAL: "#1e8449",
+    Verdict.INDETERMINATE: "#d35400",
+}
 NO_VERDICT_COLOUR = "#7f8c8d"  # unscored, failed, unknown
 AGREE_COLOUR = "#27ae60"
 DISAGREE_COLOUR = "#e74c3c"
@@ -70,6 +74,52 @@ class Window:
     @property
     def levels(self) -> tuple[float, float]:
         return self.center - self.width / 2.0, self.center + self.width / 2.0
+
+
+@dataclass(frozen=True)
+class ValueScale:
+    """How the image's [0, 1] pixel values map back to the file's own values: pixel 0 is
+    ``low``, pixel 1 is ``high``, linearly (``high < low`` for an inverted MONOCHROME1
+    image). ``dicom`` windows follow DICOM's LINEAR
+    convention (PS3.3 C.11.2.1.2: a window C, W spans ``C - 0.5 ± (W - 1) / 2``), so a
+    header's "C 2048 W 4096" reads back as exactly that."""
+
+    low: float = 0.0
+    high: float = 1.0
+    unit: str = ""
+    dicom: bool = False
+
+    @property
+    def span(self) -> float:
+        return self.high - self.low
+
+    def to_file(self, window: Window) -> tuple[float, float]:
+        """``window`` (in [0, 1] units) as (center, width) in file values."""
+        center = self.low + window.center * self.span
+        width = window.width * abs(self.span)
+        return (center + 0.5, width + 1.0) if self.dicom else (center, width)
+
+    def from_file(self, center: float, width: float) -> Window:
+        """A window given in file values, in the image's [0, 1] units."""
+        if self.dicom:
+            center, width = center - 0.5, width - 1.0
+        span = self.span or 1.0
+        return Window((center - self.low) / span, max(width / abs(span), MIN_WIDTH))
+
+    def describe(self, window: Window) -> str:
+        center, width = self.to_file(window)
+        digits = 0 if abs(self.span) >= 100 else 3
+        text = f"W {width:.{digits}f} L {center:.{digits}f}"
+        return f"{text} {self.unit}" if self.unit else text
+
+
+@dataclass(frozen=True)
+class NamedWindow:
+    """A window a file names (DICOM Window Center/Width with its explanation), in file values."""
+
+    name: str
+    center: float
+    width: float
 
 
 def auto_window(pixels: np.ndarray) -> Window:

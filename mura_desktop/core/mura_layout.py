@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mura_desktop.core.study import ABNORMAL, NORMAL, ScanProblem, body_part_from_name
+from mura_desktop.core.labels import Label
+from mura_desktop.core.study import ScanProblem, body_part_from_name
 
 SPLITS: tuple[str, ...] = ("train", "valid")
 IMAGE_PATHS_CSVS: tuple[str, ...] = tuple(f"{s}_image_paths.csv" for s in SPLITS)
@@ -38,7 +39,7 @@ class FolderFacts:
 
     name: str
     body_part: str | None = None
-    label: int | None = None
+    label: Label | None = None
     patient_id: str | None = None
     split: str | None = None
     dataset_root: str | None = None
@@ -68,7 +69,7 @@ def folder_facts(folder: str) -> FolderFacts:
     suffix = _LABEL_SUFFIX.fullmatch(parts[-1])
     label = None
     if suffix is not None:
-        label = ABNORMAL if suffix.group(1).lower() == "positive" else NORMAL
+        label = Label.ABNORMAL if suffix.group(1).lower() == "positive" else Label.NORMAL
     last = len(parts) - 1
     named_from = max(min(i for i in (body_at, patient_at, last) if i is not None), last - 2)
     return FolderFacts(
@@ -93,7 +94,7 @@ class MuraCsvs:
     """
 
     root: Path
-    labels: dict[StudyKey, tuple[int, str]] = field(default_factory=dict)
+    labels: dict[StudyKey, tuple[Label, str]] = field(default_factory=dict)
     images: dict[StudyKey, list[str]] = field(default_factory=dict)
     problems: list[ScanProblem] = field(default_factory=list)
 
@@ -139,7 +140,7 @@ def _take_labels(path: Path, rows: list[list[str]], found: MuraCsvs) -> None:
             if any(cell.strip() for cell in row):
                 bad.append(n)
             continue
-        found.labels[tuple(parts[1:])] = (int(row[1]), path.name)
+        found.labels[tuple(parts[1:])] = (Label(int(row[1])), path.name)
     _report_bad_lines(path, bad, "'MURA-v1.1/<split>/XR_<PART>/<patient>/<study>/,<0|1>'", found)
 
 

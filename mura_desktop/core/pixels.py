@@ -11,8 +11,9 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mura_desktop.core.codestreams import FrameHeader, frame_header
-from mura_desktop.core.dicom_pixels import display_pixels, read_dataset
+from mura_desktop.core.dicom_pixels import display_pixels, named_windows, read_dataset
 from mura_desktop.core.dicom_tags import describe, reader_tags
+from mura_desktop.core.display import NamedWindow, ValueScale
 from mura_desktop.core.errors import (
     BlankImageError,
     CorruptImageError,
@@ -24,6 +25,7 @@ from mura_desktop.core.errors import (
     reason_from,
 )
 from mura_desktop.core.formats import SNIFF_BYTES, format_of_header, open_regular_file
+from mura_desktop.core.measure import Calibration
 
 _PILLOW_FORMATS = ("PNG", "JPEG", "TIFF", "BMP")
 _SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16L", "I;16B", "I;16N"})
@@ -43,13 +45,21 @@ _MODE_NAMES = {
 _EXIF_ORIENTATION = 0x0112
 
 
+GRAY_8 = ValueScale(0.0, 255.0, "")
+GRAY_16 = ValueScale(0.0, 65535.0, "")
+
+
 @dataclass
 class LoadedImage:
     """Pixels of one view.
 
     ``pixels`` is float32, shape (H, W), values in [0, 1], bone bright.
     ``window_center``/``window_width`` are the display defaults in the same [0, 1] units.
-    ``tags`` holds the header fields a reader wants to see (DICOM), in display order.
+    ``scale`` maps them back to the file's own values (for window/level readouts);
+    ``named_windows`` are the windows the file names, and ``window_note`` says why a
+    header window could not be used, when one could not.
+    ``tags`` holds the header fields a reader wants to see (DICOM), in display order;
+    ``calibration`` the file's pixel spacing, for measurements in mm.
     """
 
     path: Path
@@ -58,6 +68,10 @@ class LoadedImage:
     window_width: float = 1.0
     description: str = ""
     tags: dict[str, str] = field(default_factory=dict)
+    scale: ValueScale = field(default_factory=ValueScale)
+    named_windows: tuple[NamedWindow, ...] = ()
+    window_note: str = ""
+    calibration: Calibration | None = None
 
 
 def load_image(path: str | os.PathLike[str]) -> LoadedImage:
@@ -122,13 +136,24 @@ def _unknown_content_reason(path: Path, head: bytes) -> str:
 def _load_dicom(path: Path, fh: BinaryIO) -> LoadedImage:
     try:
         ds = read_dataset(fh, path)
-        pixels = display_pixels(ds, path)
+        pixels, scale, note = display_pixels(ds, path)
         description = describe(ds)
+        windows = named_windows(ds)
+        calibration = Calibration.from_dataset(ds)
     except ImageLoadError:
         raise
     except Exception as exc:  # pydicom parses element values lazily, on first access
         raise CorruptImageError(path, f"malformed DICOM header ({reason_from(exc)})") from exc
-    return LoadedImage(path=path, pixels=pixels, description=description, tags=reader_tags(ds))
+    return LoadedImage(
+        path=path,
+        pixels=pixels,
+        description=description,
+        tags=reader_tags(ds),
+        scale=scale,
+        named_windows=windows,
+        window_note=note,
+        calibration=calibration,
+    )
 
 
 def _load_raster(path: Path, fh: BinaryIO) -> LoadedImage:
@@ -146,7 +171,7 @@ def _load_raster(path: Path, fh: BinaryIO) -> LoadedImage:
             if frames > 1:
                 parts.append(f"first of {frames} frames")
             ImageOps.exif_transpose(img, in_place=True)
-            pixels, window = _gray_pixels(img)
+            pixels, window, scale = _gray_pixels(img)
     except ImageLoadError:
         raise
     except Image.DecompressionBombError as exc:
@@ -169,6 +194,7 @@ def _load_raster(path: Path, fh: BinaryIO) -> LoadedImage:
         window_center=center,
         window_width=width,
         description=" · ".join(parts),
+        scale=scale,
     )
 
 
@@ -217,6 +243,7 @@ def _load_jpeg_with_libjpeg(path: Path, data: bytes, header: FrameHeader) -> Loa
         window_center=center,
         window_width=width,
         description=f"{process} · {header.precision}-bit gray",
+        scale=ValueScale(0.0, float(2**header.precision - 1), ""),
     )
 
 
@@ -254,27 +281,28 @@ def _refuse_short_jpeg(path: Path, fh: BinaryIO) -> None:
         )
 
 
-def _gray_pixels(img: Image.Image) -> tuple[np.ndarray, tuple[float, float]]:
-    """Float32 gray pixels in [0, 1] and the default (center, width) window for them."""
+def _gray_pixels(img: Image.Image) -> tuple[np.ndarray, tuple[float, float], ValueScale]:
+    """Float32 gray pixels in [0, 1], the default (center, width) window for them, and the
+    scale back to the file's gray levels."""
     if img.mode in _SIXTEEN_BIT_MODES:
         pixels = np.asarray(img).astype(np.float32)
         pixels /= 65535.0
-        return pixels, _data_window(pixels)
+        return pixels, _data_window(pixels), GRAY_16
     if img.mode in ("I", "F"):
         pixels = np.asarray(img).astype(np.float32)
         low, high = float(pixels.min()), float(pixels.max())
         if img.mode == "I" and low >= 0 and high <= 65535:
             pixels /= 65535.0
-            return pixels, _data_window(pixels)
+            return pixels, _data_window(pixels), GRAY_16
         pixels -= low
         if high > low:
             pixels /= high - low
-        return pixels, (0.5, 1.0)
+        return pixels, (0.5, 1.0), ValueScale(low, high, "")
     if img.mode != "L":
         img = img.convert("L")
     pixels = np.asarray(img).astype(np.float32)
     pixels /= 255.0
-    return pixels, (0.5, 1.0)
+    return pixels, (0.5, 1.0), GRAY_8
 
 
 def _data_window(pixels: np.ndarray) -> tuple[float, float]:

@@ -6,14 +6,15 @@ import csv
 import json
 import math
 import os
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from mura_desktop.core import strict_json
 from mura_desktop.core.atomic_write import atomic_open, write_atomically
+from mura_desktop.core.labels import Label, Verdict
+from mura_desktop.core.measure import Measurement
+from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.study import ScanProblem, Study
 from mura_desktop.core.verdict import VerdictRule
 
@@ -50,15 +51,17 @@ class StudyResult:
     name: str
     views: list[ViewResult] = field(default_factory=list)
     body_part: str | None = None
-    label: int | None = None
+    label: Label | None = None
     patient_id: str | None = None
     split: str | None = None
     probability: float | None = None
-    verdict: str | None = None
+    verdict: Verdict | None = None
     rule: VerdictRule = field(default_factory=VerdictRule)
     predicted_body_part: str | None = None
 
     def __post_init__(self) -> None:
+        self.label = Label.of(self.label)
+        self.verdict = None if self.verdict is None else Verdict(self.verdict)
         if self.probability is not None and not math.isfinite(self.probability):
             self.probability = None  # e.g. a results file from before non-finite scores failed
             self.verdict = None
@@ -72,10 +75,10 @@ class StudyResult:
         return self.rule.describe(sum(v.ok for v in self.views), self.body_part)
 
     @property
-    def predicted_label(self) -> int | None:
+    def predicted_label(self) -> Label | None:
         if self.probability is None:
             return None
-        return int(self.rule.decide(self.probability, self.body_part))
+        return Label(int(self.rule.decide(self.probability, self.body_part)))
 
     @classmethod
     def from_views(
@@ -115,18 +118,12 @@ class StudyResult:
         return cls(views=views, rule=rule, **data)
 
 
-def model_hash(record: Mapping[str, Any]) -> str:
-    """The content hash in a model record (``ResultSet.model``): ``content_hash``, the one
-    key every writer uses, or ``hash``, which viewer results files before 0.2 wrote."""
-    return str(record.get("content_hash") or record.get("hash") or "")
-
-
 @dataclass
 class ResultSet:
     """Results of one scoring run plus what produced them."""
 
     studies: list[StudyResult] = field(default_factory=list)
-    model: dict = field(default_factory=dict)
+    model: ModelRecord = field(default_factory=ModelRecord)
     created: str = field(
         default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
     )
@@ -134,16 +131,21 @@ class ResultSet:
     problems: list[ScanProblem] = field(default_factory=list)
     # Study-level metrics per group as plain data (``BinaryMetrics.to_dict``), when known.
     metrics: dict[str, dict] = field(default_factory=dict)
+    # The reader's measurements, by view path.
+    measurements: dict[str, list[Measurement]] = field(default_factory=dict)
 
     def to_json(self, path: str | os.PathLike[str]) -> None:
         payload = {
             "format": RESULTS_FORMAT,
             "version": RESULTS_VERSION,
             "created": self.created,
-            "model": self.model,
+            "model": self.model.to_dict(),
             "studies": [s.to_dict() for s in self.studies],
             "skipped": [p.to_dict() for p in self.problems],
             "metrics": self.metrics,
+            "measurements": {
+                path: [m.to_dict() for m in found] for path, found in self.measurements.items()
+            },
         }
         text = strict_json.dumps(payload, indent=1, ensure_ascii=False)
         if not _encodes(text):  # names that are not UTF-8 (surrogate escapes): \u escapes
@@ -166,10 +168,14 @@ class ResultSet:
             )
         return cls(
             studies=[StudyResult.from_dict(s) for s in payload.get("studies", [])],
-            model=payload.get("model", {}),
+            model=ModelRecord.from_dict(payload.get("model")),
             created=payload.get("created", ""),
             problems=[ScanProblem.from_dict(p) for p in payload.get("skipped", [])],
             metrics=payload.get("metrics", {}),
+            measurements={
+                str(path): [Measurement.from_dict(m) for m in found]
+                for path, found in (payload.get("measurements") or {}).items()
+            },
         )
 
     CSV_FIELDS = (
@@ -222,7 +228,7 @@ class ResultSet:
                         body_part=row["body_part"] or None,
                         patient_id=row["patient_id"] or None,
                         split=row["split"] or None,
-                        label=int(row["label"]) if row["label"] else None,
+                        label=Label.of(int(row["label"])) if row["label"] else None,
                         probability=float(row["study_probability"])
                         if row["study_probability"]
                         else None,

@@ -5,16 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mura_desktop.core.labels import Label
+
 BODY_PARTS: tuple[str, ...] = ("ELBOW", "FINGER", "FOREARM", "HAND", "HUMERUS", "SHOULDER", "WRIST")
-
-NORMAL = 0
-ABNORMAL = 1
-LABEL_WORDS = {NORMAL: "normal", ABNORMAL: "abnormal"}  # as the verdicts name them
-
-
-def label_word(label: int | None) -> str:
-    """``"abnormal"``, ``"normal"``, or ``""`` when the label is unknown."""
-    return "" if label is None else LABEL_WORDS[int(bool(label))]
 
 
 @dataclass(frozen=True)
@@ -31,17 +24,20 @@ class Study:
 
     ``uid`` is a stable key: the study folder's resolved path, ``dicom:<StudyInstanceUID>``
     for DICOM studies; loose images join the study of their (resolved) folder.
-    ``label`` is ``ABNORMAL``/``NORMAL`` when known, else ``None``.
+    ``label`` is a ``Label`` when known, else ``None``.
     """
 
     uid: str
     name: str
     views: list[View] = field(default_factory=list)
     body_part: str | None = None
-    label: int | None = None
+    label: Label | None = None
     patient_id: str | None = None
     split: str | None = None
     folder: Path | None = None
+
+    def __post_init__(self) -> None:
+        self.label = Label.of(self.label)
 
 
 IGNORED = "ignored"

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-ABNORMAL = "abnormal"
-NORMAL = "normal"
-INDETERMINATE = "indeterminate"
-VERDICTS = (ABNORMAL, NORMAL, INDETERMINATE)
+from mura_desktop.core.labels import Verdict
+
+VERDICTS = tuple(Verdict)
 
 AGGREGATIONS = ("mean", "max")
 
@@ -80,11 +79,11 @@ class VerdictRule:
             raise ValueError(f"a verdict needs a finite probability, got {probability}")
         return probability >= self.threshold_for(body_part)
 
-    def verdict(self, probability: float, body_part: str | None = None) -> str:
+    def verdict(self, probability: float, body_part: str | None = None) -> Verdict:
         decision = self.decide(probability, body_part)
         if self.band is not None and self.band[0] <= probability < self.band[1]:
-            return INDETERMINATE
-        return ABNORMAL if decision else NORMAL
+            return Verdict.INDETERMINATE
+        return Verdict.ABNORMAL if decision else Verdict.NORMAL
 
     def describe(self, n_views: int, body_part: str | None = None) -> str:
         """Human-readable rule, e.g. ``mean of 4 views ≥ 0.50`` or, with a threshold of

@@ -107,13 +107,22 @@ def run_viewer(paths: Sequence[str], model: str | None = None) -> int:
     configure_logging()
     install_exception_hooks()
     log.info("MURA Desktop %s starting; paths %s", __version__, list(paths))
-    from mura_desktop.gui.main_window import MainWindow
+    from mura_desktop.gui.main_window import MainWindow, startup_model_path
     from mura_desktop.gui.settings import Settings
+    from mura_desktop.gui.worker import BundleLoader
+    from mura_desktop.inference.preload import preload
 
     settings = Settings()
     if not paths and settings.geometry is None:  # never closed before: a first launch
         paths = [str(p) for p in sample_paths()]  # shows the bundled sample studies
-    window = MainWindow(settings)
+    # torch, the bundle and its runtime load while the window is built and the images decode
+    model_path = startup_model_path(settings, model)
+    preloaded = (
+        preload(model_path, device=settings.device, leave_a_core=True)
+        if model_path is not None and model_path.is_file()
+        else None
+    )
+    window = MainWindow(settings, model_factory=BundleLoader(preloaded))
     window.show()
     QTimer.singleShot(0, lambda: window.start([Path(p) for p in paths], model))
     return app.exec()

@@ -8,9 +8,7 @@ opens on a double click.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -28,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from mura_desktop.core.metrics import NOT_AVAILABLE
+from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.results import ResultSet, StudyResult
 from mura_desktop.core.stats.comparison import Comparison, compare_results
 from mura_desktop.gui.stats_worker import StatsWorker
@@ -83,7 +82,7 @@ class CompareDialog(QDialog):
 
     @classmethod
     def choose(
-        cls, parent: QWidget, a: list[StudyResult], model: Mapping[str, Any]
+        cls, parent: QWidget, a: list[StudyResult], model: ModelRecord
     ) -> CompareDialog | None:
         """Ask for a results file, load it and open the dialog; None if cancelled or unreadable."""
         if not any(r.probability is not None for r in a):
@@ -104,8 +103,8 @@ class CompareDialog(QDialog):
                 "Desktop (File ▸ Save results) or mura-desktop predict --json."
             )  # fmt: skip
             return None
-        name_b = f"{other.model.get('name') or 'unknown model'} ({Path(path).name})"
-        dialog = cls(a, other, str(model.get("name") or "this session"), name_b, parent)
+        name_b = f"{other.model.name or 'unknown model'} ({Path(path).name})"
+        dialog = cls(a, other, model.name or "this session", name_b, parent)
         dialog.show()
         return dialog
 

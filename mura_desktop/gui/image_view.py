@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from mura_desktop.core.display import (
     MIN_WIDTH,
+    NamedWindow,
     Window,
     auto_window,
     blend_heatmap,
@@ -51,6 +52,7 @@ class _ImageViewBox(pg.ViewBox):
 
     windowDragged = Signal(float, float)
     doubleClicked = Signal()
+    clicked = Signal(object)  # scene position of a plain left click
 
     def mouseDragEvent(self, ev, axis=None):
         plain_left = ev.button() == Qt.MouseButton.LeftButton and not (
@@ -66,6 +68,13 @@ class _ImageViewBox(pg.ViewBox):
     def mouseDoubleClickEvent(self, ev):
         ev.accept()
         self.doubleClicked.emit()
+
+    def mouseClickEvent(self, ev):
+        if ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            self.clicked.emit(ev.scenePos())
+        else:
+            super().mouseClickEvent(ev)
 
 
 class ColorBar(QWidget):
@@ -103,10 +112,24 @@ class ImageView(QWidget):
         A description of the pixel under the cursor ("" when outside the image).
     displayChanged()
         Window, inversion, orientation or overlay changed.
+    imageClicked(x, y)
+        A left click, in the image's own pixel coordinates (any orientation on screen).
+    rangeChanged()
+        Zoom or pan changed.
+    imageHovered(x, y, viewport position)
+        The cursor over the image (image coordinates, and where it is in the viewport);
+        ``imageLeft()`` when it leaves.
+
+    ``overlay`` is a graphics group drawn over the image in its own pixel coordinates
+    (it follows rotations and flips), for measurements.
     """
 
     pixelHovered = Signal(str)
     displayChanged = Signal()
+    imageClicked = Signal(float, float)
+    imageHovered = Signal(int, int, object)
+    imageLeft = Signal()
+    rangeChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -129,11 +152,16 @@ class ImageView(QWidget):
         self._heat = pg.ImageItem(axisOrder="row-major")
         self._heat.setZValue(1)
         self._heat.setLookupTable(heatmap_lut(self._opacity))
+        self.overlay = pg.ItemGroup()
+        self.overlay.setZValue(2)
         self._viewbox.addItem(self._gray)
         self._viewbox.addItem(self._heat)
+        self._viewbox.addItem(self.overlay)
+        self._viewbox.clicked.connect(self._on_click)
         self._viewbox.windowDragged.connect(self._on_window_drag)
         self._viewbox.doubleClicked.connect(self.fit)
         self._viewbox.sigRangeChanged.connect(self._update_captions)
+        self._viewbox.sigRangeChanged.connect(lambda *_: self.rangeChanged.emit())
         self._graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
 
         layout = QVBoxLayout(self)
@@ -261,6 +289,12 @@ class ImageView(QWidget):
         else:
             raise ValueError(f"unknown window preset {name!r}")
 
+    def apply_named_window(self, named: NamedWindow) -> None:
+        """A window the file names (in its own values), e.g. a DICOM header's "BONE"."""
+        if self._image is not None:
+            window = self._image.scale.from_file(named.center, named.width)
+            self.set_window(window.center, window.width)
+
     @property
     def inverted(self) -> bool:
         return self._inverted
@@ -350,6 +384,40 @@ class ImageView(QWidget):
             rgb = gray_rgb(gray)
         return orient(rgb, self._linear)
 
+    def rendered_region(self, x: int, y: int, radius: int) -> np.ndarray:
+        """The square of side ``2·radius`` around image pixel (x, y) as shown (window,
+        inversion, heatmap, orientation), RGB uint8; parts outside the image are black."""
+        if self._image is None:
+            raise ValueError("no image on screen")
+        h, w = self._image.pixels.shape
+        x0, y0, x1, y1 = x - radius, y - radius, x + radius, y + radius
+        crop = np.zeros((2 * radius, 2 * radius), np.float32)
+        heat = np.zeros_like(crop)
+        sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+        if sx1 > sx0 and sy1 > sy0:
+            inside = (slice(sy0 - y0, sy1 - y0), slice(sx0 - x0, sx1 - x0))
+            crop[inside] = windowed(self._image.pixels[sy0:sy1, sx0:sx1], *self._window.levels)
+            if self._inverted:
+                crop[inside] = 1.0 - crop[inside]
+            if self._heatmap is not None:
+                heat[inside] = self._heatmap[sy0:sy1, sx0:sx1]
+        if self._heatmap is not None and self._heatmap_visible:
+            rgb = blend_heatmap(crop, heat, self._opacity)
+        else:
+            rgb = gray_rgb(crop)
+        return orient(rgb, self._linear)
+
+    def view_rect(self) -> QRectF:
+        """The part of the scene on screen (zoom and pan)."""
+        return self._viewbox.viewRect()
+
+    def set_view_rect(self, rect: QRectF) -> None:
+        self._viewbox.setRange(rect, padding=0, disableAutoRange=True)
+
+    def viewport(self) -> QWidget:
+        """Where overlays over the image (captions, the loupe) are placed."""
+        return self._graphics.viewport()
+
     def pixel_at(self, scene_pos: QPointF) -> tuple[int, int, float] | None:
         """(x, y, value) of the image pixel under a scene position, or None outside."""
         if self._image is None:
@@ -368,12 +436,19 @@ class ImageView(QWidget):
             return
         self.set_window(self._window.center + dy * _DRAG_GAIN, self._window.width + dx * _DRAG_GAIN)
 
+    def _on_click(self, scene_pos: QPointF) -> None:
+        if self._image is not None:
+            p = self._gray.mapFromScene(scene_pos)
+            self.imageClicked.emit(float(p.x()), float(p.y()))
+
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:
         hit = self.pixel_at(scene_pos)
         if hit is None:
             self.pixelHovered.emit("")
+            self.imageLeft.emit()
             return
         x, y, value = hit
+        self.imageHovered.emit(x, y, self._graphics.mapFromScene(scene_pos))
         text = f"x {x}, y {y}: {value:.4f}"
         if self._heatmap is not None:
             text += f"   heat {self._heatmap[y, x]:.2f}"
@@ -396,8 +471,8 @@ class ImageView(QWidget):
         (a, b), (c, d) = self._linear
         # QTransform maps (x, y) to (m11·x + m21·y + dx, m12·x + m22·y + dy)
         transform = QTransform(float(a), float(c), float(b), float(d), float(dx), float(dy))
-        self._gray.setTransform(transform)
-        self._heat.setTransform(transform)
+        for item in (self._gray, self._heat, self.overlay):
+            item.setTransform(transform)
         self._update_captions()
 
     def _make_caption(self, parent: QWidget) -> QLabel:
@@ -412,7 +487,9 @@ class ImageView(QWidget):
     def _update_captions(self, *_: object) -> None:
         texts = dict(self._captions)
         if self._image is not None:
-            state = [f"W {self._window.width:.3f}  L {self._window.center:.3f}"]
+            state = [self._image.scale.describe(self._window)]
+            if self._image.window_note:
+                state.append(f"header window not used: {self._image.window_note}")
             if self._inverted:
                 state.append("inverted")
             if not np.array_equal(self._linear, np.eye(2, dtype=int)):

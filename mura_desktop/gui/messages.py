@@ -11,19 +11,15 @@ import logging
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
-import platformdirs
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from mura_desktop.gui.settings import APPLICATION, ORGANIZATION
+from mura_desktop.core.locations import log_dir
+from mura_desktop.gui.settings import APPLICATION
 
 log = logging.getLogger(__name__)
 
 _unparented: set[QMessageBox] = set()  # boxes without a parent live until they are closed
-
-
-def log_dir() -> Path:
-    return Path(platformdirs.user_log_dir(APPLICATION, ORGANIZATION))
 
 
 def log_file() -> Path:

@@ -5,67 +5,45 @@ The panel only displays; every number comes from ``mura_desktop.core.metrics`` a
 ``mura_desktop.core.stats`` so the viewer, the CLI and the trainer agree. ``set_results`` is
 cheap enough to call every few hundred milliseconds while a dataset is being scored; the
 bootstrap intervals (a second or more on a full dataset) are computed in a worker thread
-once the results have stopped changing for ``INTERVAL_DELAY_MS``.
+once the results have stopped changing for ``INTERVAL_DELAY_MS``. The table is
+``metrics_table``, the ROC curve and confusion matrix ``group_charts``; the report itself is
+written by ``metrics_report``.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QFontMetrics, QPainter, QPalette, QResizeEvent
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QApplication,
     QBoxLayout,
     QFileDialog,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
-    QSizePolicy,
     QStackedWidget,
-    QStyle,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from mura_desktop.core.metrics import (
-    NOT_AVAILABLE,
-    OVERALL,
-    BinaryMetrics,
-    roc_curve,
-    study_metrics,
-)
+from mura_desktop.core.metrics import NOT_AVAILABLE, OVERALL, BinaryMetrics, study_metrics
+from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.results import StudyResult
 from mura_desktop.core.stats.calibration import calibration
 from mura_desktop.core.stats.summary import StudyStatistics, study_statistics
+from mura_desktop.gui.group_charts import ConfusionMatrix, RocPlot
 from mura_desktop.gui.interval_plot import IntervalPlot
 from mura_desktop.gui.metrics_report import na_reasons, write_metrics_report
-from mura_desktop.gui.reliability_plot import ReliabilityPlot, unit_square
+from mura_desktop.gui.metrics_table import COLUMNS, INTERVAL_ROLE, PENDING, MetricsTable
+from mura_desktop.gui.reliability_plot import ReliabilityPlot
 from mura_desktop.gui.stats_worker import StatsWorker
 
-COLUMNS = ("Group", "n", "Abnormal", "κ", "AUROC", "Sensitivity", "Specificity", "Accuracy", "F1")
-_HEADERS = ("Group", "n", "Abn.", "κ", "AUROC", "Sens.", "Spec.", "Acc.", "F1")
-_FIELDS = ("kappa", "auroc", "sensitivity", "specificity", "accuracy", "f1")
 INTERVAL_DELAY_MS = 1500
-PENDING = "…"
-INTERVAL_ROLE = Qt.ItemDataRole.UserRole + 1
-_WIDEST_INTERVAL = "[-0.000, 0.000]"
-
-_CORRECT = QColor(46, 160, 67)
-_WRONG = QColor(215, 58, 73)
 
 
 class MetricsPanel(QWidget):
@@ -89,7 +67,7 @@ class MetricsPanel(QWidget):
         self._threshold: float | None = None
         self._key: tuple = ()
         self._job = 0
-        self.model: dict[str, Any] = {}
+        self.model = ModelRecord()
         self._worker = StatsWorker(self)
         self._worker.finished.connect(self._on_statistics)
         self._worker.failed.connect(self._on_statistics_failed)
@@ -109,41 +87,18 @@ class MetricsPanel(QWidget):
         self._message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._message.setMargin(24)
 
-        self._table = QTableWidget(0, len(COLUMNS))
-        self._table.setHorizontalHeaderLabels(_HEADERS)
-        for col, name in enumerate(COLUMNS):
-            self._table.horizontalHeaderItem(col).setToolTip(name)
-        self._table.verticalHeader().setVisible(False)
-        two_lines = self.fontMetrics().height() + QFontMetrics(_small(self.font())).height() + 6
-        self._table.verticalHeader().setDefaultSectionSize(two_lines)
-        self._table.setItemDelegate(_IntervalDelegate(self._table))
-        self._table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self._table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self._table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self._table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self._table.horizontalHeader().setSectionResizeMode(
-            0, QHeaderView.ResizeMode.ResizeToContents
-        )
-        self._table.setToolTip(
-            "Select a row to show its ROC curve, reliability diagram and confusion matrix"
-        )
+        self._table = MetricsTable()
         self._table.itemSelectionChanged.connect(self._on_row_selected)
 
-        self._roc = self._make_roc_plot()
+        self._roc = RocPlot(self)
         self._reliability = ReliabilityPlot(self)
         self._errors = IntervalPlot(self)
-        self._confusion = self._make_confusion_table()
-        self._confusion_title = QLabel()
-        self._confusion_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._confusion_title.setWordWrap(True)
+        self._confusion = ConfusionMatrix()
 
-        confusion_box = QVBoxLayout()
-        confusion_box.addWidget(self._confusion_title)
-        confusion_box.addWidget(self._confusion, 1)
         plots = QGridLayout()
         plots.addWidget(self._roc, 0, 0)
         plots.addWidget(self._reliability, 0, 1)
-        plots.addLayout(confusion_box, 0, 2)
+        plots.addWidget(self._confusion, 0, 2)
         plots.addWidget(self._errors, 1, 0, 1, 3)
         for column in (0, 1, 2):
             plots.setColumnStretch(column, 1)
@@ -194,7 +149,7 @@ class MetricsPanel(QWidget):
         self,
         results: Sequence[StudyResult],
         threshold: float | None = None,
-        model: Mapping[str, Any] | None = None,
+        model: ModelRecord | None = None,
     ) -> None:
         """Show metrics of the labelled, scored studies in ``results``.
 
@@ -203,7 +158,7 @@ class MetricsPanel(QWidget):
         ``model`` (the model record) goes into the exported report. The intervals follow
         once ``results`` stop changing.
         """
-        self.model = dict(model or {})
+        self.model = model or ModelRecord()
         scored = [r for r in results if r.probability is not None]
         usable = [r for r in scored if r.label is not None]
         self._metrics = study_metrics(usable, threshold)
@@ -229,7 +184,7 @@ class MetricsPanel(QWidget):
             f"{len(usable):,} labelled, scored studies ({overall.n_positive:,} abnormal)"
             + _unused_note(len(results), len(scored), len(usable))
         )
-        self._fill_table()
+        self._table.fill(self._metrics, self._group)
         self._show_intervals()
         self._draw_group()
         self._pages.setCurrentIndex(1)
@@ -320,52 +275,7 @@ class MetricsPanel(QWidget):
 
     def confusion_counts(self) -> np.ndarray:
         """The 2×2 matrix displayed (rows truth, columns prediction)."""
-        return np.array(
-            [[int(self._confusion.item(r, c).data(Qt.ItemDataRole.UserRole)) for c in (0, 1)]
-             for r in (0, 1)]
-        )  # fmt: skip
-
-    # building -----------------------------------------------------------------------------
-
-    def _make_roc_plot(self) -> pg.PlotWidget:
-        base = self.palette().color(QPalette.ColorRole.Base)
-        text = self.palette().color(QPalette.ColorRole.Text)
-        plot = pg.PlotWidget(background=base)
-        unit_square(plot, text, "1 − specificity", "sensitivity")
-        self._roc_curve = plot.plot([], [], pen=pg.mkPen(QColor(31, 119, 180), width=2))
-        self._roc_point = pg.ScatterPlotItem(
-            size=11, brush=pg.mkBrush(_WRONG), pen=pg.mkPen(text, width=1)
-        )
-        plot.addItem(self._roc_point)
-        self._roc_point_label = pg.TextItem(color=text, anchor=(0, 0))
-        plot.addItem(self._roc_point_label)
-        self._roc_note = pg.TextItem(color=text, anchor=(0.5, 0.5))
-        self._roc_note.setPos(0.5, 0.5)
-        plot.addItem(self._roc_note)
-        self._roc_text_color = text
-        return plot
-
-    def _make_confusion_table(self) -> QTableWidget:
-        table = QTableWidget(2, 2)
-        table.setHorizontalHeaderLabels(["predicted\nnormal", "predicted\nabnormal"])
-        table.setVerticalHeaderLabels(["truly\nnormal", "truly\nabnormal"])
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        for header in (table.horizontalHeader(), table.verticalHeader()):
-            header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        table.setMinimumSize(160, 120)
-        table.setToolTip("Rows: ground truth. Columns: the model's decision. % of the row.")
-        font = table.font()
-        font.setPointSizeF(font.pointSizeF() * 1.25)
-        for r in (0, 1):
-            for c in (0, 1):
-                item = QTableWidgetItem()
-                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-                item.setFont(font)
-                table.setItem(r, c, item)
-        return table
+        return self._confusion.counts()
 
     # updating -----------------------------------------------------------------------------
 
@@ -383,42 +293,6 @@ class MetricsPanel(QWidget):
             )
         self._message.setText(text)
         self._pages.setCurrentIndex(0)
-
-    def _fill_table(self) -> None:
-        table = self._table
-        table.blockSignals(True)
-        table.setRowCount(len(self._metrics))
-        for row, (name, m) in enumerate(self._metrics.items()):
-            values = [name, f"{m.n:,}", f"{m.n_positive:,}"]
-            values += [m.text(f) for f in _FIELDS]
-            reasons = ["", "", ""] + [m.undefined.get(f, "") for f in _FIELDS]
-            for col, (value, reason) in enumerate(zip(values, reasons, strict=True)):
-                item = table.item(row, col)
-                if item is None:
-                    item = QTableWidgetItem()
-                    align = Qt.AlignmentFlag.AlignLeft if col == 0 else Qt.AlignmentFlag.AlignRight
-                    item.setTextAlignment(align | Qt.AlignmentFlag.AlignVCenter)
-                    table.setItem(row, col, item)
-                item.setText(value)
-                item.setToolTip(f"{NOT_AVAILABLE}: {reason}" if reason else "")
-            if name == OVERALL:
-                bold = table.item(row, 0).font()
-                bold.setBold(True)
-                for col in range(len(COLUMNS)):
-                    table.item(row, col).setFont(bold)
-        table.selectRow(list(self._metrics).index(self._group))
-        table.blockSignals(False)
-        # the stretched (equal) columns never shrink below their content: the plots give way
-        header = table.horizontalHeader()
-        widths = [
-            max(table.sizeHintForColumn(c), header.sectionSizeHint(c)) for c in range(len(COLUMNS))
-        ]
-        needed = widths[0] + (len(widths) - 1) * max(widths[1:])
-        table.setMinimumWidth(needed + 2 * table.frameWidth() + 4)
-        # every row visible: at most ALL, seven body parts and UNKNOWN
-        row_height = table.verticalHeader().defaultSectionSize()
-        chrome = header.sizeHint().height() + 2 * table.frameWidth() + 4
-        table.setFixedHeight(chrome + row_height * table.rowCount())
 
     def _compute_intervals(self) -> None:
         if not self._usable:
@@ -446,20 +320,7 @@ class MetricsPanel(QWidget):
     def _show_intervals(self) -> None:
         """The interval line of every metric cell, the note under the table, the error bars."""
         stats = self._stats
-        for row, (name, m) in enumerate(self._metrics.items()):
-            group = stats.groups.get(name) if stats is not None else None
-            for field in _FIELDS:
-                item = self._table.item(row, COLUMNS.index(_COLUMN_OF[field]))
-                if field in m.undefined:
-                    text = ""
-                elif self._stats_failure:
-                    text = f"{NOT_AVAILABLE}: failed"
-                elif group is None:
-                    text = PENDING
-                else:
-                    text = group.intervals[field].text()
-                item.setData(INTERVAL_ROLE, text)
-                item.setToolTip(_cell_tip(m, field, group))
+        self._table.show_intervals(self._metrics, stats, self._stats_failure)
         if self._stats_failure:
             self._method.setText(f"95% intervals could not be computed: {self._stats_failure}")
         elif stats is None:
@@ -471,7 +332,6 @@ class MetricsPanel(QWidget):
             )
         self._errors.set_statistics(stats, self._metrics)
         self.export_button.setEnabled(stats is not None)
-        self._table.viewport().update()
 
     def _on_row_selected(self) -> None:
         rows = self._table.selectionModel().selectedRows()
@@ -483,112 +343,9 @@ class MetricsPanel(QWidget):
     def _draw_group(self) -> None:
         m = self._metrics[self._group]
         labels, scores = self._scores[self._group]
-        plot = self._roc.getPlotItem()
-        if math.isnan(m.auroc):
-            self._roc_curve.setData([], [])
-            self._roc_point.setData([], [])
-            self._roc_point_label.setText("")
-            self._roc_note.setText("ROC needs both normal and\nabnormal studies")
-            plot.setTitle(f"ROC — {self._group}", color=self._roc_text_color.name())
-        else:
-            fpr, tpr, _ = roc_curve(labels, scores)
-            self._roc_curve.setData(fpr, tpr)
-            x, y = 1.0 - m.specificity, m.sensitivity
-            self._roc_point.setData([x], [y])
-            self._roc_point_label.setText(f"  threshold {m.threshold:.2f}")
-            self._roc_point_label.setPos(x, y)
-            self._roc_note.setText("")
-            plot.setTitle(
-                f"ROC — {self._group}  (AUROC {m.auroc:.3f})", color=self._roc_text_color.name()
-            )
+        self._roc.set_group(self._group, m, labels, scores)
         self._reliability.set_calibration(calibration(labels, scores), self._group)
-        self._confusion_title.setText(
-            f"Confusion matrix — {self._group} (n = {m.n:,}, threshold {m.threshold:.2f})"
-        )
-        matrix = m.confusion
-        for r in (0, 1):
-            row_total = int(matrix[r].sum())
-            for c in (0, 1):
-                count = int(matrix[r, c])
-                share = count / row_total if row_total else 0.0
-                item = self._confusion.item(r, c)
-                item.setData(Qt.ItemDataRole.UserRole, count)
-                item.setText(f"{count:,}\n{share:.0%}" if row_total else f"{count:,}")
-                color = QColor(_CORRECT if r == c else _WRONG)
-                color.setAlphaF(0.12 + 0.6 * share)
-                item.setBackground(QBrush(color))
-
-
-_COLUMN_OF = {
-    "kappa": "κ", "auroc": "AUROC", "sensitivity": "Sensitivity", "specificity": "Specificity",
-    "accuracy": "Accuracy", "f1": "F1",
-}  # fmt: skip
-
-
-def _cell_tip(m: BinaryMetrics, field: str, group) -> str:
-    if field in m.undefined:
-        return f"{NOT_AVAILABLE}: {m.undefined[field]}"
-    if group is None:
-        return f"{_COLUMN_OF[field]} {m.text(field)}; 95% interval {PENDING}"
-    tip = f"{_COLUMN_OF[field]} {m.text(field)}; 95% interval {group.intervals[field].text()}"
-    tip += " (patient bootstrap)"
-    if field == "auroc":
-        tip += f"; DeLong {group.auroc_delong.text()}"
-    return tip
-
-
-class _IntervalDelegate(QStyledItemDelegate):
-    """A metric cell in two lines: the value, and under it its interval in smaller grey."""
-
-    def paint(
-        self,
-        painter: QPainter,
-        option: QStyleOptionViewItem,
-        index: QModelIndex | QPersistentModelIndex,
-    ) -> None:
-        interval = index.data(INTERVAL_ROLE)
-        if not interval:
-            super().paint(painter, option, index)
-            return
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        value, opt.text = opt.text, ""
-        style = opt.widget.style() if opt.widget is not None else QApplication.style()
-        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
-        selected = bool(opt.state & QStyle.StateFlag.State_Selected)
-        role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
-        ink = opt.palette.color(role)
-        rect = opt.rect.adjusted(4, 2, -4, -2)
-        half = rect.height() // 2
-        align = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-        painter.save()
-        painter.setFont(opt.font)
-        painter.setPen(ink)
-        painter.drawText(rect.adjusted(0, 0, 0, -half), align, value)
-        small = _small(opt.font)
-        muted = QColor(ink)
-        muted.setAlphaF(0.7)
-        painter.setFont(small)
-        painter.setPen(muted)
-        shown = QFontMetrics(small).elidedText(interval, Qt.TextElideMode.ElideRight, rect.width())
-        painter.drawText(rect.adjusted(0, rect.height() - half, 0, 0), align, shown)
-        painter.restore()
-
-    def sizeHint(
-        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
-    ) -> QSize:
-        size = super().sizeHint(option, index)
-        if not index.data(INTERVAL_ROLE):
-            return size
-        wide = QFontMetrics(_small(option.font)).horizontalAdvance(_WIDEST_INTERVAL) + 10
-        return QSize(max(size.width(), wide), size.height())
-
-
-def _small(font: QFont) -> QFont:
-    small = QFont(font)
-    small.setBold(False)
-    small.setPointSizeF(font.pointSizeF() * 0.85)
-    return small
+        self._confusion.set_group(self._group, m)
 
 
 def _group_scores(studies: Sequence[StudyResult]) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -10,12 +10,12 @@ import math
 import os
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPen, QPolygonF
 
 from mura_desktop.core.metrics import NOT_AVAILABLE, OVERALL, format_number
+from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.stats.calibration import Calibration
 from mura_desktop.core.stats.summary import StudyStatistics
 from mura_desktop.gui.report import DISCLAIMER, Page, write_pdf
@@ -38,7 +38,7 @@ _BLUE = QColor(31, 119, 180)
 def write_metrics_report(
     path: str | os.PathLike[str],
     stats: StudyStatistics,
-    model: dict[str, Any],
+    model: ModelRecord,
     summary: str,
 ) -> None:
     """Write the metrics report of ``stats`` (``core.stats.summary.study_statistics``) to
@@ -48,7 +48,7 @@ def write_metrics_report(
     )
 
 
-def _draw(page: Page, stats: StudyStatistics, model: dict[str, Any], summary: str) -> None:
+def _draw(page: Page, stats: StudyStatistics, model: ModelRecord, summary: str) -> None:
     generated = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     page.text(
         generated,

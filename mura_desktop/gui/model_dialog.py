@@ -2,19 +2,18 @@
 and loading a bundle or importing a plain checkpoint.
 
 ``mura_desktop.inference`` (and so torch) is imported only inside functions: the viewer shows
-its window before torch is loaded.
+its window before torch is loaded. The "Model" box is ``model_provenance``; loading,
+importing and saving run in a ``model_task``.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import platformdirs
-from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -26,7 +25,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -34,66 +32,21 @@ from PySide6.QtWidgets import (
 )
 
 from mura_desktop.core.resources import MODEL_SUFFIX
+from mura_desktop.gui.model_provenance import ProvenanceView
+from mura_desktop.gui.model_task import ModelTask
 
 if TYPE_CHECKING:
     from mura_desktop.inference.bundle import ModelBundle
 
-log = logging.getLogger(__name__)
-
 DEVICES = (("auto", "Automatic (CUDA if available)"), ("cpu", "CPU"), ("cuda", "CUDA GPU"))
 CHECKPOINT_FILTER = "PyTorch checkpoints (*.pth *.pt *.tar *.ckpt *.bin);;All files (*)"
 BUNDLE_FILTER = f"MURA Desktop models (*{MODEL_SUFFIX});;All files (*)"
-
-NO_MODEL_TEXT = (
-    "<b>No model loaded.</b> The viewer shows images without scores until you choose one:"
-    "<ul>"
-    "<li><b>Load bundle…</b> a <code>.mura</code> model file (made by the trainer or shipped "
-    "with MURA Desktop).</li>"
-    "<li><b>Train one</b> on a MURA-style dataset with <i>Train a model…</i> in the viewer, "
-    "or on the command line (the run ends with a <code>.mura</code> bundle):<br>"
-    "<code>mura-train fit DATASET --out RUN_FOLDER</code></li>"
-    "<li><b>Import checkpoint…</b> turns a torchvision DenseNet-121/169/201 or ResNet-50 "
-    "<code>state_dict</code> (.pth) with one abnormality output into a bundle.</li>"
-    "</ul>"
-)
-DEMO_TEXT = (
-    "⚠ DEMO MODEL — trained on synthetic images. Its scores and heatmaps mean nothing on "
-    "real radiographs."
-)
-
-
-def default_models_dir() -> Path:
-    """Where imported bundles are offered to be saved: the user's data folder."""
-    return platformdirs.user_data_path("mura-desktop", appauthor=False) / "models"
 
 
 def cuda_is_available() -> bool:
     import torch
 
     return bool(torch.cuda.is_available())
-
-
-class _Task(QThread):
-    """Runs one call off the GUI thread; reports through signals only."""
-
-    succeeded = Signal(object)
-    failed = Signal(str, bool)  # message, expected (a BundleError or similar)
-
-    def __init__(self, call: Callable[[], Any], expected: tuple[type[BaseException], ...]):
-        super().__init__()
-        self._call = call
-        self._expected = expected
-
-    def run(self) -> None:
-        try:
-            value = self._call()
-        except self._expected as exc:
-            self.failed.emit(str(exc), True)
-        except Exception as exc:
-            log.exception("model dialog task failed")
-            self.failed.emit(f"{type(exc).__name__}: {exc}", False)
-        else:
-            self.succeeded.emit(value)
 
 
 class ModelDialog(QDialog):
@@ -142,31 +95,13 @@ class ModelDialog(QDialog):
         self.setMinimumWidth(560)
         self._bundle = bundle
         self._path = str(model_path) if model_path else ""
-        self._models_dir = Path(models_dir) if models_dir else default_models_dir()
-        self._task: _Task | None = None
+        self._models_dir = Path(models_dir) if models_dir else models_dir()
+        self._task: ModelTask | None = None
         self._closed = False
         if cuda_available is None:
             cuda_available = cuda_is_available()
 
-        self._demo = QLabel(DEMO_TEXT)
-        self._demo.setWordWrap(True)
-        self._demo.setStyleSheet(
-            "QLabel { background: #ffe0e0; color: #a00000; border: 2px solid #c00000;"
-            " padding: 6px; font-weight: bold; }"
-        )
-        self._no_model = QLabel(NO_MODEL_TEXT)
-        self._no_model.setWordWrap(True)
-        self._no_model.setTextFormat(Qt.TextFormat.RichText)
-        self._facts = QFormLayout()
-        self._facts.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        facts_widget = QWidget()
-        facts_widget.setLayout(self._facts)
-        model_box = QGroupBox("Model")
-        model_layout = QVBoxLayout(model_box)
-        model_layout.addWidget(self._demo)
-        model_layout.addWidget(self._no_model)
-        model_layout.addWidget(facts_widget)
-        self._facts_widget = facts_widget
+        self._model_box = ProvenanceView()
 
         self._device = QComboBox()
         for key, text in DEVICES:
@@ -227,7 +162,7 @@ class ModelDialog(QDialog):
         bottom.addWidget(self._buttons)
 
         layout = QVBoxLayout(self)
-        layout.addWidget(model_box)
+        layout.addWidget(self._model_box)
         layout.addWidget(settings_box)
         layout.addWidget(self._status)
         layout.addWidget(self._progress)
@@ -354,7 +289,7 @@ class ModelDialog(QDialog):
     ) -> None:
         if self._task is not None:
             raise RuntimeError("the model dialog is already busy")
-        task = _Task(call, expected)
+        task = ModelTask(call, expected)
         task.succeeded.connect(lambda value: None if self._closed else on_success(value))
         task.failed.connect(self._on_failed)
         task.finished.connect(lambda: self._on_task_finished(task))
@@ -362,7 +297,7 @@ class ModelDialog(QDialog):
         self._set_busy(True, message)
         task.start()
 
-    def _on_task_finished(self, task: _Task) -> None:
+    def _on_task_finished(self, task: ModelTask) -> None:
         task.deleteLater()
         if self._task is task:
             self._task = None
@@ -426,11 +361,7 @@ class ModelDialog(QDialog):
 
     def _show_bundle(self, threshold: float | None) -> None:
         bundle = self._bundle
-        self._demo.setVisible(bundle is not None and bundle.is_demo)
-        self._no_model.setVisible(bundle is None)
-        self._facts_widget.setVisible(bundle is not None)
-        while self._facts.rowCount():
-            self._facts.removeRow(0)
+        self._model_box.show_bundle(bundle, self._path)
         while self._points.count():
             item = self._points.takeAt(0)
             if item.widget() is not None:
@@ -439,18 +370,6 @@ class ModelDialog(QDialog):
         if bundle is None:
             self._threshold.setValue(0.5 if threshold is None else threshold)
             return
-        for label, value in _provenance_rows(bundle):
-            field = QLabel(value)
-            field.setWordWrap(True)
-            field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            if label == "Content hash:":
-                field.setToolTip(bundle.content_hash)
-            self._facts.addRow(label, field)
-        if self._path:
-            path_field = QLineEdit(self._path)
-            path_field.setReadOnly(True)
-            path_field.setCursorPosition(0)
-            self._facts.addRow("File:", path_field)
         for name, value in bundle.operating_points.items():
             button = QPushButton(f"{name.replace('_', ' ')} {value:.3f}")
             button.setToolTip(f"Use the bundle's {name.replace('_', ' ')} operating point")
@@ -459,54 +378,3 @@ class ModelDialog(QDialog):
         self._points.addStretch(1)
         default = bundle.operating_points["default"]
         self._threshold.setValue(default if threshold is None else threshold)
-
-
-def _provenance_rows(bundle: ModelBundle) -> list[tuple[str, str]]:
-    prov = bundle.provenance
-    n = len(bundle.members)
-    heads = ", ".join(
-        name.replace("_", " ") + (f" ({len(spec['classes'])} classes)" if "classes" in spec else "")
-        for name, spec in bundle.heads.items()
-    )
-    rule = bundle.verdict_rule()
-    rule_text = f"{rule.aggregation} of the views ≥ threshold"
-    if rule.band is not None:
-        rule_text += f"; indeterminate in [{rule.band[0]:.3f}, {rule.band[1]:.3f})"
-    rows = [
-        ("Name:", f"<b>{bundle.name}</b>"),
-        ("Architecture:", f"{bundle.architecture}, input {bundle.input_size}×{bundle.input_size}"),
-        ("Heads:", heads),
-        ("Members:", f"{n}" + (" (ensemble: mean of probabilities)" if n > 1 else "")),
-        ("Study rule:", rule_text),
-        ("Trained on:", _plain(prov.get("data")) or "not recorded"),
-        ("Split:", _plain(prov.get("split")) or "not recorded"),
-        ("Metrics:", _metrics_text(prov.get("metrics")) or "not recorded"),
-        ("Created:", _plain(prov.get("created")) or "not recorded"),
-        ("Trainer version:", _plain(prov.get("trainer_version")) or "not recorded"),
-    ]
-    if prov.get("notes"):
-        rows.append(("Notes:", _plain(prov["notes"])))
-    rows.append(("Content hash:", bundle.content_hash[:12]))
-    return rows
-
-
-def _plain(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
-_METRIC_NAMES = {"kappa": "κ", "auroc": "AUROC", "f1": "F1"}
-
-
-def _metrics_text(metrics: Any) -> str:
-    """Scalar metrics as ``kappa 0.701 · auroc 0.912``; a nested ``ALL`` group is used."""
-    if not isinstance(metrics, Mapping):
-        return _plain(metrics)
-    if isinstance(metrics.get("ALL"), Mapping):
-        metrics = metrics["ALL"]
-    shown = []
-    for key, value in metrics.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            continue
-        name = _METRIC_NAMES.get(key, key)
-        shown.append(f"{name} {value:.3f}" if isinstance(value, float) else f"{name} {value}")
-    return " · ".join(shown)

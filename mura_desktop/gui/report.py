@@ -11,7 +11,6 @@ import os
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -30,9 +29,11 @@ from PySide6.QtGui import (
 )
 
 from mura_desktop.core.display import VERDICT_COLOURS, blend_heatmap, gray_rgb, turbo, windowed
+from mura_desktop.core.labels import Verdict
+from mura_desktop.core.measure import Measurement
+from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.pixels import LoadedImage
-from mura_desktop.core.results import StudyResult, model_hash
-from mura_desktop.core.verdict import ABNORMAL, NORMAL
+from mura_desktop.core.results import StudyResult
 
 DISCLAIMER = "Research use only. Not a medical device; not for diagnosis."
 HEATMAP_NOTE = (
@@ -54,7 +55,8 @@ def write_study_report(
     result: StudyResult,
     images: dict[Path, LoadedImage],
     heatmaps: dict[Path, np.ndarray],
-    model: dict[str, Any],
+    model: ModelRecord,
+    measurements: dict[Path, list[Measurement]] | None = None,
 ) -> None:
     """Write an A4 portrait, one-page PDF report of ``result`` to ``path``.
 
@@ -65,15 +67,15 @@ def write_study_report(
         A view without pixels is drawn as an empty frame; one without a heatmap without
         overlay; a failed view shows its error.
     model
-        The model's identity, e.g. ``ModelBundle.summary()`` or ``ResultSet.model``: ``name``,
-        ``architecture``, ``content_hash`` (or ``hash``) and ``demo`` are shown when present.
+        The model's identity (``ResultSet.model``): name, architecture, hash and the demo
+        flag are shown.
 
     The file is written to a temporary name and renamed, so a failure leaves no partial PDF.
     """
     write_pdf(
         path,
         f"MURA Desktop report — {result.name}",
-        lambda page: page.draw(result, images, heatmaps, model),
+        lambda page: page.draw(result, images, heatmaps, model, measurements or {}),
     )
 
 
@@ -162,12 +164,14 @@ class Page:
         result: StudyResult,
         images: dict[Path, LoadedImage],
         heatmaps: dict[Path, np.ndarray],
-        model: dict[str, Any],
+        model: ModelRecord,
+        measurements: dict[Path, list[Measurement]],
     ) -> None:
         footer_top = self.height - self._footer_height()
         self._header(result)
         self.model_block(model)
         self._verdict(result)
+        self._measurements(result, measurements)
         self.rule()
         self._views(result, images, heatmaps, footer_top - self.gap)
         self._footer(footer_top)
@@ -194,19 +198,18 @@ class Page:
         self.line("    ".join(facts), self.font(9.5))
         self.rule()
 
-    def model_block(self, model: dict[str, Any]) -> None:
+    def model_block(self, model: ModelRecord) -> None:
         """The model's name, architecture and hash; a red box for a demo model."""
         if not model:
             self.line("Model: none recorded", self.font(9.5), _MUTED)
             return
-        content_hash = model_hash(model)
-        parts = [str(model.get("name") or "unnamed model")]
-        if model.get("architecture"):
-            parts.append(str(model["architecture"]))
-        if content_hash:
-            parts.append(f"hash {content_hash[:12]}")
+        parts = [model.name or "unnamed model"]
+        if model.architecture:
+            parts.append(model.architecture)
+        if model.content_hash:
+            parts.append(f"hash {model.content_hash[:12]}")
         self.line("Model: " + "  ·  ".join(parts), self.font(9.5))
-        if model.get("demo"):
+        if model.demo:
             pad = self.mm(2)
             warning = (
                 "DEMO MODEL — trained on synthetic images; its scores mean nothing on real "
@@ -247,6 +250,18 @@ class Page:
         detail.append(f"Ground truth: {_truth_text(result)}")
         self.text("\n".join(detail), self.font(9.5), _INK, rect=inner.adjusted(0, used, 0, 0))
         self.y = top + bar.height() + self.mm(1)
+
+    def _measurements(
+        self, result: StudyResult, measurements: dict[Path, list[Measurement]]
+    ) -> None:
+        """The reader's measurements, one line per view that has some."""
+        for i, view in enumerate(result.views, 1):
+            found = measurements.get(Path(view.path)) or []
+            if found:
+                values = "; ".join(m.label() for m in found)
+                self.line(
+                    f"Measurements, view {i} ({Path(view.path).name}): {values}", self.font(9)
+                )
 
     def _views(
         self,
@@ -301,7 +316,7 @@ class Page:
             else:
                 above = view.probability >= threshold
                 score = f"p = {view.probability:.3f}"
-                colour = _VERDICT_COLOURS[ABNORMAL if above else NORMAL]
+                colour = _VERDICT_COLOURS[Verdict.ABNORMAL if above else Verdict.NORMAL]
             self.text(f"{name}  ·  {score}", self.font(8.5, bold=True), colour, rect=caption)
 
     def _footer_height(self) -> float:
@@ -337,7 +352,7 @@ class Page:
 def _truth_text(result: StudyResult) -> str:
     if result.label is None:
         return "unknown"
-    truth = ABNORMAL if result.label else NORMAL
+    truth = result.label.word
     predicted = result.predicted_label
     if predicted is None:
         return truth

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mura_desktop.inference.backends import RUNTIME_CACHE_VARIABLE
+from mura_desktop.core.locations import RUNTIME_CACHE_VARIABLE
 
 # Decoders a frozen build must keep: pylibjpeg-libjpeg (JPEG, JPEG-LS), -openjpeg (J2K), -rle.
 REQUIRED_DECODERS = (

@@ -1,7 +1,8 @@
 """What the viewer has open: studies, their scores, the model that made them, heatmaps.
 
 Plain Python (no widgets), used from the GUI thread only. One session holds scores of one
-model: ``model_hash`` names it, and scores from another model are never mixed in.
+model: its record's ``content_hash`` names it, and scores from another model are never
+mixed in.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mura_desktop.core.results import ResultSet, StudyResult, model_hash
+from mura_desktop.core.measure import Measurement
+from mura_desktop.core.model_record import ModelRecord
+from mura_desktop.core.results import ResultSet, StudyResult
 from mura_desktop.core.study import Scan, ScanProblem, Study, View
 from mura_desktop.core.verdict import VerdictRule
 
@@ -28,10 +31,11 @@ class Session:
 
     groups: list[tuple[str, list[Study]]] = field(default_factory=list)
     results: dict[str, StudyResult] = field(default_factory=dict)
-    model: dict = field(default_factory=dict)
+    model: ModelRecord = field(default_factory=ModelRecord)
     problems: list[ScanProblem] = field(default_factory=list)
     sources: list[Path] = field(default_factory=list)
     results_file: Path | None = None
+    measurements: dict[Path, list[Measurement]] = field(default_factory=dict)
     _by_uid: dict[str, Study] = field(default_factory=dict, repr=False)
     _heatmaps: OrderedDict[str, dict[Path, np.ndarray]] = field(
         default_factory=OrderedDict, repr=False
@@ -64,9 +68,10 @@ class Session:
         return cls(
             groups=[(f"{path.name} (results)", studies)] if studies else [],
             results={r.uid: r for r in results.studies},
-            model=dict(results.model),
+            model=results.model,
             problems=list(results.problems),
             results_file=path,
+            measurements={Path(p): list(found) for p, found in results.measurements.items()},
         )
 
     # --- lookups ------------------------------------------------------------------------
@@ -79,23 +84,19 @@ class Session:
         return self._by_uid.get(uid)
 
     @property
-    def model_hash(self) -> str:
-        return model_hash(self.model)
-
-    @property
     def n_scored(self) -> int:
         return sum(1 for r in self.results.values() if r.probability is not None)
 
     # --- scores -------------------------------------------------------------------------
 
-    def adopt_model(self, record: dict) -> bool:
+    def adopt_model(self, record: ModelRecord) -> bool:
         """Make ``record`` the session's model. Scores of a different model are dropped;
         returns True when some were."""
-        dropped = bool(self.results) and self.model_hash != model_hash(record)
+        dropped = bool(self.results) and self.model.content_hash != record.content_hash
         if dropped:
             self.results.clear()
             self._heatmaps.clear()
-        self.model = dict(record)
+        self.model = record
         return dropped
 
     def put_result(self, result: StudyResult) -> None:
@@ -124,8 +125,9 @@ class Session:
         order = [s.uid for s in self.studies]
         return ResultSet(
             studies=[self.results[uid] for uid in order if uid in self.results],
-            model=dict(self.model),
+            model=self.model,
             problems=list(self.problems),
+            measurements={str(p): list(found) for p, found in self.measurements.items() if found},
         )
 
 

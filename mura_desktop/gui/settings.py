@@ -9,8 +9,12 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings
+
+if TYPE_CHECKING:  # pynetdicom loads only when the PACS settings are used, not at start-up
+    from mura_desktop.node.scu import Node
 
 ORGANIZATION = "MURA Desktop"
 APPLICATION = "mura-desktop"
@@ -151,6 +155,52 @@ class Settings:
     def set_threshold_for(self, bundle: str | os.PathLike[str], value: float | None) -> None:
         self._q.setValue(_threshold_key(bundle), "" if value is None else f"{value:.6g}")
 
+    # --- DICOM node ---------------------------------------------------------------------
+
+    @property
+    def local_ae_title(self) -> str:
+        """This program's AE title, as a listener and when sending."""
+        value = str(self._q.value("dicom/local_ae_title", "MURA", type=str)).strip()
+        return value if 0 < len(value) <= 16 else "MURA"
+
+    @local_ae_title.setter
+    def local_ae_title(self, value: str) -> None:
+        self._q.setValue("dicom/local_ae_title", value.strip())
+
+    @property
+    def pacs_node(self) -> Node | None:
+        """The PACS results are sent to, or None until one is set (or if the stored one is
+        not a valid node)."""
+        from mura_desktop.node.scu import parse_node
+
+        text = str(self._q.value("dicom/pacs", "", type=str))
+        try:
+            return parse_node(text) if text else None
+        except ValueError:
+            return None
+
+    @pacs_node.setter
+    def pacs_node(self, node: Node | None) -> None:
+        self._q.setValue("dicom/pacs", "" if node is None else str(node))
+
+    @property
+    def listener_port(self) -> int:
+        value = self._int("dicom/listener_port", 11112)
+        return value if 0 < value < 65536 else 11112
+
+    @listener_port.setter
+    def listener_port(self, value: int) -> None:
+        self._q.setValue("dicom/listener_port", int(value))
+
+    @property
+    def listener_folder(self) -> str:
+        """Where the viewer's listener files what arrives (empty: not chosen yet)."""
+        return str(self._q.value("dicom/listener_folder", "", type=str))
+
+    @listener_folder.setter
+    def listener_folder(self, value: str | os.PathLike[str]) -> None:
+        self._q.setValue("dicom/listener_folder", str(value))
+
     # --- conversions --------------------------------------------------------------------
 
     def _bytes(self, key: str) -> QByteArray | None:
@@ -168,6 +218,12 @@ class Settings:
         if isinstance(value, str):
             return value.lower() in ("true", "1", "yes")
         return bool(value)
+
+    def _int(self, key: str, default: int) -> int:
+        try:
+            return int(self._q.value(key, default))
+        except (TypeError, ValueError):
+            return default
 
     def _float(self, key: str, default: float) -> float:
         try:

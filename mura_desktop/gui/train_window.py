@@ -3,157 +3,43 @@
 The trainer writes its console output to ``RUN_DIR/console.log`` (shown in a log view) and
 its ``RUN_DIR/metrics.jsonl`` (tailed for the loss and κ curves). It runs in a session of its
 own and writes to files, not to pipes, so it can outlive the viewer when the user lets it
-run on (``detach``). The process is never killed without asking.
+run on (``detach``). The process is never killed without asking. The form is
+``train_form``, the plots ``train_plots``, the log view ``train_log``, the metrics reading
+``training_metrics`` and the process start ``trainer_process``.
 """
 
 from __future__ import annotations
 
-import codecs
-import math
 import os
 import shlex
 import subprocess
-import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QColor, QFontDatabase, QPalette
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QComboBox,
-    QFileDialog,
-    QFormLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QMessageBox,
-    QPlainTextEdit,
     QPushButton,
-    QSpinBox,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
-from mura_desktop.core.output_guard import is_inside
-from mura_desktop.core.resources import MODEL_SUFFIX
-from mura_desktop.core.run_log import BUNDLE_FILE, METRICS_FILE, number, parse_line
-
-# mura_desktop.inference.network.ARCHITECTURES, repeated so this window does not import torch.
-ARCHITECTURES = ("densenet121", "densenet169", "densenet201", "resnet50")
-DEVICES = ("auto", "cpu", "cuda")
-INITS = (("imagenet", "ImageNet weights (downloaded once)"), ("random", "Random"))
-CONSOLE_FILE = "console.log"
-LOG_LINES = 20_000
-
-
-def default_runs_dir() -> Path:
-    return platformdirs.user_data_path("mura-desktop", appauthor=False) / "runs"
-
-
-def trainer_command() -> list[str]:
-    """How to start ``mura-train``: this interpreter running the ``trainer`` package."""
-    return [sys.executable, "-m", "trainer"]
-
-
-class JsonlTail:
-    """Incremental reader of a JSON-lines file that another process appends to.
-
-    ``read()`` returns the records completed since the last call. A last line without its
-    newline is kept until it is finished; lines that are not JSON objects are skipped and
-    counted. When the file is replaced or shrinks (the trainer rewrites it on ``--resume``),
-    reading starts again from the top and ``restarted`` is set.
-    """
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self.skipped = 0
-        self.restarted = False
-        self._offset = 0
-        self._partial = b""
-        self._identity: tuple[int, int] | None = None
-
-    def read(self) -> list[dict[str, Any]]:
-        self.restarted = False
-        try:
-            stat = self.path.stat()
-        except OSError:
-            return []
-        identity = (stat.st_dev, stat.st_ino)
-        if self._identity is not None and (
-            identity != self._identity or stat.st_size < self._offset
-        ):
-            self._offset, self._partial, self.restarted = 0, b"", True
-        self._identity = identity
-        if stat.st_size == self._offset:
-            return []
-        try:
-            with self.path.open("rb") as fh:
-                fh.seek(self._offset)
-                data = fh.read()
-        except OSError:
-            return []
-        self._offset += len(data)
-        *lines, self._partial = (self._partial + data).split(b"\n")
-        records = []
-        for line in lines:
-            if not line.strip():
-                continue
-            record = parse_line(line.decode("utf-8", "replace"))
-            if record is None:
-                self.skipped += 1
-            else:
-                records.append(record)
-        return records
-
-
-@dataclass
-class TrainingCurves:
-    """Points of the live plots, built from metrics records.
-
-    Epoch points are placed at the count of epochs completed (1, 2, …), whatever the
-    trainer's own epoch numbering; step losses between them when the step record says how
-    many steps an epoch has.
-    """
-
-    epochs: list[float] = field(default_factory=list)
-    train_loss: list[float] = field(default_factory=list)
-    valid_loss: list[float] = field(default_factory=list)
-    kappa: list[float] = field(default_factory=list)
-    auroc: list[float] = field(default_factory=list)
-    steps: list[float] = field(default_factory=list)
-    step_loss: list[float] = field(default_factory=list)
-    total_epochs: int | None = None
-
-    def add(self, record: dict[str, Any]) -> None:
-        event = record.get("event")
-        if event == "start":
-            total = number(record, "epochs")
-            self.total_epochs = int(total) if total else self.total_epochs
-        elif event == "epoch":
-            self.epochs.append(float(len(self.epochs) + 1))
-            self.train_loss.append(_value_or_nan(number(record, "train_loss")))
-            self.valid_loss.append(_value_or_nan(number(record, "valid_loss")))
-            self.kappa.append(_value_or_nan(number(record, "kappa")))
-            self.auroc.append(_value_or_nan(number(record, "auroc")))
-        elif event == "step":
-            loss = number(record, "train_loss")
-            # `batch` of `batches` within the epoch; `step` is the run's global step counter
-            batch = number(record, "batch")
-            per_epoch = number(record, "batches")
-            if loss is not None and batch is not None and per_epoch:
-                self.steps.append(len(self.epochs) + min(batch / per_epoch, 1.0))
-                self.step_loss.append(loss)
-
-
-def _value_or_nan(value: float | None) -> float:
-    return float("nan") if value is None else value
+from mura_desktop.core.run_log import BUNDLE_FILE, METRICS_FILE, number
+from mura_desktop.gui.train_form import TrainForm
+from mura_desktop.gui.train_log import ConsoleLog
+from mura_desktop.gui.train_plots import TrainingPlots
+from mura_desktop.gui.trainer_process import (
+    CONSOLE_FILE,
+    find_bundle,
+    launch_trainer,
+    trainer_command,
+)
+from mura_desktop.gui.training_metrics import JsonlTail, TrainingCurves
 
 
 class TrainWindow(QWidget):
@@ -196,10 +82,9 @@ class TrainWindow(QWidget):
         self.setWindowTitle("Train a model")
         self.resize(980, 820)
         self._command = list(command) if command else trainer_command()
-        self._runs_dir = Path(runs_dir) if runs_dir else default_runs_dir()
+        self._runs_dir = Path(runs_dir) if runs_dir else runs_dir()
         self._stop_grace_ms = stop_grace_ms
         self._process: subprocess.Popen[bytes] | None = None
-        self._console_offset = 0
         self._run_dir: Path | None = None
         self._tail: JsonlTail | None = None
         self._curves = TrainingCurves()
@@ -207,8 +92,6 @@ class TrainWindow(QWidget):
         self._end_record: dict[str, Any] = {}
         self._error_message = ""
         self._stopping = False
-        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._pending_text = ""
 
         self._poll = QTimer(self)
         self._poll.setInterval(poll_ms)
@@ -217,34 +100,23 @@ class TrainWindow(QWidget):
         self._kill_timer.setSingleShot(True)
         self._kill_timer.timeout.connect(self._kill)
 
-        self._build_form()
-        self._build_plots()
-        self._log = QPlainTextEdit()
-        self._log.setReadOnly(True)
-        self._log.setMaximumBlockCount(LOG_LINES)
-        self._log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self._log.setPlaceholderText("The trainer's output appears here.")
-        self._log.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self._progress_line = QLabel()
-        self._progress_line.setFont(self._log.font())
+        self._form = TrainForm(self._runs_dir)
+        self._build_buttons()
+        self._plots = TrainingPlots()
+        self._log = ConsoleLog()
         self._status = QLabel("Choose a dataset folder, then Start.")
         self._status.setWordWrap(True)
 
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
-        top_layout.addWidget(self._form_box)
+        top_layout.addWidget(self._form)
         top_layout.addLayout(self._buttons_row)
         top_layout.addWidget(self._status)
         top_layout.addWidget(self._plots, 1)
-        bottom = QWidget()
-        bottom_layout = QVBoxLayout(bottom)
-        bottom_layout.setContentsMargins(0, 0, 0, 0)
-        bottom_layout.addWidget(self._log, 1)
-        bottom_layout.addWidget(self._progress_line)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
-        splitter.addWidget(bottom)
+        splitter.addWidget(self._log)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         layout = QVBoxLayout(self)
@@ -253,60 +125,7 @@ class TrainWindow(QWidget):
 
     # building -----------------------------------------------------------------------------
 
-    def _build_form(self) -> None:
-        self._dataset = QLineEdit()
-        self._dataset.setPlaceholderText("MURA-v1.1 folder or any labelled study tree")
-        browse_data = QPushButton("Browse…")
-        browse_data.clicked.connect(self._choose_dataset)
-        self._run_dir_edit = QLineEdit()
-        self._proposed_run_dir = ""
-        self._run_dir_edit.setToolTip("A new folder for this run's checkpoints, log and model")
-        browse_run = QPushButton("Browse…")
-        browse_run.clicked.connect(self._choose_run_dir)
-
-        self._arch = QComboBox()
-        self._arch.addItems(ARCHITECTURES)
-        self._arch.setCurrentText("densenet169")
-        self._arch.setToolTip("DenseNet-169 is the MURA paper's network")
-        self._propose_run_dir()
-        self._arch.currentTextChanged.connect(self._on_architecture_changed)
-        self._init = QComboBox()
-        for key, text in INITS:
-            self._init.addItem(text, key)
-        self._init.setToolTip(
-            "ImageNet initialisation is the paper's recipe; it downloads torchvision's weights "
-            "the first time (needs the network)."
-        )
-        self._size = _spin(64, 1024, 320, 32, " px")
-        self._epochs = _spin(1, 1000, 20, 1, "")
-        self._batch = _spin(1, 512, 8, 1, "")
-        self._device = QComboBox()
-        self._device.addItems(DEVICES)
-        self._device.setToolTip("auto: the trainer uses a CUDA GPU when it finds one, else the CPU")
-        self._extra = QLineEdit()
-        self._extra.setPlaceholderText("e.g. --parts wrist,hand --lr 3e-4 --demo")
-        self._extra.setToolTip("More mura-train fit flags (see mura-train fit --help)")
-
-        form = QFormLayout()
-        form.addRow("Dataset folder:", _row(self._dataset, browse_data))
-        form.addRow("Run folder:", _row(self._run_dir_edit, browse_run))
-        recipe = QHBoxLayout()
-        for label, widget in (
-            ("Network", self._arch),
-            ("Start from", self._init),
-            ("Image size", self._size),
-            ("Epochs", self._epochs),
-            ("Batch", self._batch),
-            ("Device", self._device),
-        ):
-            recipe.addWidget(QLabel(label + ":"))
-            recipe.addWidget(widget)
-        recipe.addStretch(1)
-        form.addRow(recipe)
-        form.addRow("Other flags:", self._extra)
-        self._form_box = QGroupBox("Run")
-        self._form_box.setLayout(form)
-
+    def _build_buttons(self) -> None:
         self._start_button = QPushButton("Start training")
         self._start_button.clicked.connect(self.start_training)
         self._stop_button = QPushButton("Stop")
@@ -319,25 +138,6 @@ class TrainWindow(QWidget):
         self._buttons_row.addWidget(self._stop_button)
         self._buttons_row.addStretch(1)
         self._buttons_row.addWidget(self._open_button)
-
-    def _build_plots(self) -> None:
-        base = self.palette().color(QPalette.ColorRole.Base)
-        text = self.palette().color(QPalette.ColorRole.Text)
-        self._plots = QWidget()
-        row = QHBoxLayout(self._plots)
-        row.setContentsMargins(0, 0, 0, 0)
-        # legends where the curves usually are not: losses fall, scores rise
-        self._loss_plot = _plot(base, text, "Loss", "loss", (-10, 10))
-        self._score_plot = _plot(base, text, "Validation κ and AUROC", "", (-10, -30))
-        self._score_plot.setYRange(0, 1, padding=0.05)
-        row.addWidget(self._loss_plot)
-        row.addWidget(self._score_plot)
-        faint = QColor(31, 119, 180, 90)
-        self._step_curve = self._loss_plot.plot([], [], pen=pg.mkPen(faint, width=1))
-        self._train_curve = _line(self._loss_plot, "train", QColor(31, 119, 180))
-        self._valid_curve = _line(self._loss_plot, "valid", QColor(255, 127, 14))
-        self._kappa_curve = _line(self._score_plot, "κ", QColor(44, 160, 44))
-        self._auroc_curve = _line(self._score_plot, "AUROC", QColor(148, 103, 189))
 
     # public API ---------------------------------------------------------------------------
 
@@ -355,95 +155,42 @@ class TrainWindow(QWidget):
             return
         self._poll.stop()
         self._kill_timer.stop()
-        self._append_log(f"[left running on its own; its output goes to {self._console_path()}]")
+        self._log.append(f"[left running on its own; its output goes to {self._console_path()}]")
         self._process = None
         self._show_status(f"Left running on its own. Run folder {self._run_dir}")
         self._update_buttons()
 
     def set_dataset(self, path: str | os.PathLike[str]) -> None:
-        self._dataset.setText(str(path))
+        self._form.set_dataset(path)
 
     def set_run_dir(self, path: str | os.PathLike[str]) -> None:
-        self._run_dir_edit.setText(str(path))
+        self._form.set_run_dir(path)
 
-    def set_recipe(
-        self,
-        *,
-        architecture: str | None = None,
-        size: int | None = None,
-        epochs: int | None = None,
-        batch: int | None = None,
-        device: str | None = None,
-        init: str | None = None,
-        extra: str | None = None,
-    ) -> None:
-        """Set any of the form's fields (unknown architecture/device/init raise ValueError)."""
-        for value, combo, choices in (
-            (architecture, self._arch, ARCHITECTURES),
-            (device, self._device, DEVICES),
-        ):
-            if value is not None:
-                if value not in choices:
-                    raise ValueError(f"{value!r} is not one of {choices}")
-                combo.setCurrentText(value)
-        if init is not None:
-            index = self._init.findData(init)
-            if index < 0:
-                raise ValueError(f"init {init!r} is not one of {[k for k, _ in INITS]}")
-            self._init.setCurrentIndex(index)
-        for value, spin in ((size, self._size), (epochs, self._epochs), (batch, self._batch)):
-            if value is not None:
-                spin.setValue(value)
-        if extra is not None:
-            self._extra.setText(extra)
+    def set_recipe(self, **fields: Any) -> None:
+        """Set any of the form's fields (see ``TrainForm.set_recipe``)."""
+        self._form.set_recipe(**fields)
 
     def command_line(self) -> list[str]:
         """The full command Start would run, from the form's current values."""
-        return [
-            *self._command,
-            "fit",
-            self._dataset.text().strip(),
-            "--out",
-            self._run_dir_edit.text().strip(),
-            "--arch",
-            self._arch.currentText(),
-            "--init",
-            str(self._init.currentData()),
-            "--size",
-            str(self._size.value()),
-            "--epochs",
-            str(self._epochs.value()),
-            "--batch-size",
-            str(self._batch.value()),
-            "--device",
-            self._device.currentText(),
-            *shlex.split(self._extra.text()),
-        ]
+        return [*self._command, "fit", *self._form.fit_arguments()]
 
     def start_training(self) -> bool:
         """Check the form and start the trainer; False (with the reason shown) if invalid."""
         if self.has_running_job():
             return False
-        problem = self._check_form()
+        problem = self._form.problem()
         if problem:
             self._show_status(problem, error=True)
             return False
         args = self.command_line()
-        run_dir = Path(self._run_dir_edit.text().strip()).expanduser()
+        run_dir = Path(self._form.run_dir_text()).expanduser()
         run_dir.parent.mkdir(parents=True, exist_ok=True)
         self._reset_run(run_dir)
-        self._append_log("$ " + shlex.join(args))
+        self._log.append("$ " + shlex.join(args))
         run_dir.mkdir(exist_ok=True)
         try:
             with self._console_path().open("wb") as console:
-                self._process = subprocess.Popen(
-                    args,
-                    stdin=subprocess.DEVNULL,
-                    stdout=console,
-                    stderr=subprocess.STDOUT,
-                    env=_trainer_environment(),
-                    **_own_session(),
-                )
+                self._process = launch_trainer(args, console)
         except OSError as exc:
             self._show_status(
                 f"Could not start the trainer ({self._command[0]}): {exc.strerror or exc}",
@@ -492,7 +239,7 @@ class TrainWindow(QWidget):
         return self._curves
 
     def log_text(self) -> str:
-        return self._log.toPlainText()
+        return self._log.text()
 
     def status_text(self) -> str:
         return self._status.text()
@@ -553,33 +300,6 @@ class TrainWindow(QWidget):
 
     # internals ----------------------------------------------------------------------------
 
-    def _check_form(self) -> str:
-        dataset_text = self._dataset.text().strip()
-        run_text = self._run_dir_edit.text().strip()
-        if not dataset_text:
-            return "Choose the dataset folder to train on."
-        dataset = Path(dataset_text).expanduser()
-        if not dataset.is_dir():
-            return f"The dataset folder {dataset} does not exist."
-        if not run_text:
-            return "Choose a run folder for the checkpoints and the model."
-        run_dir = Path(run_text).expanduser()
-        if is_inside(run_dir, dataset):
-            return (
-                f"The run folder {run_dir} is inside the dataset; choose a folder outside it "
-                "(MURA Desktop never writes into data folders)."
-            )
-        if run_dir.exists() and any(run_dir.iterdir()):
-            return (
-                f"The run folder {run_dir} already has files; choose a new folder (to continue "
-                "a run, use mura-train fit --resume RUN_FOLDER)."
-            )
-        try:
-            shlex.split(self._extra.text())
-        except ValueError as exc:
-            return f"Other flags: {exc}"
-        return ""
-
     def _reset_run(self, run_dir: Path) -> None:
         self._run_dir = run_dir
         self._tail = JsonlTail(run_dir / METRICS_FILE)
@@ -588,11 +308,7 @@ class TrainWindow(QWidget):
         self._end_record = {}
         self._error_message = ""
         self._stopping = False
-        self._decoder.reset()
-        self._pending_text = ""
-        self._console_offset = 0
-        self._log.clear()
-        self._progress_line.clear()
+        self._log.follow(self._console_path())
         self._redraw()
 
     def _console_path(self) -> Path:
@@ -601,30 +317,10 @@ class TrainWindow(QWidget):
     def _watch(self) -> None:
         """One poll: new console output and metrics; the end of the process."""
         ended = self._process is not None and self._process.poll() is not None
-        self._read_output()
+        self._log.read()
         self._read_metrics()  # after an end, everything the trainer wrote is in the files
         if ended and self._process is not None:
             self._on_finished(self._process.returncode)
-
-    def _read_output(self) -> None:
-        try:
-            with self._console_path().open("rb") as fh:
-                fh.seek(self._console_offset)
-                data = fh.read()
-        except OSError:
-            return
-        self._console_offset += len(data)
-        self._consume_text(self._decoder.decode(data))
-
-    def _consume_text(self, chunk: str) -> None:
-        *lines, self._pending_text = (self._pending_text + chunk).split("\n")
-        for line in lines:
-            # a progress bar rewrites its line with \r: keep what the terminal would show
-            self._append_log(line.rstrip("\r").rsplit("\r", 1)[-1])
-        self._progress_line.setText(self._pending_text.rsplit("\r", 1)[-1].strip())
-
-    def _append_log(self, line: str) -> None:
-        self._log.appendPlainText(line)
 
     def _read_metrics(self) -> None:
         if self._tail is None:
@@ -663,26 +359,16 @@ class TrainWindow(QWidget):
             self._show_status(f"Trainer error: {message}", error=True)
 
     def _redraw(self) -> None:
-        c = self._curves
-        self._train_curve.setData(c.epochs, c.train_loss, connect="finite")
-        self._valid_curve.setData(c.epochs, c.valid_loss, connect="finite")
-        self._kappa_curve.setData(c.epochs, c.kappa, connect="finite")
-        self._auroc_curve.setData(c.epochs, c.auroc, connect="finite")
-        self._step_curve.setData(c.steps, c.step_loss)
-        finite = [v for v in (*c.kappa, *c.auroc) if not math.isnan(v)]
-        self._score_plot.setYRange(min([0.0, *finite]), 1.0, padding=0.05)
-        last_epoch = max(c.total_epochs or self._epochs.value(), len(c.epochs), 1)
-        for plot in (self._loss_plot, self._score_plot):
-            plot.setXRange(0, last_epoch, padding=0.03)
+        self._plots.redraw(self._curves, self._form.planned_epochs())
 
     def _on_finished(self, exit_code: int) -> None:
         self._poll.stop()
         self._kill_timer.stop()
         self._process = None
-        if self._pending_text:
-            self._consume_text("\n")
+        self._log.finish()
         crashed = exit_code < 0  # ended by a signal
-        self._bundle = self._find_bundle() if not crashed and exit_code == 0 else None
+        exported = exit_code == 0 and self._run_dir is not None
+        self._bundle = find_bundle(self._run_dir, self._end_record) if exported else None
         if self._stopping:
             self._show_status("Stopped. The run folder keeps the checkpoints written so far.")
         elif crashed or exit_code != 0:
@@ -699,24 +385,9 @@ class TrainWindow(QWidget):
         self._update_buttons()
         self.runFinished.emit(-1 if crashed else exit_code, str(self._run_dir or ""))
 
-    def _find_bundle(self) -> Path | None:
-        run_dir = self._run_dir
-        if run_dir is None:
-            return None
-        value = self._end_record.get("bundle")
-        if isinstance(value, str) and value:
-            candidate = Path(value)
-            candidate = candidate if candidate.is_absolute() else run_dir / candidate
-            if candidate.is_file():
-                return candidate
-        if (run_dir / BUNDLE_FILE).is_file():
-            return run_dir / BUNDLE_FILE
-        found = sorted(run_dir.glob(f"*{MODEL_SUFFIX}"), key=lambda p: p.stat().st_mtime)
-        return found[-1] if found else None
-
     def _kill(self) -> None:
         if self.has_running_job() and self._process is not None:
-            self._append_log("[the trainer did not stop in time; killing it]")
+            self._log.append("[the trainer did not stop in time; killing it]")
             self._process.kill()
 
     def _emit_open_model(self) -> None:
@@ -725,105 +396,14 @@ class TrainWindow(QWidget):
 
     def _update_buttons(self) -> None:
         running = self.has_running_job()
-        self._form_box.setEnabled(not running)
+        self._form.setEnabled(not running)
         self._start_button.setEnabled(not running)
         self._stop_button.setEnabled(running and not self._stopping)
         self._open_button.setEnabled(not running and self._bundle is not None)
-        used = self._run_dir is not None and self._run_dir_edit.text().strip() == str(self._run_dir)
+        used = self._run_dir is not None and self._form.run_dir_text() == str(self._run_dir)
         if not running and used:
-            self._propose_run_dir()
+            self._form.propose_run_dir()
 
     def _show_status(self, text: str, error: bool = False) -> None:
         self._status.setStyleSheet("QLabel { color: #b00000; }" if error else "")
         self._status.setText(text)
-
-    def _propose_run_dir(self) -> None:
-        """Fill in a new, dated run folder under ``runs_dir`` named after the network."""
-        stem = f"{datetime.now():%Y%m%d-%H%M%S}-{self._arch.currentText()}"
-        candidate, n = self._runs_dir / stem, 1
-        while candidate.exists():
-            n += 1
-            candidate = self._runs_dir / f"{stem}-{n}"
-        self._proposed_run_dir = str(candidate)
-        self._run_dir_edit.setText(self._proposed_run_dir)
-
-    def _on_architecture_changed(self) -> None:
-        if self._run_dir_edit.text().strip() == self._proposed_run_dir:
-            self._propose_run_dir()
-
-    def _choose_dataset(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Dataset folder", self._dataset.text())
-        if folder:
-            self._dataset.setText(folder)
-
-    def _choose_run_dir(self) -> None:
-        folder = QFileDialog.getExistingDirectory(
-            self, "Run folder (new or empty)", str(self._runs_dir)
-        )
-        if folder:
-            self._run_dir_edit.setText(folder)
-
-
-def _trainer_environment() -> dict[str, str]:
-    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
-    # From a source checkout, `python -m trainer` needs the repository on the path.
-    source_root = Path(__file__).resolve().parents[2]
-    if (source_root / "trainer" / "__init__.py").is_file():
-        paths = [str(source_root), *filter(None, [env.get("PYTHONPATH")])]
-        env["PYTHONPATH"] = os.pathsep.join(paths)
-    return env
-
-
-def _own_session() -> dict[str, Any]:
-    """Popen arguments that start the trainer apart from the viewer: a terminal's Ctrl-C or
-    hang-up that ends the viewer does not reach a run the user left going."""
-    if sys.platform == "win32":
-        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
-    return {"start_new_session": True}
-
-
-def _spin(low: int, high: int, value: int, step: int, suffix: str) -> QSpinBox:
-    spin = QSpinBox()
-    spin.setRange(low, high)
-    spin.setSingleStep(step)
-    spin.setValue(value)
-    spin.setSuffix(suffix)
-    return spin
-
-
-def _row(*widgets: QWidget) -> QHBoxLayout:
-    row = QHBoxLayout()
-    for i, widget in enumerate(widgets):
-        row.addWidget(widget, 1 if i == 0 else 0)
-    return row
-
-
-def _plot(
-    base: QColor, text: QColor, title: str, y_label: str, legend_offset: tuple[int, int]
-) -> pg.PlotWidget:
-    plot = pg.PlotWidget(background=base)
-    plot.setTitle(title, color=text.name())
-    plot.setMinimumHeight(180)
-    plot.showGrid(x=True, y=True, alpha=0.25)
-    plot.addLegend(offset=legend_offset, labelTextColor=text)
-    for side, label in (("bottom", "epoch"), ("left", y_label)):
-        axis = plot.getAxis(side)
-        axis.enableAutoSIPrefix(False)
-        axis.setPen(pg.mkPen(text))
-        axis.setTextPen(pg.mkPen(text))
-        if label:
-            axis.setLabel(label, color=text.name())
-    return plot
-
-
-def _line(plot: pg.PlotWidget, name: str, colour: QColor) -> pg.PlotDataItem:
-    return plot.plot(
-        [],
-        [],
-        name=name,
-        pen=pg.mkPen(colour, width=2),
-        symbol="o",
-        symbolSize=6,
-        symbolBrush=colour,
-        symbolPen=colour,
-    )

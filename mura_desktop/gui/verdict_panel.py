@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from html import escape
-from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QLabel, QSizePolicy, QVBoxLayout, QWidget
@@ -15,10 +13,11 @@ from mura_desktop.core.display import (
     NO_VERDICT_COLOUR,
     VERDICT_COLOURS,
 )
+from mura_desktop.core.labels import Verdict, label_word
+from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.results import StudyResult
 from mura_desktop.core.stats.summary import validation_note
-from mura_desktop.core.study import Study, label_word
-from mura_desktop.core.verdict import INDETERMINATE
+from mura_desktop.core.study import Study
 
 VERDICT_STYLE = {verdict: (verdict.upper(), colour) for verdict, colour in VERDICT_COLOURS.items()}
 
@@ -82,7 +81,7 @@ class VerdictPanel(QWidget):
         result: StudyResult | None,
         status: str,
         model_line: str = "",
-        model: Mapping[str, Any] | None = None,
+        model: ModelRecord | None = None,
     ) -> None:
         """Show ``study`` with its ``result`` (None: not scored yet) and a status line
         (scoring progress, no model, failure) used when there is no result. ``model`` (the
@@ -90,7 +89,7 @@ class VerdictPanel(QWidget):
         note = None
         if study is not None and model:
             part = study.body_part or (result.predicted_body_part if result else None)
-            note = validation_note(model, part)
+            note = validation_note(model.details, part)
         self._validation.setText(note or "")
         self._validation.setHidden(note is None)
         if study is None:
@@ -147,7 +146,7 @@ class VerdictPanel(QWidget):
         row = f"Ground truth: <b>{truth}</b> (from the dataset)"
         if result is not None and result.predicted_label is not None:
             who = "model"
-            if result.verdict == INDETERMINATE:
+            if result.verdict == Verdict.INDETERMINATE:
                 who = f"the model's call at {result.rule.threshold:.2f}"
             if result.predicted_label == study.label:
                 row += f" — <span style='color:{AGREE_COLOUR}'>{who} agrees</span>"

@@ -28,6 +28,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 from mura_desktop.core.results import StudyResult
 from mura_desktop.core.study import Study
 from mura_desktop.core.verdict import VerdictRule
+from mura_desktop.gui.model_info import ModelInfo
 
 log = logging.getLogger(__name__)
 
@@ -59,41 +60,6 @@ class PredictorLike(Protocol):
     ) -> Iterator[Any]: ...
 
     def close(self) -> None: ...
-
-
-@dataclass
-class ModelInfo:
-    """What the GUI shows about the loaded model. ``bundle`` is the ModelBundle itself
-    (immutable after construction), for the model dialog."""
-
-    path: Path
-    name: str
-    architecture: str
-    input_size: int
-    content_hash: str
-    demo: bool
-    device: str
-    rule: VerdictRule
-    description: str = ""
-    notes: list[str] = field(default_factory=list)
-    summary: dict = field(default_factory=dict)
-    bundle: Any = None
-    runtime: str = ""  # what runs the model, e.g. "openvino bfloat16 on cpu"
-
-    @property
-    def record(self) -> dict:
-        """Identity of the model for ``ResultSet.model``."""
-        return {
-            **self.summary,
-            "path": str(self.path),
-            "name": self.name,
-            "architecture": self.architecture,
-            "input_size": self.input_size,
-            "content_hash": self.content_hash,
-            "demo": self.demo,
-            "device": self.device,
-            "runtime": self.runtime,
-        }
 
 
 @dataclass
@@ -151,16 +117,13 @@ class BundleLoader:
             raise ModelLoadError(f"{path}: {exc}") from exc
         info = ModelInfo(
             path=path,
-            name=bundle.name,
-            architecture=bundle.architecture,
-            input_size=bundle.input_size,
-            content_hash=bundle.content_hash,
-            demo=bundle.is_demo,
+            record=bundle.record(
+                path=str(path), device=str(predictor.device), runtime=predictor.runtime
+            ),
             device=str(predictor.device),
             rule=predictor.rule,
             description=bundle.describe(),
             notes=list(predictor.notes),
-            summary=bundle.summary(),
             bundle=bundle,
             runtime=predictor.runtime,
         )

@@ -36,6 +36,7 @@ import numpy as np
 import torch
 
 from mura_desktop.core.atomic_write import atomic_open
+from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.study import BODY_PARTS
 from mura_desktop.core.verdict import AGGREGATIONS, VerdictRule
 from mura_desktop.inference.network import ARCHITECTURES, expected_shapes
@@ -127,25 +128,28 @@ class ModelBundle:
             part_thresholds=self.part_thresholds if threshold is None else {},
         )
 
-    def summary(self) -> dict[str, Any]:
-        """Plain-data identity of the model, e.g. for ``ResultSet.model``; ``metrics`` (the
-        provenance's validation figures, when it has them) is shaped as in the provenance,
-        so ``core.stats.summary.validation_note`` reads either."""
+    def record(self, **details: Any) -> ModelRecord:
+        """The model's identity, e.g. for ``ResultSet.model``, with ``details`` added;
+        ``metrics`` (the provenance's validation figures, when it has them) is shaped as in
+        the provenance, so ``core.stats.summary.validation_note`` reads either."""
         metrics = self.provenance.get("metrics")
-        return {
-            **({"metrics": metrics} if isinstance(metrics, dict) and metrics else {}),
-            "name": self.name,
-            "architecture": self.architecture,
-            "input_size": self.input_size,
-            "members": len(self.members),
-            "heads": list(self.heads),
-            "operating_points": dict(self.operating_points),
-            "aggregation": self.aggregation,
-            "temperature": self.temperature,
-            "part_thresholds": dict(self.part_thresholds),
-            "demo": self.is_demo,
-            "content_hash": self.content_hash,
-        }
+        return ModelRecord(
+            name=self.name,
+            content_hash=self.content_hash,
+            architecture=self.architecture,
+            input_size=self.input_size,
+            demo=self.is_demo,
+            details={
+                **({"metrics": metrics} if isinstance(metrics, dict) and metrics else {}),
+                "members": len(self.members),
+                "heads": list(self.heads),
+                "operating_points": dict(self.operating_points),
+                "aggregation": self.aggregation,
+                "temperature": self.temperature,
+                "part_thresholds": dict(self.part_thresholds),
+                **details,
+            },
+        )
 
     def describe(self) -> str:
         """Multi-line text for the CLI and the GUI's model panel."""

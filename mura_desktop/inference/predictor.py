@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from mura_desktop.core.decoding import Decoded, IsolatedDecoder, shared_decoder
+from mura_desktop.core.display import blend_heatmap
 from mura_desktop.core.errors import reason_from
 from mura_desktop.core.pixels import LoadedImage
 from mura_desktop.core.results import NON_FINITE_SCORE, StudyResult, ViewResult
@@ -53,6 +54,13 @@ class StudyPrediction:
     result: StudyResult
     heatmaps: dict[Path, np.ndarray] = field(default_factory=dict)
     images: dict[Path, LoadedImage] = field(default_factory=dict)
+
+    def overlays(self, opacity: float = 0.5) -> dict[Path, np.ndarray]:
+        """Each view's heatmap coloured over its image (RGB uint8), keyed by view path."""
+        return {
+            path: blend_heatmap(self.images[path].pixels, heatmap, opacity)
+            for path, heatmap in self.heatmaps.items()
+        }
 
 
 @dataclass(eq=False)  # identity: a study's work is one object, used as a key

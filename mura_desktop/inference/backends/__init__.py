@@ -17,7 +17,6 @@ if TYPE_CHECKING:  # the choices below are read by the CLI's parser, before torc
 
 BACKEND_CHOICES = ("auto", "torch", "openvino")
 PRECISION_CHOICES = ("auto", "float32", "bfloat16", "float16")
-RUNTIME_CACHE_VARIABLE = "MURA_RUNTIME_CACHE"  # a folder of its own for the runtime cache
 
 
 class BackendUnavailableError(ValueError):

@@ -16,21 +16,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 import torch
 
 from mura_desktop.core.atomic_write import write_atomically
-from mura_desktop.inference.backends import RUNTIME_CACHE_VARIABLE
 from mura_desktop.inference.bundle import ModelBundle
 from mura_desktop.inference.network import MuraNet, build_network
-
-
-def runtime_cache_dir() -> Path:
-    """``$MURA_RUNTIME_CACHE`` when set (the self-test keeps its own), else the user cache."""
-    override = os.environ.get(RUNTIME_CACHE_VARIABLE)
-    if override:
-        return Path(override)
-    return platformdirs.user_cache_path("mura-desktop", appauthor=False) / "runtime"
 
 
 def bundle_key(bundle: ModelBundle) -> str:

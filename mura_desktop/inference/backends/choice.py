@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from mura_desktop.core.locations import runtime_cache_dir
 from mura_desktop.core.pixels import load_image
 from mura_desktop.core.resources import samples_dir
 from mura_desktop.inference.backends import (
@@ -31,7 +32,6 @@ from mura_desktop.inference.backends.cache import (
     bundle_key,
     machine_fingerprint,
     read_json,
-    runtime_cache_dir,
     write_json,
 )
 from mura_desktop.inference.backends.openvino_runtime import (

@@ -19,8 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from mura_desktop.core.locations import runtime_cache_dir
 from mura_desktop.inference.backends import BackendUnavailableError, MemberOutput
-from mura_desktop.inference.backends.cache import bundle_key, runtime_cache_dir
+from mura_desktop.inference.backends.cache import bundle_key
 from mura_desktop.inference.bundle import ModelBundle
 from mura_desktop.inference.network import MuraNet, network_from_state_dict
 

@@ -1,0 +1,485 @@
+"""The viewer's state and decisions, without Qt: what is open, what is on screen, which
+model scores it with which threshold, and when work starts, stops or is thrown away.
+
+The window is its view: it forwards what the user does and what the background workers
+answer, and redraws on the events this model emits (``subscribe``). Every background
+request has an id; an answer for a study the user has left, or for a model since
+replaced, is dropped here.
+
+Events (name: arguments)
+------------------------
+``session``: () a new collection is open · ``study``: () another study (or none) is on
+screen · ``images``: (indices) views of the current study that arrived or failed ·
+``result``: (uid) one study's scores changed · ``results``: () every score may have
+changed (model replaced, rule changed) · ``verdict``: (status or None) the verdict panel's
+state changed · ``model``: (ModelInfo or None) · ``message``: (text) a status-bar line ·
+``problem``: (what, todo) a known problem to show the user · ``problems``: () the skipped
+files list changed · ``dataset``: (state, number) "started" with the study count,
+"progress" with studies done, "finished" with 1 if cancelled · ``display``: () heatmap
+visibility, opacity or grouping changed · ``measurements``: (view path) a view's
+measurements changed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from mura_desktop.core.measure import Measurement
+from mura_desktop.core.model_record import ModelRecord
+from mura_desktop.core.results import ResultSet, StudyResult
+from mura_desktop.core.study import FAILED, Scan, ScanProblem, Study
+from mura_desktop.gui.model_info import ModelInfo
+from mura_desktop.gui.session import Session
+from mura_desktop.gui.viewer_state import (
+    BUNDLE_THRESHOLD,
+    SAVED_THRESHOLD,
+    CurrentStudy,
+    DisplayState,
+    Scoring,
+)
+
+log = logging.getLogger(__name__)
+
+
+class ViewerModel:
+    """Parameters
+    ----------
+    scoring
+        The inference service that runs jobs in the background.
+    threshold_for
+        The threshold saved for a bundle file, or None for the bundle's own.
+    device
+        The device to load models on unless one is given.
+    """
+
+    _ids = itertools.count(1)
+
+    def __init__(
+        self,
+        scoring: Scoring,
+        threshold_for: Callable[[Path], float | None] = lambda _path: None,
+        device: Callable[[], str] = lambda: "auto",
+    ) -> None:
+        self.scoring = scoring
+        self._threshold_for = threshold_for
+        self._device = device
+        self.session = Session()
+        self.model: ModelInfo | None = None
+        self.threshold_origin = BUNDLE_THRESHOLD
+        self.current: CurrentStudy | None = None
+        self.display = DisplayState()
+        self.scan_request = 0
+        self.scan_inputs: list[Path] = []
+        self.model_job: int | None = None
+        self.dataset_job: int | None = None
+        self.deferred_model: Path | None = None
+        self.closing = False
+        self._unreadable: dict[Path, ScanProblem] = {}  # views found by the scan, undecodable
+        self._listeners: dict[str, list[Callable[..., None]]] = defaultdict(list)
+
+    # --- events -------------------------------------------------------------------------
+
+    def subscribe(self, event: str, callback: Callable[..., None]) -> None:
+        self._listeners[event].append(callback)
+
+    def _emit(self, event: str, *args: Any) -> None:
+        for callback in self._listeners[event]:
+            callback(*args)
+
+    # --- decisions ----------------------------------------------------------------------
+
+    def may_auto_score(self) -> bool:
+        """Score on opening only with a model, and never over another model's scores
+        (a results file without a model record counts as another model's)."""
+        if self.model is None:
+            return False
+        if self.session.model.content_hash:
+            return self.session.model.content_hash == self.model.content_hash
+        return self.session.results_file is None
+
+    def needs_scoring(self, uid: str) -> bool:
+        """A study on screen is scored again when its scores or its heatmaps are missing."""
+        return self.session.results.get(uid) is None or self.session.heatmaps(uid) is None
+
+    @property
+    def model_loading(self) -> bool:
+        return self.model_job is not None or self.deferred_model is not None
+
+    def status_text(self) -> str:
+        """The verdict panel's line for a study without a result on screen."""
+        current = self.current
+        if current is not None and current.job is not None:
+            if current.progress is not None:
+                done, total = current.progress
+                return f"SCORING…\nview {min(done + 1, total)} of {total}"
+            return "SCORING…\nimages are shown while the model runs"
+        if self.model_loading and self.model is None:
+            return "LOADING MODEL…\nscores follow when it is ready"
+        if self.model is None:
+            return (
+                "NO MODEL\nImages only. Load a model bundle (Model ▸ Load bundle…) or "
+                "train one (mura-train) to see scores and heatmaps."
+            )
+        if not self.may_auto_score():
+            return (
+                "NOT SCORED\nThe scores on screen came from another model; press F5 to "
+                "score with the loaded one."
+            )
+        return "NOT SCORED"
+
+    def scored_by(self, result: StudyResult | None) -> str:
+        """Which model made ``result``, e.g. ``Scored by demo (1a2b3c4d5e6f) · from r.json``."""
+        if result is None:
+            return ""
+        source = f" · from {self.session.results_file.name}" if self.session.results_file else ""
+        return f"Scored by {self.session.model.describe()}" + source
+
+    def record_for(self, result: StudyResult | None) -> ModelRecord:
+        """The model record behind what is shown: the scores' model, else the loaded one."""
+        if result is not None:
+            return self.session.model
+        return self.model.record if self.model is not None else ModelRecord()
+
+    def skipped_problems(self) -> list[ScanProblem]:
+        """What the last scan skipped, and the views it found that could not be read."""
+        return [*self.session.problems, *self._unreadable.values()]
+
+    # --- opening ------------------------------------------------------------------------
+
+    def start(self, paths: Sequence[Path], model_path: Path | None) -> None:
+        """Open ``paths`` and load ``model_path``. With paths, the model waits until the
+        first image is on screen (or nothing can be shown): importing torch holds the
+        interpreter for seconds and would delay it."""
+        if not paths:
+            if model_path is not None:
+                self.load_model(model_path)
+            return
+        self.deferred_model = model_path
+        self._emit("model", self.model)
+        self.begin_scan(paths)
+
+    def release_deferred_model(self) -> None:
+        if self.deferred_model is not None:
+            self.load_model(self.deferred_model)
+
+    def begin_scan(self, paths: Sequence[Path]) -> int:
+        """A new scan request: only its answer will be taken."""
+        self.scan_request = next(self._ids)
+        self.scan_inputs = list(paths)
+        return self.scan_request
+
+    def scan_finished(self, request: int, scan: Scan) -> Session | None:
+        """Open what the scan found; None when the answer is stale."""
+        if request != self.scan_request or self.closing:
+            return None
+        self.cancel_scoring()
+        session = Session.from_scan(scan, self.scan_inputs)
+        if self.model is not None:
+            session.adopt_model(self.model.record)
+        self.set_session(session)
+        if not session.studies:
+            self.release_deferred_model()
+        return session
+
+    def scan_failed(self, request: int) -> bool:
+        if request != self.scan_request:
+            return False
+        self.release_deferred_model()
+        return True
+
+    def open_results(self, results: ResultSet, path: Path) -> None:
+        """Scores from a file come back without running the model."""
+        self.cancel_scoring()
+        self.set_session(Session.from_results(results, path))
+
+    def set_session(self, session: Session) -> None:
+        if self.current is not None and self.current.job is not None:
+            self.scoring.cancel(self.current.job)
+        self.session = session
+        self.current = None
+        self._unreadable.clear()
+        self._emit("session")
+        self._emit("problems")
+
+    # --- the study and view on screen ---------------------------------------------------
+
+    def show_study(self, uid: str) -> CurrentStudy | None:
+        """Make ``uid`` current (None if unknown or already current) and start scoring it
+        when the policy says so. The window then asks the loader for its pixels."""
+        study = self.session.study(uid)
+        if study is None or (self.current is not None and self.current.study.uid == uid):
+            return None
+        if self.current is not None and self.current.job is not None:
+            self.scoring.cancel(self.current.job)
+        current = self.current = CurrentStudy(study, next(self._ids))
+        if self.may_auto_score() and self.needs_scoring(uid):
+            current.job = self.scoring.score_study(study)
+        self._emit("study")
+        return current
+
+    def clear_study(self) -> None:
+        self.release_deferred_model()
+        self.current = None
+        self._emit("study")
+
+    def select_view(self, index: int) -> bool:
+        current = self.current
+        if current is None or not 0 <= index < len(current.paths):
+            return False
+        current.view = index
+        return True
+
+    def step_view(self, offset: int) -> int | None:
+        current = self.current
+        if current is None or not current.paths:
+            return None
+        return min(max(current.view + offset, 0), len(current.paths) - 1)
+
+    def image_arrived(self, request: int, path: Path, item: Any) -> None:
+        current = self.current
+        if self.closing or current is None or request != current.request:
+            return
+        indices = current.indices(path)
+        if indices:
+            current.images[path] = item
+            self._emit("images", indices)
+
+    def image_failed(self, request: int, path: Path, reason: str) -> None:
+        current = self.current
+        if self.closing or current is None or request != current.request:
+            return
+        if path not in self._unreadable:
+            self._unreadable[path] = ScanProblem(path, f"could not be read: {reason}", FAILED)
+            self._emit("problems")
+        indices = current.indices(path)
+        if indices:
+            current.failures[path] = reason
+            self._emit("images", indices)
+
+    # --- scores -------------------------------------------------------------------------
+
+    def require_model(self) -> bool:
+        if self.model is None:
+            self._emit(
+                "problem",
+                "No model is loaded.",
+                "Load a model bundle (Model ▸ Load bundle…) or train one first.",
+            )
+            return False
+        return True
+
+    def adopt_loaded_model(self) -> None:
+        """The session's scores become the loaded model's: another model's are dropped."""
+        if self.model is None:
+            return
+        if self.session.adopt_model(self.model.record):
+            self.session.results_file = None
+            self._emit("results")
+            self._emit("message", "Scores of the previous model were cleared.")
+
+    def score_current_study(self) -> None:
+        current = self.current
+        if current is None or not self.require_model():
+            return
+        self.adopt_loaded_model()
+        if current.job is not None:
+            self.scoring.cancel(current.job)
+        current.job = self.scoring.score_study(current.study)
+        current.progress = None
+        self._emit("verdict", None)
+
+    def study_progress(self, job: int, done: int, total: int) -> None:
+        current = self.current
+        if current is not None and current.job == job:
+            current.progress = (done, total)
+            self._emit("verdict", None)
+
+    def study_scored(self, job: int, prediction: Any) -> None:
+        current = self.current
+        if self.closing or current is None or current.job != job:
+            log.debug("dropping the result of request %d (study no longer on screen)", job)
+            return
+        result: StudyResult = prediction.result
+        current.job = None
+        current.progress = None
+        if not self.session.model:
+            self.adopt_loaded_model()
+        self.session.put_result(result)
+        self.session.put_heatmaps(result.uid, prediction.heatmaps)
+        self._take_view_errors(result)
+        self._emit("result", result.uid)
+
+    def study_failed(self, job: int, message: str) -> None:
+        current = self.current
+        if current is not None and current.job == job:
+            current.job = None
+            current.progress = None
+            self._emit("verdict", f"NOT SCORED\n{message}")
+
+    def _take_view_errors(self, result: StudyResult) -> None:
+        """A view the model could not read counts as failed on screen, even if the display
+        loader has not answered for it yet."""
+        current = self.current
+        if current is None or result.uid != current.study.uid:
+            return
+        for path, view in zip(current.paths, result.views, strict=False):
+            if view.error and path not in current.images and path not in current.failures:
+                current.failures[path] = view.error
+
+    def score_all(self) -> list[Study]:
+        """Score every study without a score from the loaded model, in the background;
+        returns the studies queued."""
+        if not self.require_model() or self.dataset_job is not None:
+            return []
+        self.adopt_loaded_model()
+        todo = [s for s in self.session.studies if s.uid not in self.session.results]
+        if not todo:
+            self._emit("message", "Every study is already scored.")
+            return []
+        self.dataset_job = self.scoring.score_dataset(todo)
+        self._emit("dataset", "started", len(todo))
+        return todo
+
+    def cancel_scoring(self) -> None:
+        if self.dataset_job is not None:
+            self.scoring.cancel(self.dataset_job)
+
+    def pause_scoring(self, paused: bool) -> None:
+        if self.dataset_job is not None:
+            self.scoring.pause(self.dataset_job, paused)
+
+    def dataset_study(self, job: int, result: StudyResult) -> None:
+        if self.closing or job != self.dataset_job:
+            return
+        self.session.put_result(result)
+        self._take_view_errors(result)
+        self._emit("result", result.uid)
+
+    def dataset_progress(self, job: int, done: int) -> None:
+        if job == self.dataset_job:
+            self._emit("dataset", "progress", done)
+
+    def dataset_finished(self, job: int, cancelled: bool) -> None:
+        if job != self.dataset_job:
+            return
+        self.dataset_job = None
+        self._emit("dataset", "finished", int(cancelled))
+
+    # --- the model ----------------------------------------------------------------------
+
+    def load_model(
+        self, path: Path, device: str | None = None, threshold: float | None = None
+    ) -> int:
+        """Load a bundle in the background; work running with the old model is cancelled.
+        Without ``threshold``, the one saved for this bundle file applies, else its own."""
+        self.deferred_model = None
+        self.cancel_scoring()
+        current = self.current
+        if current is not None and current.job is not None:
+            self.scoring.cancel(current.job)
+            current.job = None
+        if threshold is None:
+            threshold = self._threshold_for(Path(path))
+        self.threshold_origin = BUNDLE_THRESHOLD if threshold is None else SAVED_THRESHOLD
+        self.model_job = self.scoring.load_model(Path(path), device or self._device(), threshold)
+        self._emit("verdict", None)
+        return self.model_job
+
+    def model_loaded(self, job: int, info: ModelInfo) -> bool:
+        """The worker now runs ``info``'s model, whichever request it answers. Returns True
+        when it answers the latest request (the one to remember)."""
+        if self.closing:
+            return False
+        previous, self.model = self.model, info
+        latest = job == self.model_job
+        if latest:
+            self.model_job = None
+        same_model = self.session.model.content_hash == info.content_hash
+        rule_changed = previous is not None and previous.rule != info.rule
+        if same_model and self.session.results and rule_changed:
+            self.session.apply_rule(info.rule)  # a new threshold: re-decide, recompute nothing
+            self._emit("results")
+        elif self.session.results_file is None:
+            self.adopt_loaded_model()
+        for note in info.notes:
+            self._emit("message", note)
+        self._emit("model", info)
+        current = self.current
+        if (
+            current is not None
+            and self.model_job is None
+            and self.may_auto_score()
+            and self.needs_scoring(current.study.uid)
+        ):
+            current.job = self.scoring.score_study(current.study)
+        self._emit("verdict", None)
+        return latest
+
+    def model_failed(self, job: int, message: str) -> None:
+        if job != self.model_job:
+            return
+        self.model_job = None
+        self._emit("model", self.model)
+        self._emit("verdict", None)
+        self._emit(
+            "problem",
+            f"Could not load the model: {message}",
+            "Choose a .mura bundle (Model ▸ Load bundle…), or import a DenseNet "
+            "checkpoint (Model ▸ Model settings… ▸ Import checkpoint…).",
+        )
+
+    def worker_crashed(self, job: int) -> None:
+        """Whatever ``job`` was doing is over."""
+        if job == self.model_job:
+            self.model_job = None
+            self._emit("model", self.model)
+        current = self.current
+        if current is not None and current.job == job:
+            current.job = None
+            current.progress = None
+            self._emit("verdict", "NOT SCORED\nthe model failed on this study (see log)")
+        if job == self.dataset_job:
+            self.dataset_finished(job, True)
+
+    # --- measurements -------------------------------------------------------------------
+
+    def measurements(self, path: Path) -> list[Measurement]:
+        return list(self.session.measurements.get(path, []))
+
+    def add_measurement(self, path: Path, measurement: Measurement) -> None:
+        self.session.measurements.setdefault(path, []).append(measurement)
+        self._emit("measurements", path)
+
+    def remove_measurement(self, path: Path, index: int) -> None:
+        found = self.session.measurements.get(path, [])
+        if 0 <= index < len(found):
+            del found[index]
+            self._emit("measurements", path)
+
+    # --- display ------------------------------------------------------------------------
+
+    def set_display(self, **changes: Any) -> None:
+        for name, value in changes.items():
+            if not hasattr(self.display, name):
+                raise AttributeError(f"no display setting {name!r}")
+            setattr(self.display, name, value)
+        self.display.heatmap_opacity = min(max(float(self.display.heatmap_opacity), 0.0), 1.0)
+        self._emit("display")
+
+    # --- where the user's data is -------------------------------------------------------
+
+    def data_roots(self) -> list[Path]:
+        """Folders the user opened and study folders: nothing is ever written inside them."""
+        roots = list(self.session.sources)
+        roots += [s.folder for s in self.session.studies if s.folder is not None]
+        return roots
+
+
+def describe_paths(paths: Sequence[os.PathLike[str] | str]) -> str:
+    return str(paths[0]) if len(paths) == 1 else f"{len(paths)} items"

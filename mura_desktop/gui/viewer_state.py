@@ -1,0 +1,54 @@
+"""The plain data the viewer model keeps (no Qt): the study on screen and what has
+arrived for it, the display settings, and the inference service as the model uses it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from mura_desktop.core.study import Study
+
+# Where the threshold in force came from.
+BUNDLE_THRESHOLD = "the bundle's operating point"
+SAVED_THRESHOLD = "chosen for this bundle"
+
+
+class Scoring(Protocol):
+    """The background inference service, as the model uses it (``InferenceService``)."""
+
+    def load_model(
+        self, path: Path, device: str = "auto", threshold: float | None = None
+    ) -> int: ...
+    def score_study(self, study: Study, heatmaps: bool = True) -> int: ...
+    def score_dataset(self, studies: list[Study]) -> int: ...
+    def pause(self, job_id: int, paused: bool) -> None: ...
+    def cancel(self, job_id: int) -> None: ...
+
+
+@dataclass
+class CurrentStudy:
+    """The study on screen and what has arrived for it (``images`` values are whatever the
+    display loader delivers)."""
+
+    study: Study
+    request: int
+    view: int = 0
+    images: dict[Path, Any] = field(default_factory=dict)
+    failures: dict[Path, str] = field(default_factory=dict)
+    job: int | None = None
+    progress: tuple[int, int] | None = None
+
+    @property
+    def paths(self) -> list[Path]:
+        return [v.path for v in self.study.views]
+
+    def indices(self, path: Path) -> list[int]:
+        return [i for i, p in enumerate(self.paths) if p == path]
+
+
+@dataclass
+class DisplayState:
+    heatmap_visible: bool = True
+    heatmap_opacity: float = 0.45
+    grouped: bool = True
