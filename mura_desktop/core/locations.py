@@ -3,6 +3,7 @@ the viewer, the trainer and the runtimes agree. Nothing here creates a folder.""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import platformdirs
@@ -32,9 +33,14 @@ def runs_dir() -> Path:
     return data_dir() / "runs"
 
 
+RUNTIME_CACHE_VARIABLE = "MURA_RUNTIME_CACHE"
+
+
 def runtime_cache_dir() -> Path:
-    """Converted and compiled models, and the measured runtime choices."""
-    return cache_dir() / "runtime"
+    """Converted and compiled models, and the measured runtime choices: the folder named by
+    ``$MURA_RUNTIME_CACHE`` when set (the self-test keeps its own), else the user cache's."""
+    override = os.environ.get(RUNTIME_CACHE_VARIABLE)
+    return Path(override) if override else cache_dir() / "runtime"
 
 
 def trainer_image_cache_dir() -> Path:

@@ -9,7 +9,8 @@ decoders (pylibjpeg finds its plugins through package metadata), the DICOM sampl
 line are decoded too (e.g. JPEG-LS / JPEG lossless files). Prints a report; exit 0 when
 every check passed, 1 otherwise.
 
-The user's settings are not touched: the window uses a settings file in a temporary folder.
+The user's settings and caches are not touched: the window uses a settings file and a
+runtime cache in a temporary folder.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from mura_desktop.core.locations import RUNTIME_CACHE_VARIABLE
 
 # Decoders a frozen build must keep: pylibjpeg-libjpeg (JPEG, JPEG-LS), -openjpeg (J2K), -rle.
 REQUIRED_DECODERS = (
@@ -109,6 +112,8 @@ def _run(report: SelfTestReport, extra_paths: list[Path]) -> None:
     app = create_application()
     report.check(not app.windowIcon().isNull(), "window icon loaded")
     with tempfile.TemporaryDirectory(prefix="mura-self-test-") as tmp:
+        # The runtime cache too (converted graphs, backend probes): the probe runs here.
+        os.environ[RUNTIME_CACHE_VARIABLE] = str(Path(tmp) / "runtime-cache")
         window = MainWindow(Settings(Path(tmp) / "settings.ini"))
         try:
             window.show()
