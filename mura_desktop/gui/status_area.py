@@ -31,13 +31,17 @@ class StatusArea:
             self.model_label.setToolTip("")
             return
         demo = " [DEMO]" if info.demo else ""
-        self.model_label.setText(f"Model: {info.name}{demo} · {info.device}")
+        self.model_label.setText(f"Model: {info.name}{demo} · {info.runtime or info.device}")
         self.model_label.setToolTip(
             f"{info.description}\n\nThreshold {info.rule.threshold:.2f}: {threshold_origin}"
         )
 
     def show_loading(self, name: str) -> None:
         self.model_label.setText(f"Loading model {name}…")
+        self.model_label.setToolTip(
+            "The first load of a model on this computer measures the runtimes and converts "
+            "the model (up to a minute); later loads reuse what it found."
+        )
 
     def show_problems(self, problems: list[ScanProblem]) -> None:
         counts = problem_counts(problems)
