@@ -79,6 +79,10 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
         "--per-part-thresholds", action="store_true",
         help="one decision threshold per body part (highest kappa on its validation studies)",
     )  # fmt: skip
+    parser.add_argument(
+        "--flip-average", action="store_true", default=None,
+        help="score each view also mirrored, averaging scores and heatmaps (default: the run's)",
+    )  # fmt: skip
     parser.add_argument("--force", action="store_true", help="overwrite OUTPUT if it exists")
 
 
@@ -93,7 +97,7 @@ def run_export(args: argparse.Namespace) -> int:
         bundle, scores = export_run(
             args.run_dir, args.output, top_k=args.top_k, half=args.half, demo=args.demo,
             name=args.name, calibrate=args.calibrate,
-            per_part_thresholds=args.per_part_thresholds,
+            per_part_thresholds=args.per_part_thresholds, flip_average=args.flip_average,
         )  # fmt: skip
     except (ExportError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -218,6 +222,15 @@ def report_evaluation(outcome, args: argparse.Namespace) -> int:
     print(format_calibration_table(stats))
     print("\nReliability, studies (all parts):")
     print(format_reliability(overall.calibration))
+    if outcome.localisation is not None:
+        from mura_desktop.core.localisation import TOLERANCE_PX, format_localisation_table
+
+        print(
+            f"\nHeatmap localisation, abnormal views with a mask (pointing game strict and "
+            f"within {TOLERANCE_PX:.0f} px at native resolution, energy in the mask, "
+            "pixel AUROC; the oracle is the mask itself at the map's grid):"
+        )
+        print(format_localisation_table(outcome.localisation))
     return EXIT_OK
 
 

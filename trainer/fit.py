@@ -458,6 +458,13 @@ def _load_data(config: TrainConfig, runtime: distributed.Runtime, say: _Console)
     )
 
 
+def _initial_network(config: TrainConfig):
+    return initial_network(
+        config.arch, config.init, body_part_head=config.body_part_head,
+        output_stride=config.output_stride,
+    )  # fmt: skip
+
+
 def _build_model(
     config: TrainConfig, runtime: distributed.Runtime, split: DataSplit, steps_per_epoch: int
 ):
@@ -465,14 +472,14 @@ def _build_model(
     net, problem = None, None
     if runtime.is_main:  # rank 0 downloads ImageNet weights once, the others reuse the file
         try:
-            net = initial_network(config.arch, config.init, body_part_head=config.body_part_head)
+            net = _initial_network(config)
         except InitError as exc:
             problem = str(exc)
     problem = distributed.broadcast_object(runtime, problem)
     if problem:
         raise InitError(problem)
     if net is None:
-        net = initial_network(config.arch, config.init, body_part_head=config.body_part_head)
+        net = _initial_network(config)
     net = net.to(
         runtime.device, memory_format=torch.channels_last if config.channels_last else None
     )

@@ -275,7 +275,12 @@ class Predictor:
         """(Re)build the members from the bundle's CPU tensors and move them to ``device``."""
         head = self.bundle.body_parts is not None
         self._members = [
-            network_from_state_dict(self.bundle.architecture, member, body_part_head=head)
+            network_from_state_dict(
+                self.bundle.architecture,
+                member,
+                body_part_head=head,
+                output_stride=self.bundle.output_stride,
+            )
             .requires_grad_(False)
             .to(device, memory_format=torch.channels_last)
             for member in self.bundle.members
@@ -308,7 +313,7 @@ class Predictor:
                 memory_format=torch.channels_last
             )
             for net in self._members:
-                out = net.forward_all(x)
+                out = net.forward_all(x, flip_average=self.bundle.flip_average)
                 probabilities.append(torch.sigmoid(out.logit.float() / self.bundle.temperature))
                 if out.body_part is not None:
                     parts.append(torch.softmax(out.body_part.float(), dim=1))
