@@ -51,7 +51,9 @@ from trainer.fit import amp_dtype, fit
 def measure_rate(config: TrainConfig, steps: int = 3) -> float:
     """Training images/s of forward + backward + Adam on random data (after one warm-up),
     with the run's mixed precision and memory format."""
-    net = build_network(config.arch).to(memory_format=torch.channels_last)
+    net = build_network(config.arch, output_stride=config.output_stride).to(
+        memory_format=torch.channels_last
+    )
     optimizer = torch.optim.Adam(net.parameters())
     x = torch.rand(config.batch_size, 3, config.size, config.size)
     x, y = x.contiguous(memory_format=torch.channels_last), torch.rand(config.batch_size)

@@ -94,5 +94,6 @@ def test_the_resolution_oracle_is_the_mask_at_the_grid() -> None:
     assert localise(display_heatmap(raw, mask.shape), mask).strict
     small = np.zeros((192, 192), dtype=bool)
     small[65:70, 33:38] = True  # a corner of the cell, far from its centre (80, 48)
-    result = localise(display_heatmap(oracle_map(torch.from_numpy(small), (6, 6)), (192, 192)), small)
+    oracle = display_heatmap(oracle_map(torch.from_numpy(small), (6, 6)), (192, 192))
+    result = localise(oracle, small)
     assert not result.strict

@@ -13,7 +13,12 @@ import numpy as np
 from PIL import Image
 
 from mura_desktop.core.discovery import discover
-from mura_desktop.core.display import blend_heatmap
+from mura_desktop.core.display import (
+    DEFAULT_HEATMAP_MODE,
+    HEATMAP_MODES,
+    HeatmapStyle,
+    draw_heatmap,
+)
 from mura_desktop.core.output_guard import OutputRefused, check_output_file, check_output_folder
 from mura_desktop.core.progress import ProgressBar
 from mura_desktop.core.resources import default_model_path
@@ -72,6 +77,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--heatmaps", type=Path, metavar="DIR", help="write heatmap overlays as PNGs"
     )
     parser.add_argument("--opacity", type=float, default=0.5, help="overlay opacity (default 0.5)")
+    parser.add_argument(
+        "--heatmap-mode", default=DEFAULT_HEATMAP_MODE,
+        choices=[m for m in HEATMAP_MODES if m != "off"],
+        help="region: the hottest region (>= half its peak), outlined; box: a box around it; "
+        f"wash: the whole map in colour (default {DEFAULT_HEATMAP_MODE})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--all-views", action="store_true",
+        help="draw maps on every view; by default a view below the model's operating point "
+        "(or its indeterminate band) is written without a map",
+    )  # fmt: skip
+    parser.add_argument(
+        "--scale-opacity", action="store_true",
+        help="scale the overlay's opacity by the view's probability",
+    )  # fmt: skip
     parser.add_argument("-q", "--quiet", action="store_true", help="no per-study lines or progress")
     parser.add_argument(
         "--force",
@@ -135,6 +155,10 @@ def run(args: argparse.Namespace) -> int:
     show_lines = not args.quiet and len(scan.studies) <= 50
     bar = None if args.quiet or show_lines else ProgressBar(len(scan.studies), "studies")
     heatmap_folders = _heatmap_folders(scan.studies) if args.heatmaps else {}
+    style = HeatmapStyle(
+        args.heatmap_mode, opacity=args.opacity, scale_by_probability=args.scale_opacity,
+        all_views=args.all_views,
+    )  # fmt: skip
     interrupted = False
     failed_outputs = 0
     try:
@@ -146,8 +170,9 @@ def run(args: argparse.Namespace) -> int:
             if args.heatmaps:
                 try:
                     _write_overlays(
-                        args.heatmaps / heatmap_folders[study.uid], prediction, args.opacity
-                    )
+                        args.heatmaps / heatmap_folders[study.uid], prediction, style,
+                        predictor.rule.map_floor(study.body_part),
+                    )  # fmt: skip
                 except OSError as exc:
                     failed_outputs += 1
                     print(f"error: heatmaps of {study.name}: {exc}", file=err)
@@ -272,11 +297,16 @@ def _heatmap_folders(studies: list[Study]) -> dict[str, Path]:
     return folders
 
 
-def _write_overlays(study_dir: Path, prediction, opacity: float) -> None:
+def _write_overlays(study_dir: Path, prediction, style: HeatmapStyle, floor: float) -> None:
+    """Each view with its map drawn as the viewer draws it (``style``); a view scored below
+    ``floor`` gets no map unless the style asks for all views."""
     study_dir.mkdir(parents=True, exist_ok=True)
+    probability = {Path(v.path): v.probability for v in prediction.result.views}
     for path, heatmap in prediction.heatmaps.items():
         image = prediction.images[path].pixels
-        rgb = blend_heatmap(image, heatmap, opacity)
+        p = probability.get(Path(path))
+        shown = style if style.shown(p, floor) else HeatmapStyle("off")
+        rgb = draw_heatmap(image, heatmap, shown, p)
         Image.fromarray(np.ascontiguousarray(rgb)).save(
             study_dir / f"{Path(path).stem}_heatmap.png"
         )

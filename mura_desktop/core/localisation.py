@@ -103,8 +103,8 @@ def summarise(
 
 def format_localisation_table(summaries: dict[str, dict[str, LocalisationSummary]]) -> str:
     """One row per (map, group): ``summaries`` maps a map's name to ``summarise``'s output."""
-    header = f"{'map':<22} {'group':<22} {'n':>5} {'strict':>7} {'15 px':>7} {'energy':>7} {'pixAUC':>7}"
-    lines = [header]
+    rates = " ".join(f"{c:>7}" for c in ("strict", "15 px", "energy", "pixAUC"))
+    lines = [f"{'map':<22} {'group':<22} {'n':>5} {rates}"]
     for map_name, groups in summaries.items():
         for group, s in groups.items():
             lines.append(

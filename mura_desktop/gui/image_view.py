@@ -7,6 +7,8 @@ double-click fits. Orientation changes act on the screen axes, whatever was done
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
@@ -23,12 +25,13 @@ from PySide6.QtWidgets import (
 
 from mura_desktop.core.display import (
     MIN_WIDTH,
+    HeatmapStyle,
     Window,
     auto_window,
-    blend_heatmap,
+    draw_heatmap,
     gray_rgb,
-    heatmap_lut,
     orient,
+    overlay_rgba,
     turbo,
     windowed,
 )
@@ -116,7 +119,9 @@ class ImageView(QWidget):
         self._inverted = False
         self._linear = np.eye(2, dtype=int)
         self._heatmap_visible = True
-        self._opacity = 0.5
+        self._style = HeatmapStyle()
+        self._probability: float | None = None
+        self._floor: float | None = None
 
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a click on the image takes the keys
         self._graphics = pg.GraphicsView(background="k")
@@ -128,7 +133,6 @@ class ImageView(QWidget):
         self._gray.setLookupTable(GRAY_LUT)
         self._heat = pg.ImageItem(axisOrder="row-major")
         self._heat.setZValue(1)
-        self._heat.setLookupTable(heatmap_lut(self._opacity))
         self._viewbox.addItem(self._gray)
         self._viewbox.addItem(self._heat)
         self._viewbox.windowDragged.connect(self._on_window_drag)
@@ -183,20 +187,25 @@ class ImageView(QWidget):
         self.fit()
         self.displayChanged.emit()
 
-    def set_heatmap(self, heatmap: np.ndarray | None) -> None:
-        """Overlay ``heatmap`` (float (H, W) in [0, 1], the image's shape) or remove it."""
+    def set_heatmap(
+        self,
+        heatmap: np.ndarray | None,
+        probability: float | None = None,
+        floor: float | None = None,
+    ) -> None:
+        """Overlay ``heatmap`` (float (H, W) in [0, 1], the image's shape) or remove it.
+
+        ``probability`` is the view's score and ``floor`` the model's operating point (or
+        its indeterminate band's lower edge): the style decides from them whether the map
+        is drawn (``heatmap_drawn``) and how strongly.
+        """
         if heatmap is not None and (
             self._image is None or heatmap.shape != self._image.pixels.shape
         ):
             raise ValueError("heatmap shape does not match the image on screen")
         self._heatmap = heatmap
-        if heatmap is None:
-            self._heat.clear()
-        else:
-            self._heat.setImage(heatmap, autoLevels=False, levels=(0.0, 1.0))
-            self._apply_orientation()
-        self._heat.setVisible(self._heatmap_visible)
-        self.displayChanged.emit()
+        self._probability, self._floor = probability, floor
+        self._redraw_heatmap()
 
     def set_message(self, text: str) -> None:
         """Centred text over the view (loading, failure, empty state); "" hides it."""
@@ -229,11 +238,37 @@ class ImageView(QWidget):
 
     @property
     def heatmap_opacity(self) -> float:
-        return self._opacity
+        return self._style.opacity
 
     def set_heatmap_opacity(self, opacity: float) -> None:
-        self._opacity = float(np.clip(opacity, 0.0, 1.0))
-        self._heat.setLookupTable(heatmap_lut(self._opacity))
+        self.set_heatmap_style(replace(self._style, opacity=float(np.clip(opacity, 0.0, 1.0))))
+
+    @property
+    def heatmap_style(self) -> HeatmapStyle:
+        return self._style
+
+    def set_heatmap_style(self, style: HeatmapStyle) -> None:
+        """Draw maps as ``style`` says (mode, opacity, which views); redraws the current one."""
+        self._style = style
+        self._redraw_heatmap()
+
+    @property
+    def heatmap_drawn(self) -> bool:
+        """Whether a map is on screen now (present, visible, and the style shows it)."""
+        return (
+            self._heatmap is not None
+            and self._heatmap_visible
+            and self._style.shown(self._probability, self._floor)
+        )
+
+    def _redraw_heatmap(self) -> None:
+        if self._heatmap is None or not self._style.shown(self._probability, self._floor):
+            self._heat.clear()
+        else:
+            rgba = overlay_rgba(self._heatmap, self._style, self._probability)
+            self._heat.setImage(rgba, autoLevels=False, levels=None)
+            self._apply_orientation()
+        self._heat.setVisible(self._heatmap_visible)
         self.displayChanged.emit()
 
     # --- window / level -----------------------------------------------------------------
@@ -344,8 +379,8 @@ class ImageView(QWidget):
         gray = windowed(self._image.pixels, *self._window.levels)
         if self._inverted:
             gray = 1.0 - gray
-        if self._heatmap is not None and self._heatmap_visible:
-            rgb = blend_heatmap(gray, self._heatmap, self._opacity)
+        if self.heatmap_drawn:
+            rgb = draw_heatmap(gray, self._heatmap, self._style, self._probability)
         else:
             rgb = gray_rgb(gray)
         return orient(rgb, self._linear)
@@ -477,6 +512,11 @@ class HeatmapBar(QWidget):
         row.addWidget(self.slider, 1)
         row.addWidget(self.colorbar, 1)
         row.addWidget(self.note, 2)
+
+    def set_legend(self, style: HeatmapStyle) -> None:
+        """Say under the image what ``style``'s drawing means."""
+        self.note.setText(f"{style.legend()}. {self.NOTE}")
+        self.colorbar.setVisible(style.mode != "off")
 
     def set_state(self, visible: bool, opacity: float) -> None:
         self.toggle.setChecked(visible)

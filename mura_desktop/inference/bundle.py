@@ -400,7 +400,9 @@ def _validate(bundle: ModelBundle) -> None:
             f"high-specificity threshold {points['high_specificity']}"
         )
     if bundle.output_stride not in OUTPUT_STRIDES or isinstance(bundle.output_stride, bool):
-        raise ValueError(f"output stride {bundle.output_stride!r}: expected one of {OUTPUT_STRIDES}")
+        raise ValueError(
+            f"output stride {bundle.output_stride!r}: expected one of {OUTPUT_STRIDES}"
+        )
     if not 0.01 <= bundle.temperature <= 100.0:  # also refuses NaN
         raise ValueError(f"temperature {bundle.temperature} is outside [0.01, 100]")
     for part, value in bundle.part_thresholds.items():
