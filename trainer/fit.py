@@ -615,6 +615,11 @@ def _clean_test(
     overall = outcome.statistics.groups.get(OVERALL)
     say(f"\nClean test: model chosen on {chosen_on}; scored on {outcome.scored_on}")
     say(format_statistics_table(outcome.statistics))
+    if outcome.localisation is not None:
+        from mura_desktop.core.localisation import format_localisation_table
+
+        say("\nHeatmap localisation on the same studies (abnormal views with a mask):")
+        say(format_localisation_table(outcome.localisation))
     say(f"wrote {run_dir / TEST_RESULTS}")
     if overall is None:
         return None
