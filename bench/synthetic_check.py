@@ -124,7 +124,7 @@ def evaluate_held_out(data: Path, bundle_path: Path) -> tuple[float, float]:
     bar = ProgressBar(len(held_out), "held-out studies", stream=sys.stdout)
     with (
         Predictor(bundle, device="cpu") as predictor,
-        LocalisationCheck(data, bundle.feature_grid) as check,
+        LocalisationCheck(data, bundle) as check,
     ):
         for i, prediction in enumerate(predictor.predict_many(held_out, heatmaps=True), 1):
             results.append(prediction.result)

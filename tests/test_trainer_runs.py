@@ -25,6 +25,7 @@ from sklearn.metrics import cohen_kappa_score, roc_auc_score
 from mura_desktop.core.discovery import discover
 from mura_desktop.core.run_log import read_records
 from mura_desktop.core.study import BODY_PARTS
+from mura_desktop.inference.alternative_maps import ALTERNATIVE_MAPS
 from mura_desktop.inference.bundle import load_bundle
 from mura_desktop.inference.predictor import Predictor
 from mura_desktop.phantoms import generate_dataset
@@ -227,7 +228,7 @@ def test_evaluate_reports_intervals_calibration_and_which_split_chose_the_model(
     argv = [
         "evaluate", str(run / "model.mura"), str(dataset), "--device", "cpu", "--json",
         str(results), "--metrics-csv", str(metrics_csv), "--plots", str(plots),
-        "--bootstrap", "200", "--seed", "3",
+        "--bootstrap", "200", "--seed", "3", "--alternative-maps", "layercam,gradcam++",
     ]  # fmt: skip
     assert main(argv) == 0
     printed = capsys.readouterr().out
@@ -238,7 +239,9 @@ def test_evaluate_reports_intervals_calibration_and_which_split_chose_the_model(
     assert "Calibration" in printed and "ECE" in printed
     # the phantoms carry masks: the heatmaps' localisation, beside the 2x2 grid's oracle
     table = printed.split("Heatmap localisation")[1]
-    assert "model" in table and "oracle 2x2 grid" in table and "ALL" in table
+    assert "CAM (exact)" in table and "oracle 2x2 grid" in table and "ALL" in table
+    for label in ALTERNATIVE_MAPS.values():  # grad-cam's maps, labelled as approximate
+        assert label in table
     payload = json.loads(results.read_text())
     overall = payload["metrics"]["ALL"]
     assert {"intervals", "auroc_delong", "calibration", "view_calibration"} <= set(overall)
@@ -253,6 +256,7 @@ def test_evaluate_reports_intervals_calibration_and_which_split_chose_the_model(
         with Image.open(plots / f"{name}.png") as im:
             assert im.format == "PNG"
     assert main([*argv[:7], "--bootstrap", "0"]) == 0
+    assert main([*argv[:7], "--alternative-maps", "smoothgrad"]) == 2
     assert "bootstrap" not in capsys.readouterr().out.split("Calibration")[0]
 
 

@@ -154,6 +154,11 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
         "--plots", type=Path, metavar="DIR",
         help="write roc.png, confusion.png, reliability.png and intervals.png",
     )  # fmt: skip
+    parser.add_argument(
+        "--alternative-maps", default="", metavar="NAMES",
+        help="on data with masks, also measure these grad-cam maps (comma-separated: "
+        "layercam, gradcam++; one backward pass per abnormal view)",
+    )  # fmt: skip
     add_statistics_arguments(parser)
 
 
@@ -179,6 +184,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             args.model, args.dataset, split=args.split, parts=parts, device=args.device,
             threshold=args.threshold, top_k=args.top_k, progress=progress,
             resamples=args.bootstrap, seed=args.seed,
+            alternatives=[m.strip() for m in args.alternative_maps.split(",") if m.strip()],
         )  # fmt: skip
     except (BundleError, ExportError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

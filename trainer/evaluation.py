@@ -104,10 +104,12 @@ def evaluate_model(
     progress: Callable[[int, int], None] | None = None,
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
+    alternatives: Sequence[str] = (),
 ) -> ModelEvaluation:
     """Score the labelled studies of ``dataset`` (``split``: ``auto`` = the ``valid`` split
     when the data has one, else everything) and compute study-level metrics, with
-    ``resamples`` patient-bootstrap resamples for their intervals (0: none)."""
+    ``resamples`` patient-bootstrap resamples for their intervals (0: none). Where the data
+    has masks, the heatmaps' localisation too, also of the ``alternatives`` maps."""
     if split not in SPLIT_CHOICES:
         raise ValueError(f"split {split!r}: choose one of {', '.join(SPLIT_CHOICES)}")
     bundle = load_model(source, top_k)
@@ -126,7 +128,7 @@ def evaluate_model(
         raise DataError(f"{dataset}: no labelled studies in split {split!r}")
     results = ResultSet(model={**bundle.summary(), "source": str(source)})
     masks = ground_truth_folder(dataset)
-    check = LocalisationCheck(masks, bundle.feature_grid) if masks is not None else None
+    check = LocalisationCheck(masks, bundle, alternatives) if masks is not None else None
     with Predictor(bundle, device=device, threshold=threshold) as predictor:
         scored = predictor.predict_many(studies, heatmaps=check is not None, progress=progress)
         for prediction in scored:

@@ -103,12 +103,13 @@ def summarise(
 
 def format_localisation_table(summaries: dict[str, dict[str, LocalisationSummary]]) -> str:
     """One row per (map, group): ``summaries`` maps a map's name to ``summarise``'s output."""
+    width = max([3, *map(len, summaries)])
     rates = " ".join(f"{c:>7}" for c in ("strict", "15 px", "energy", "pixAUC"))
-    lines = [f"{'map':<22} {'group':<22} {'n':>5} {rates}"]
+    lines = [f"{'map':<{width}} {'group':<18} {'n':>5} {rates}"]
     for map_name, groups in summaries.items():
         for group, s in groups.items():
             lines.append(
-                f"{map_name:<22} {group:<22} {s.n:>5} {s.strict:>7.1%} {s.tolerance:>7.1%} "
+                f"{map_name:<{width}} {group:<18} {s.n:>5} {s.strict:>7.1%} {s.tolerance:>7.1%} "
                 f"{s.energy:>7.3f} {s.pixel_auroc:>7.3f}"
             )
     return "\n".join(lines)
