@@ -41,6 +41,7 @@ def test_the_tolerance_is_15_pixels_from_the_mask_edge() -> None:
     near = localise(_spot(mask.shape, 50, 69 + 15), mask)  # 15 px right of the last column
     far = localise(_spot(mask.shape, 50, 69 + 16), mask)
     assert not near.strict and near.tolerance
+    assert near.offset == pytest.approx((50 - 49.5, 84 - 59.5))  # from the mask's centroid
     assert not far.strict and not far.tolerance
     diagonal = localise(_spot(mask.shape, 59 + 11, 69 + 11), mask)  # 15.6 px away
     assert not diagonal.tolerance
@@ -69,9 +70,9 @@ def test_shapes_must_match_and_masks_must_hold_something() -> None:
 
 
 def test_summaries_per_kind_and_overall() -> None:
-    hit = ViewLocalisation(True, True, 0.8, 0.9)
-    near = ViewLocalisation(False, True, 0.2, 0.7)
-    miss = ViewLocalisation(False, False, 0.0, 0.3)
+    hit = ViewLocalisation(True, True, 0.8, 0.9, (0.0, 2.0))
+    near = ViewLocalisation(False, True, 0.2, 0.7, (4.0, 10.0))
+    miss = ViewLocalisation(False, False, 0.0, 0.3, (-1.0, -30.0))
     out = summarise([("fracture", hit), ("fracture", near), ("lytic", miss)])
     assert list(out) == [OVERALL, "fracture", "lytic"]
     assert out[OVERALL].n == 3
@@ -79,6 +80,8 @@ def test_summaries_per_kind_and_overall() -> None:
     assert out[OVERALL].tolerance == pytest.approx(2 / 3)
     assert out["fracture"].energy == pytest.approx(0.5)
     assert out["lytic"].pixel_auroc == pytest.approx(0.3)
+    assert out["fracture"].offset == pytest.approx((2.0, 6.0))
+    assert out[OVERALL].offset == pytest.approx((1.0, -6.0))
     table = format_localisation_table({"model": out})
     assert "fracture" in table and "66.7%" in table
 

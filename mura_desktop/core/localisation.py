@@ -10,7 +10,10 @@ attended part lies in the region:
   backprop");
 - *energy*: the share of the map's mass inside the mask (the energy-based pointing game of
   Wang et al. 2020, Score-CAM), with negative values counted as zero;
-- *pixel AUROC*: the map as a score of each pixel against the mask (per view, averaged).
+- *pixel AUROC*: the map as a score of each pixel against the mask (per view, averaged);
+
+and, to see whether misses lean one way, the *peak offset*: the peak's position minus the
+mask's centroid, in native pixels (rows down, columns right), averaged over the views.
 
 Summaries group views by their abnormality kinds (``"fracture"``, ``"lytic+hardware"``, ...)
 and overall (``ALL``).
@@ -37,6 +40,7 @@ class ViewLocalisation:
     tolerance: bool
     energy: float
     pixel_auroc: float
+    offset: tuple[float, float] = (0.0, 0.0)
 
 
 def peak(heatmap: np.ndarray) -> tuple[int, int]:
@@ -64,18 +68,21 @@ def localise(
         tolerance=nearest <= tolerance_px**2,
         energy=energy,
         pixel_auroc=roc_auc(mask.ravel(), heatmap.ravel()),
+        offset=(row - float(rows.mean()), column - float(columns.mean())),
     )
 
 
 @dataclass(frozen=True)
 class LocalisationSummary:
-    """Shares of views hit (strict, tolerance), mean energy and mean pixel AUROC of a group."""
+    """Shares of views hit (strict, tolerance), mean energy, mean pixel AUROC and mean
+    peak offset (rows, columns; native pixels) of a group."""
 
     n: int
     strict: float
     tolerance: float
     energy: float
     pixel_auroc: float
+    offset: tuple[float, float]
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -95,8 +102,11 @@ def summarise(
         if not items:
             continue
         columns = {m: np.array([getattr(v, m) for v in items], dtype=float) for m in MEASURES}
+        offset = np.mean([v.offset for v in items], axis=0)
         out[name] = LocalisationSummary(
-            n=len(items), **{m: float(np.nanmean(c)) for m, c in columns.items()}
+            n=len(items),
+            **{m: float(np.nanmean(c)) for m, c in columns.items()},
+            offset=(float(offset[0]), float(offset[1])),
         )
     return out
 
@@ -105,11 +115,11 @@ def format_localisation_table(summaries: dict[str, dict[str, LocalisationSummary
     """One row per (map, group): ``summaries`` maps a map's name to ``summarise``'s output."""
     width = max([3, *map(len, summaries)])
     rates = " ".join(f"{c:>7}" for c in ("strict", "15 px", "energy", "pixAUC"))
-    lines = [f"{'map':<{width}} {'group':<18} {'n':>5} {rates}"]
+    lines = [f"{'map':<{width}} {'group':<18} {'n':>5} {rates}  peak offset px (down, right)"]
     for map_name, groups in summaries.items():
         for group, s in groups.items():
             lines.append(
                 f"{map_name:<{width}} {group:<18} {s.n:>5} {s.strict:>7.1%} {s.tolerance:>7.1%} "
-                f"{s.energy:>7.3f} {s.pixel_auroc:>7.3f}"
+                f"{s.energy:>7.3f} {s.pixel_auroc:>7.3f}  {s.offset[0]:+6.1f} {s.offset[1]:+6.1f}"
             )
     return "\n".join(lines)
