@@ -24,7 +24,7 @@ from mura_desktop.core.pixels import LoadedImage
 from mura_desktop.core.results import StudyResult, ViewResult
 from mura_desktop.core.study import Scan, Study, View
 from mura_desktop.core.verdict import VerdictRule
-from mura_desktop.gui.image_view import ImageView
+from mura_desktop.gui.image_view import HeatmapBar, ImageView
 from mura_desktop.gui.scoring_progress import EtaClock
 from mura_desktop.gui.session import Session
 from mura_desktop.gui.settings import MAX_RECENT, Settings
@@ -441,3 +441,15 @@ def test_compare_dialog_shows_core_comparison_and_filters_the_disagreements(qtbo
     browser.set_filter(disagreement_only=True)  # model against truth
     uids = browser.visible_uids()
     assert uids and all(results[u].predicted_label != results[u].label for u in uids)
+
+
+def test_the_heatmap_bar_says_what_the_drawing_means(qtbot):
+    bar = HeatmapBar()
+    qtbot.addWidget(bar)
+    bar.show()
+    bar.set_legend(HeatmapStyle("region", scale_by_probability=True))
+    assert "50% of its peak" in bar.note.text() and "normalised per image" in bar.note.text()
+    assert "opacity scales with the view's probability" in bar.note.text()
+    assert bar.colorbar.isVisible()
+    bar.set_legend(HeatmapStyle("off"))
+    assert bar.note.text().startswith("Heatmaps off") and not bar.colorbar.isVisible()
