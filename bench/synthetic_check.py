@@ -7,9 +7,10 @@
 3. ``mura-train fit`` from random weights; checkpoints are selected on a patient-grouped
    10% of the *training* split, so the shipped ``valid`` split stays unseen.
 4. Score the held-out ``valid`` studies with the engine's ``Predictor`` (the viewer's
-   code path) and print the study AUROC (target >= 0.95) and the pointing game: on
-   abnormal views with a non-empty mask, the share whose heatmap peak lies inside the
-   mask (target >= 80%).
+   code path) and print the study AUROC (target >= 0.95) and the heatmaps' localisation
+   on abnormal views with a non-empty mask (``trainer.localisation``): the pointing game
+   within 15 px (target >= 80%), strict, energy and pixel AUROC, per abnormality kind,
+   beside the resolution oracle of the map's grid.
 
     python bench/synthetic_check.py --out-dir out/synthetic            # generate + train
     python bench/synthetic_check.py --data out/synthetic/phantoms      # reuse a dataset
@@ -31,10 +32,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as mura-train sets it
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np
 import torch
 
 from mura_desktop.core.discovery import discover
+from mura_desktop.core.localisation import TOLERANCE_PX, format_localisation_table
 from mura_desktop.core.metrics import OVERALL, format_metrics_table, study_metrics
 from mura_desktop.core.progress import ProgressBar
 from mura_desktop.inference.bundle import load_bundle
@@ -42,16 +43,18 @@ from mura_desktop.inference.network import build_network
 from mura_desktop.inference.predictor import Predictor
 from mura_desktop.phantoms import generate_dataset
 from mura_desktop.phantoms.dataset import is_phantom_dataset
-from mura_desktop.phantoms.ground_truth import GroundTruth
 from trainer.config import SCHEDULES, TrainConfig
 from trainer.data import dataset_root, make_split, view_samples
 from trainer.fit import amp_dtype, fit
+from trainer.localisation import MODEL_MAP, LocalisationCheck
 
 
 def measure_rate(config: TrainConfig, steps: int = 3) -> float:
     """Training images/s of forward + backward + Adam on random data (after one warm-up),
     with the run's mixed precision and memory format."""
-    net = build_network(config.arch).to(memory_format=torch.channels_last)
+    net = build_network(config.arch, output_stride=config.output_stride).to(
+        memory_format=torch.channels_last
+    )
     optimizer = torch.optim.Adam(net.parameters())
     x = torch.rand(config.batch_size, 3, config.size, config.size)
     x, y = x.contiguous(memory_format=torch.channels_last), torch.rand(config.batch_size)
@@ -66,45 +69,6 @@ def measure_rate(config: TrainConfig, steps: int = 3) -> float:
         loss.backward()
         optimizer.step()
     return steps * config.batch_size / (time.perf_counter() - start)
-
-
-def pointing_game(
-    data_dir: Path, predictions: list, grid: int
-) -> tuple[int, int, int, dict[str, tuple[int, int]]]:
-    """Hits and trials overall and per abnormality kind: the heatmap's argmax in the mask.
-
-    Also counts the masks that contain a centre of the ``grid``×``grid`` CAM cells: the
-    upsampled heatmap peaks at a cell centre, so this bounds what any model can hit.
-    """
-    ground_truth = GroundTruth(data_dir)
-    truth = {
-        (data_dir / row["image"]).resolve(): row
-        for row in ground_truth.rows
-        if row["view_abnormal"] == "1" and row["mask"]
-    }
-    hits = trials = reachable = 0
-    per_kind: dict[str, list[int]] = {}
-    for prediction in predictions:
-        for path, heatmap in prediction.heatmaps.items():
-            row = truth.get(Path(path).resolve())
-            if row is None:
-                continue
-            mask = ground_truth.mask(row)
-            if not mask.any():
-                continue
-            y, x = np.unravel_index(int(np.argmax(heatmap)), heatmap.shape)
-            y = min(int(y * mask.shape[0] / heatmap.shape[0]), mask.shape[0] - 1)
-            x = min(int(x * mask.shape[1] / heatmap.shape[1]), mask.shape[1] - 1)
-            centres_y = ((np.arange(grid) + 0.5) * mask.shape[0] / grid).astype(int)
-            centres_x = ((np.arange(grid) + 0.5) * mask.shape[1] / grid).astype(int)
-            reachable += bool(mask[np.ix_(centres_y, centres_x)].any())
-            hit = bool(mask[y, x])
-            hits += hit
-            trials += 1
-            counts = per_kind.setdefault(row["kinds"], [0, 0])
-            counts[0] += hit
-            counts[1] += 1
-    return hits, trials, reachable, {k: (v[0], v[1]) for k, v in sorted(per_kind.items())}
 
 
 def prepare_data(args: argparse.Namespace) -> Path:
@@ -131,7 +95,8 @@ def new_run(args: argparse.Namespace, data: Path) -> TrainConfig:
     n_eval = len(view_samples(split.valid))
     config = TrainConfig(
         data=str(data), out=str(args.out_dir / f"run-{time.strftime('%Y%m%d-%H%M%S')}"),
-        arch=args.arch, size=args.size, batch_size=args.batch_size, lr=args.lr,
+        arch=args.arch, size=args.size, output_stride=args.output_stride,
+        flip_average=args.flip_average, amp=args.amp, batch_size=args.batch_size, lr=args.lr,
         schedule=args.schedule, init="random", valid_fraction=0.1, seed=args.seed,
         workers=args.workers, device="cpu", cache_dir=str(args.out_dir / "cache"),
         log_every=50, keep_best=1, demo=True, name=f"synthetic-phantom {args.arch} {args.size}px",
@@ -150,19 +115,23 @@ def new_run(args: argparse.Namespace, data: Path) -> TrainConfig:
 
 
 def evaluate_held_out(data: Path, bundle_path: Path) -> tuple[float, float]:
-    """Print the held-out metrics and the pointing game; return (AUROC, pointing share)."""
+    """Print the held-out metrics and the heatmaps' localisation; return (AUROC, pointing
+    game with the 15 px tolerance)."""
     bundle = load_bundle(bundle_path)
     studies = discover([dataset_root(data)[0]]).studies
     held_out = [s for s in studies if s.split == "valid" and s.label is not None]
-    predictions = []
+    results = []
     bar = ProgressBar(len(held_out), "held-out studies", stream=sys.stdout)
-    with Predictor(bundle, device="cpu") as predictor:
+    with (
+        Predictor(bundle, device="cpu") as predictor,
+        LocalisationCheck(data, bundle) as check,
+    ):
         for i, prediction in enumerate(predictor.predict_many(held_out, heatmaps=True), 1):
-            predictions.append(prediction)
+            results.append(prediction.result)
+            check.add(prediction)
             bar.update(i)
-    metrics = study_metrics([p.result for p in predictions])
-    grid = bundle.input_size // 32  # DenseNet and ResNet trunks downsample 32×
-    hits, trials, reachable, per_kind = pointing_game(data, predictions, grid)
+        localisation = check.summaries()
+    metrics = study_metrics(results)
     overall = metrics[OVERALL]
     print("\nHeld-out (shipped valid split, never used for training or selection):")
     print(format_metrics_table(metrics))
@@ -170,19 +139,15 @@ def evaluate_held_out(data: Path, bundle_path: Path) -> tuple[float, float]:
         f"\nstudy AUROC {overall.auroc:.3f} (target >= 0.95: "
         f"{'met' if overall.auroc >= 0.95 else 'NOT met'}); kappa {overall.kappa:.3f}"
     )
-    share = hits / trials if trials else float("nan")
+    model = localisation[MODEL_MAP][OVERALL]
     print(
-        f"pointing game {hits}/{trials} = {share:.1%} (target >= 80%: "
-        f"{'met' if share >= 0.8 else 'NOT met'})"
+        f"pointing game within {TOLERANCE_PX:.0f} px {model.tolerance:.1%} (target >= 80%: "
+        f"{'met' if model.tolerance >= 0.8 else 'NOT met'}); strict {model.strict:.1%}, "
+        f"energy {model.energy:.3f}, pixel AUROC {model.pixel_auroc:.3f} over {model.n} "
+        "abnormal views with a mask"
     )
-    print(
-        f"  ceiling at {bundle.input_size} px: {reachable}/{trials} = "
-        f"{reachable / max(trials, 1):.0%} of these masks contain a centre of the "
-        f"{grid}×{grid} heatmap cells"
-    )
-    for kind, (h, n) in per_kind.items():
-        print(f"  {kind:<20} {h}/{n} = {h / n:.0%}")
-    return overall.auroc, share
+    print(format_localisation_table(localisation))
+    return overall.auroc, model.tolerance
 
 
 def main() -> int:
@@ -194,9 +159,14 @@ def main() -> int:
     parser.add_argument("--arch", default="densenet121")
     parser.add_argument(
         "--size", type=int, default=192,
-        help="training input size; the heatmap grid is size/32: 5x5 cells at 160 px, whose "
-        "centres fall in 96%% of the phantoms' masks, 6x6 at 192 px (100%%)",
+        help="training input size; the heatmap grid is size/stride: 6x6 cells at 192 px and "
+        "stride 32 (a centre of one falls in 100%% of the phantoms' masks), 12x12 at stride 16",
     )  # fmt: skip
+    parser.add_argument("--output-stride", type=int, default=32, choices=(32, 16))
+    parser.add_argument(
+        "--flip-average", action="store_true", help="the bundle averages each view with its mirror"
+    )
+    parser.add_argument("--amp", default="auto", help="mixed precision (as mura-train fit)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=1e-3, help="from random weights: 1e-3")
     parser.add_argument("--schedule", default="cosine", choices=SCHEDULES)

@@ -46,9 +46,13 @@ def export(run_dir: Path, out: Path, *, half: bool, name: str) -> None:
 
 
 def logits(bundle: ModelBundle, batches: list[torch.Tensor]) -> torch.Tensor:
-    net = network_from_state_dict(bundle.architecture, bundle.members[0])
+    net = network_from_state_dict(
+        bundle.architecture, bundle.members[0], output_stride=bundle.output_stride
+    )
     with torch.inference_mode():
-        return torch.cat([net(x).double() for x in batches])
+        return torch.cat(
+            [net.forward_all(x, flip_average=bundle.flip_average).logit.double() for x in batches]
+        )
 
 
 def max_logit_difference(half: ModelBundle, full: ModelBundle, data: Path, limit: int) -> float:

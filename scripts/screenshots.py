@@ -1,7 +1,7 @@
-"""Render the viewer's main states to PNGs (offscreen): no model, a study with its heatmap,
-a scored dataset, its metrics window, the model dialog, and the reading tools
-(measurements on a real hand radiograph from ../shared when it is there, side-by-side
-views, the magnifier, the full DICOM header).
+"""Render the viewer's main states to PNGs (offscreen): no model, a study with its heatmap
+(and in each heatmap display mode), a scored dataset, its metrics window, the model dialog,
+and the reading tools (measurements on a real hand radiograph from ../shared when it is
+there, side-by-side views, the magnifier, the full DICOM header).
 
     PYTHONPATH=. .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--model M]
 
@@ -106,6 +106,22 @@ def reading_tools(window, study: Path, save) -> None:
     window.act_loupe.trigger()
 
 
+def save_heatmap_modes(view, save: Callable[[object, str], None]) -> None:
+    """The image view in every heatmap mode (``heatmap_<mode>.png``), and the same view
+    as a view scored below the operating point shows it by default (no map)."""
+    from mura_desktop.core.display import HEATMAP_MODES, HeatmapStyle
+
+    style, heatmap = view.heatmap_style, view.heatmap
+    for mode in HEATMAP_MODES:
+        view.set_heatmap_style(HeatmapStyle(mode, all_views=True))
+        save(view, f"heatmap_{mode}.png")
+    view.set_heatmap_style(HeatmapStyle())
+    view.set_heatmap(heatmap, probability=0.1, floor=0.5)
+    save(view, "heatmap_below_operating_point.png")
+    view.set_heatmap(heatmap)
+    view.set_heatmap_style(style)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
@@ -147,6 +163,7 @@ def main() -> int:
             wait_for(lambda: window.model is not None, "the model")
             wait_for(lambda: window.image_view.heatmap is not None, "the heatmap")
             save(window, "study_heatmap.png")
+            save_heatmap_modes(window.image_view, save)
 
             finished: list[bool] = []
             window.datasetFinished.connect(finished.append)

@@ -497,3 +497,87 @@ def test_the_predictor_divides_the_logits_by_the_temperature(
     for p1, p2 in zip(probs[1.0], probs[2.5], strict=True):
         logit = torch.logit(torch.tensor(p1, dtype=torch.float64))
         assert p2 == pytest.approx(float(torch.sigmoid(logit / 2.5)), abs=1e-5)
+
+
+# --- output stride and test-time flips --------------------------------------------------
+
+
+def test_output_stride_and_flip_average_round_trip_and_are_hashed(
+    bundle: ModelBundle, tmp_path: Path
+) -> None:
+    fields = {"architecture": "densenet121", "members": bundle.members, "input_size": 64}
+    plain = ModelBundle(**fields)
+    assert (plain.output_stride, plain.flip_average, plain.feature_grid) == (32, False, (2, 2))
+    fine = ModelBundle(**fields, output_stride=16, flip_average=True)
+    assert fine.feature_grid == (4, 4)
+    hashes = {plain.content_hash, fine.content_hash,
+              ModelBundle(**fields, output_stride=16).content_hash,
+              ModelBundle(**fields, flip_average=True).content_hash}  # fmt: skip
+    assert len(hashes) == 4
+    assert ModelBundle(**fields, output_stride=32).content_hash == plain.content_hash
+    path = tmp_path / "fine.mura"
+    save_bundle(fine, path)
+    loaded = load_bundle(path)
+    assert (loaded.output_stride, loaded.flip_average) == (16, True)
+    assert loaded.content_hash == fine.content_hash
+    details = loaded.record().details
+    assert details["output_stride"] == 16 and details["flip_average"] is True
+    text = loaded.describe()
+    assert "output stride 16 (4×4 heatmap cells)" in text and "test-time flips" in text
+    tampered = _rewrite(path, tmp_path / "tampered.mura", output_stride=32)
+    with pytest.raises(BundleError, match="content hash mismatch"):
+        load_bundle(tampered)
+    save_bundle(plain, tmp_path / "plain.mura")
+    payload = torch.load(tmp_path / "plain.mura", weights_only=True)
+    assert "output_stride" not in payload and "flip_average" not in payload
+    assert load_bundle(tmp_path / "plain.mura").content_hash == plain.content_hash
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"output_stride": 8}, "output stride 8"),
+        ({"output_stride": True}, "output stride True"),
+        ({"flip_average": "yes"}, "flip_average 'yes'"),
+    ],
+)
+def test_stride_and_flip_fields_are_validated(
+    bundle: ModelBundle, changes: dict, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        ModelBundle("densenet121", bundle.members, input_size=64, **changes)
+
+
+def test_the_predictor_runs_the_bundles_stride_and_flips(
+    bundle: ModelBundle, tmp_path: Path
+) -> None:
+    """Scores and maps come from the network the bundle describes: with flips, each view's
+    logit is the mean of the view's and its mirror's, and the map is exact for it."""
+    from mura_desktop.core.discovery import discover
+    from mura_desktop.core.pixels import load_image
+    from mura_desktop.inference.cam import class_activation_maps, display_heatmap
+    from mura_desktop.inference.predictor import Predictor
+    from mura_desktop.inference.preprocess import preprocess_batch
+    from mura_desktop.phantoms import generate_dataset
+
+    generate_dataset(tmp_path / "data", 2, seed=1, size=64)
+    study = discover([tmp_path / "data"]).studies[0]
+    fields = {"architecture": "densenet121", "members": bundle.members, "input_size": 64}
+    fine = ModelBundle(**fields, output_stride=16, flip_average=True)
+    with Predictor(fine, device="cpu") as predictor:
+        prediction = predictor.predict_study(study)
+    net = network_from_state_dict("densenet121", bundle.members[0], output_stride=16)
+    view = study.views[0]
+    pixels = load_image(view.path).pixels
+    x = preprocess_batch([pixels], 64)
+    with torch.inference_mode():
+        plain, mirrored = net.forward_all(x), net.forward_all(x.flip(-1))
+        maps = (plain.maps + mirrored.maps.flip(-1)) / 2
+        cam = class_activation_maps(maps, net.classifier.weight)[0]
+    logit = (plain.logit + mirrored.logit) / 2
+    assert prediction.result.views[0].probability == pytest.approx(
+        float(torch.sigmoid(logit)), abs=1e-5
+    )
+    heatmap = prediction.heatmaps[view.path]
+    assert heatmap == pytest.approx(display_heatmap(cam, pixels.shape), abs=1e-5)
+    assert cam.shape == (4, 4)

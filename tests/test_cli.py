@@ -48,6 +48,36 @@ def test_predict_writes_results_heatmaps_and_metrics(
     assert _tree_snapshot(phantom_dataset) == before  # user data untouched
 
 
+def test_predict_heatmaps_draw_only_views_at_the_operating_point_unless_asked(
+    phantom_dataset, tiny_bundle_path, tmp_path, capsys
+):
+    """Below the threshold a view is written without a map; --all-views draws every map,
+    in the mode asked for (the same drawing as the viewer's)."""
+    import numpy as np
+    from PIL import Image
+
+    from mura_desktop.core.display import gray_rgb
+    from mura_desktop.core.pixels import load_image
+
+    study = next(p for p in phantom_dataset.rglob("study*") if list(p.glob("*.png")))
+    view = sorted(study.glob("*.png"))[0]
+    pixels = load_image(view).pixels
+    written = {}
+    for name, extra in {"none": ["--threshold", "1.0"], "box": ["--all-views"]}.items():
+        out = tmp_path / name
+        code = main([
+            "predict", str(study), "--model", str(tiny_bundle_path), "--heatmaps", str(out),
+            "--device", "cpu", "--heatmap-mode", "box", *extra,
+        ])  # fmt: skip
+        assert code == EXIT_OK, capsys.readouterr().err
+        [png] = out.rglob(f"{view.stem}_heatmap.png")
+        written[name] = np.asarray(Image.open(png).convert("RGB"))
+    assert np.array_equal(written["none"], gray_rgb(pixels))
+    assert not np.array_equal(written["box"], gray_rgb(pixels))
+    colours = written["box"][(written["box"] != gray_rgb(pixels)).any(-1)]
+    assert (colours == [255, 214, 0]).all()  # only the amber box was drawn
+
+
 def test_unreadable_view_gives_partial_exit(phantom_dataset, tiny_bundle_path, tmp_path, capsys):
     study = next(p for p in phantom_dataset.rglob("study*") if len(list(p.glob("*.png"))) >= 2)
     copy = tmp_path / "XR_WRIST" / "patient99999" / "study1_positive"

@@ -6,15 +6,22 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from mura_desktop.core.display import (
     MIN_WIDTH,
+    OUTLINE_RGB,
+    HeatmapStyle,
     auto_window,
     blend_heatmap,
+    draw_heatmap,
     gray_rgb,
-    heatmap_lut,
+    hottest_region,
     make_thumbnail,
     orient,
+    overlay_layers,
+    overlay_rgba,
+    turbo,
     windowed,
 )
 
@@ -54,10 +61,68 @@ def test_thumbnail_block_means_then_windows():
     assert set(np.unique(thumb).tolist()) <= {127, 128}  # each block averages 0.25 and 0.75
 
 
-def test_the_viewer_lut_and_the_exported_blend_agree():
+def test_the_colour_wash_weights_each_colour_by_its_heat():
     heat = np.linspace(0, 1, 256, dtype=np.float32)[None, :]
     gray = np.zeros_like(heat)
-    lut = heatmap_lut(0.6)
     blended = blend_heatmap(gray, heat, 0.6).astype(int)
-    expected = (lut[:, :3].astype(int) * lut[:, 3:4].astype(int) / 255.0).round().astype(int)
-    assert np.abs(blended[0] - expected).max() <= 2
+    expected = (turbo(heat[0]) * (0.6 * heat[0])[:, None] * 255).round().astype(int)
+    assert np.abs(blended[0] - expected).max() <= 1
+    rgba = overlay_rgba(heat, HeatmapStyle("wash", opacity=0.6))
+    assert rgba[0, 0, 3] == 0 and rgba[0, -1, 3] == round(0.6 * 255)
+
+
+def _two_spots(shape=(120, 160)) -> np.ndarray:
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]]
+    big = np.exp(-((ys - 40) ** 2 + (xs - 40) ** 2) / (2 * 12.0**2))
+    small = 0.8 * np.exp(-((ys - 80) ** 2 + (xs - 120) ** 2) / (2 * 8.0**2))
+    return (big + small).astype(np.float32)
+
+
+def test_the_hottest_region_is_the_peaks_part_above_the_fraction():
+    heat = _two_spots()
+    region = hottest_region(heat, 0.5)
+    assert region[40, 40] and not region[80, 120]  # the second spot is above 0.5 but apart
+    assert np.all(heat[region] >= 0.5)
+    assert hottest_region(heat, 0.9).sum() < region.sum()
+    assert not hottest_region(np.zeros((4, 4)), 0.5).any()
+
+
+def test_region_mode_colours_only_the_region_and_outlines_it():
+    heat = _two_spots()
+    rgb, alpha = overlay_layers(heat, HeatmapStyle("region", opacity=0.5))
+    region = hottest_region(heat)
+    assert np.all(alpha[~region] == 0)  # nothing outside, not even the second spot
+    assert alpha[40, 40] == pytest.approx(0.5 * heat[40, 40])  # inside: the wash
+    edge = region & ~np.roll(region, 1, axis=1)
+    assert np.all(alpha[edge] == 1.0) and np.allclose(rgb[edge], OUTLINE_RGB)
+
+
+def test_box_mode_draws_only_a_rectangle_around_the_region():
+    heat = _two_spots()
+    _, alpha = overlay_layers(heat, HeatmapStyle("box"))
+    rows, columns = np.nonzero(hottest_region(heat))
+    assert alpha[rows.min(), columns.min() : columns.max() + 1].min() == 1.0
+    assert alpha[40, 40] == 0.0  # the inside stays readable
+    assert set(np.unique(alpha)) == {0.0, 1.0}
+
+
+def test_off_draws_nothing_and_probability_scales_the_opacity():
+    heat = _two_spots()
+    gray = np.full(heat.shape, 0.3, dtype=np.float32)
+    assert np.array_equal(draw_heatmap(gray, heat, HeatmapStyle("off")), gray_rgb(gray))
+    style = HeatmapStyle("wash", opacity=0.8, scale_by_probability=True)
+    _, faint = overlay_layers(heat, style, probability=0.25)
+    _, full = overlay_layers(heat, style, probability=1.0)
+    assert faint.max() == pytest.approx(full.max() / 4)
+
+
+def test_maps_show_at_or_above_the_floor_unless_all_views_are_asked_for():
+    style = HeatmapStyle()
+    assert style.shown(0.30, floor=0.30) and not style.shown(0.29, floor=0.30)
+    assert not style.shown(None, floor=0.30)
+    assert style.shown(0.10, floor=None)  # no operating point known: show
+    assert HeatmapStyle(all_views=True).shown(0.10, floor=0.30)
+    assert not HeatmapStyle("off", all_views=True).shown(0.99, floor=0.30)
+    assert "normalised per image" in style.legend()
+    with pytest.raises(ValueError, match="mode"):
+        HeatmapStyle("rainbow")

@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QLabel, QPushButton
 
+from mura_desktop.core.display import HeatmapStyle
 from mura_desktop.core.metrics import roc_curve, study_metrics
 from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.pixels import LoadedImage
@@ -315,6 +316,28 @@ def test_report_is_a_one_page_pdf_with_everything_on_it(qapp, tmp_path, report_s
     assert page.shape[0] / page.shape[1] == pytest.approx(297 / 210, rel=0.02)
     colourful = (page.max(axis=2) - page.min(axis=2)) > 80
     assert colourful.mean() > 0.005, "the heatmap overlays should be visible"
+
+
+def _page_colour(pdf: Path, tmp_path: Path) -> float:
+    """Share of strongly coloured pixels on the PDF's page rendered at 40 dpi."""
+    from PIL import Image
+
+    subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(tmp_path / pdf.stem)], check=True)
+    page = np.asarray(Image.open(tmp_path / f"{pdf.stem}-1.png").convert("RGB")).astype(int)
+    return float(((page.max(axis=2) - page.min(axis=2)) > 80).mean())
+
+
+def test_report_draws_maps_only_at_the_operating_point_unless_asked(qapp, tmp_path, report_study):
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (poppler-utils) not installed")
+    result, images, heatmaps = report_study
+    result.rule = VerdictRule(threshold=0.95)  # both views (0.91, 0.62) fall below it
+    hidden, asked = tmp_path / "hidden.pdf", tmp_path / "asked.pdf"
+    write_study_report(hidden, result, images, heatmaps, MODEL)
+    write_study_report(asked, result, images, heatmaps, MODEL, HeatmapStyle("wash", all_views=True))
+    assert "shown without a map" in " ".join(_pdf_text(hidden).split())
+    assert "relative to this image's own peak" in " ".join(_pdf_text(asked).split())
+    assert _page_colour(asked, tmp_path) > _page_colour(hidden, tmp_path) + 0.002
 
 
 def test_report_without_demo_or_labels(qapp, tmp_path, report_study):

@@ -11,13 +11,21 @@ from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
-from mura_desktop.core.display import blend_heatmap, heatmap_lut, make_thumbnail, orient
+from mura_desktop.core.display import (
+    HeatmapStyle,
+    blend_heatmap,
+    draw_heatmap,
+    gray_rgb,
+    make_thumbnail,
+    orient,
+    overlay_rgba,
+)
 from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.pixels import LoadedImage
 from mura_desktop.core.results import StudyResult, ViewResult
 from mura_desktop.core.study import Scan, Study, View
 from mura_desktop.core.verdict import VerdictRule
-from mura_desktop.gui.image_view import ImageView
+from mura_desktop.gui.image_view import HeatmapBar, ImageView
 from mura_desktop.gui.scoring_progress import EtaClock
 from mura_desktop.gui.session import Session
 from mura_desktop.gui.settings import MAX_RECENT, Settings
@@ -122,15 +130,38 @@ def test_export_matches_core_overlay(qtbot):
     view.set_image(image)
     heat = np.random.default_rng(0).random(image.pixels.shape).astype(np.float32)
     view.set_heatmap(heat)
+    view.set_heatmap_style(HeatmapStyle("wash"))
     view.set_heatmap_opacity(0.7)
     view.toggle_invert()
     low, high = view.window.levels
     gray = 1.0 - np.clip((image.pixels - low) / (high - low), 0, 1)
     assert np.array_equal(view.rendered_rgb(), blend_heatmap(gray, heat, 0.7))
-    lut = heatmap_lut(0.7)
-    assert lut[0, 3] == 0 and lut[-1, 3] == int(0.7 * 255 + 0.5)
     with pytest.raises(ValueError):
         view.set_heatmap(np.zeros((3, 3), np.float32))
+
+
+def test_heatmap_modes_and_the_operating_point_decide_what_is_drawn(qtbot):
+    view = ImageView()
+    qtbot.addWidget(view)
+    image = loaded()
+    view.set_image(image)
+    h, w = image.pixels.shape
+    ys, xs = np.mgrid[0:h, 0:w]
+    heat = np.exp(-((ys - h / 3) ** 2 + (xs - w / 3) ** 2) / (2 * (h / 10) ** 2)).astype(np.float32)
+    gray = np.clip((image.pixels - view.window.levels[0]) / view.window.width, 0, 1)
+    assert view.heatmap_style == HeatmapStyle()  # the default: the outlined hottest region
+    view.set_heatmap(heat, probability=0.9, floor=0.3)
+    assert view.heatmap_drawn
+    region = HeatmapStyle("region")
+    assert np.array_equal(view.rendered_rgb(), draw_heatmap(gray, heat, region, 0.9))
+    assert np.array_equal(view._heat.image, overlay_rgba(heat, region, 0.9))  # on screen too
+    view.set_heatmap(heat, probability=0.1, floor=0.3)  # a view the model calls normal
+    assert not view.heatmap_drawn
+    assert np.array_equal(view.rendered_rgb(), gray_rgb(gray))
+    view.set_heatmap_style(HeatmapStyle("box", all_views=True))  # unless asked
+    assert view.heatmap_drawn
+    view.set_heatmap_style(HeatmapStyle("off", all_views=True))
+    assert not view.heatmap_drawn
 
 
 def _send_mouse(
@@ -444,3 +475,15 @@ def test_the_runtime_setting_reaches_the_model_loader(qtbot, tmp_path, tiny_bund
         assert loaded.info.record.details["runtime"] == loaded.info.runtime
     finally:
         loaded.predictor.close()
+
+
+def test_the_heatmap_bar_says_what_the_drawing_means(qtbot):
+    bar = HeatmapBar()
+    qtbot.addWidget(bar)
+    bar.show()
+    bar.set_legend(HeatmapStyle("region", scale_by_probability=True))
+    assert "50% of its peak" in bar.note.text() and "normalised per image" in bar.note.text()
+    assert "opacity scales with the view's probability" in bar.note.text()
+    assert bar.colorbar.isVisible()
+    bar.set_legend(HeatmapStyle("off"))
+    assert bar.note.text().startswith("Heatmaps off") and not bar.colorbar.isVisible()

@@ -25,6 +25,7 @@ from sklearn.metrics import cohen_kappa_score, roc_auc_score
 from mura_desktop.core.discovery import discover
 from mura_desktop.core.run_log import read_records
 from mura_desktop.core.study import BODY_PARTS
+from mura_desktop.inference.alternative_maps import ALTERNATIVE_MAPS
 from mura_desktop.inference.bundle import load_bundle
 from mura_desktop.inference.predictor import Predictor
 from mura_desktop.phantoms import generate_dataset
@@ -227,7 +228,7 @@ def test_evaluate_reports_intervals_calibration_and_which_split_chose_the_model(
     argv = [
         "evaluate", str(run / "model.mura"), str(dataset), "--device", "cpu", "--json",
         str(results), "--metrics-csv", str(metrics_csv), "--plots", str(plots),
-        "--bootstrap", "200", "--seed", "3",
+        "--bootstrap", "200", "--seed", "3", "--alternative-maps", "layercam,gradcam++",
     ]  # fmt: skip
     assert main(argv) == 0
     printed = capsys.readouterr().out
@@ -236,6 +237,11 @@ def test_evaluate_reports_intervals_calibration_and_which_split_chose_the_model(
     assert "scored on:       valid split of" in printed
     assert "selected on these same studies" in printed  # the run chose on this valid split
     assert "Calibration" in printed and "ECE" in printed
+    # the phantoms carry masks: the heatmaps' localisation, beside the 2x2 grid's oracle
+    table = printed.split("Heatmap localisation")[1]
+    assert "CAM (exact)" in table and "oracle 2x2 grid" in table and "ALL" in table
+    for label in ALTERNATIVE_MAPS.values():  # grad-cam's maps, labelled as approximate
+        assert label in table
     payload = json.loads(results.read_text())
     overall = payload["metrics"]["ALL"]
     assert {"intervals", "auroc_delong", "calibration", "view_calibration"} <= set(overall)
@@ -250,6 +256,7 @@ def test_evaluate_reports_intervals_calibration_and_which_split_chose_the_model(
         with Image.open(plots / f"{name}.png") as im:
             assert im.format == "PNG"
     assert main([*argv[:7], "--bootstrap", "0"]) == 0
+    assert main([*argv[:7], "--alternative-maps", "smoothgrad"]) == 2
     assert "bootstrap" not in capsys.readouterr().out.split("Calibration")[0]
 
 
@@ -473,6 +480,21 @@ def test_per_part_thresholds_maximise_kappa_where_there_are_enough_studies():
         )  # fmt: skip
         assert cohen_kappa_score(y, [s.probability >= threshold for s in group]) == best
     assert chosen["HAND"] > 0.5 > chosen["WRIST"]
+
+
+def test_output_stride_16_and_flip_averaging_travel_from_the_run_into_the_bundle(
+    dataset, cache_dir, tmp_path
+):
+    out = tmp_path / "fine"
+    config = TrainConfig(
+        data=str(dataset), out=str(out), epochs=1, keep_best=1, cache_dir=str(cache_dir),
+        output_stride=16, flip_average=True, **TINY,
+    )  # fmt: skip
+    assert fit(config).status == COMPLETED
+    bundle = load_bundle(out / "model.mura")
+    assert (bundle.output_stride, bundle.flip_average, bundle.feature_grid) == (16, True, (4, 4))
+    with pytest.raises(ValueError, match="--output-stride 8"):
+        TrainConfig(output_stride=8)
 
 
 def test_a_model_chosen_on_a_held_out_fraction_is_tested_on_the_shipped_valid_split(

@@ -79,6 +79,10 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
         "--per-part-thresholds", action="store_true",
         help="one decision threshold per body part (highest kappa on its validation studies)",
     )  # fmt: skip
+    parser.add_argument(
+        "--flip-average", action="store_true", default=None,
+        help="score each view also mirrored, averaging scores and heatmaps (default: the run's)",
+    )  # fmt: skip
     parser.add_argument("--force", action="store_true", help="overwrite OUTPUT if it exists")
 
 
@@ -93,7 +97,7 @@ def run_export(args: argparse.Namespace) -> int:
         bundle, scores = export_run(
             args.run_dir, args.output, top_k=args.top_k, half=args.half, demo=args.demo,
             name=args.name, calibrate=args.calibrate,
-            per_part_thresholds=args.per_part_thresholds,
+            per_part_thresholds=args.per_part_thresholds, flip_average=args.flip_average,
         )  # fmt: skip
     except (ExportError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -150,6 +154,11 @@ def add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
         "--plots", type=Path, metavar="DIR",
         help="write roc.png, confusion.png, reliability.png and intervals.png",
     )  # fmt: skip
+    parser.add_argument(
+        "--alternative-maps", default="", metavar="NAMES",
+        help="on data with masks, also measure these grad-cam maps (comma-separated: "
+        "layercam, gradcam++; one backward pass per abnormal view)",
+    )  # fmt: skip
     add_statistics_arguments(parser)
 
 
@@ -175,6 +184,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             args.model, args.dataset, split=args.split, parts=parts, device=args.device,
             threshold=args.threshold, top_k=args.top_k, progress=progress,
             resamples=args.bootstrap, seed=args.seed,
+            alternatives=[m.strip() for m in args.alternative_maps.split(",") if m.strip()],
         )  # fmt: skip
     except (BundleError, ExportError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -218,6 +228,15 @@ def report_evaluation(outcome, args: argparse.Namespace) -> int:
     print(format_calibration_table(stats))
     print("\nReliability, studies (all parts):")
     print(format_reliability(overall.calibration))
+    if outcome.localisation is not None:
+        from mura_desktop.core.localisation import TOLERANCE_PX, format_localisation_table
+
+        print(
+            f"\nHeatmap localisation, abnormal views with a mask (pointing game strict and "
+            f"within {TOLERANCE_PX:.0f} px at native resolution, energy in the mask, "
+            "pixel AUROC; the oracle is the mask itself at the map's grid):"
+        )
+        print(format_localisation_table(outcome.localisation))
     return EXIT_OK
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mura_desktop.core.study import BODY_PARTS
-from mura_desktop.inference.network import ARCHITECTURES
+from mura_desktop.inference.network import ARCHITECTURES, OUTPUT_STRIDES
 
 LOSSES = ("wbce", "focal")
 CLASS_WEIGHT_MODES = ("part-studies", "part-images", "global", "none")
@@ -26,7 +26,7 @@ CONFIG_FILE = "config.json"
 
 RESUMABLE = frozenset({
     "epochs", "lr", "device", "workers", "threads", "early_stop_patience", "log_every", "cache_dir",
-    "amp", "compile", "export_top_k", "demo", "name",
+    "amp", "compile", "export_top_k", "demo", "name", "flip_average",
 })  # fmt: skip
 """Settings a resumed run may change; the rest would make it a different experiment."""
 
@@ -42,6 +42,7 @@ class TrainConfig:
     arch: str = "densenet169"
     init: str = "imagenet"
     size: int = 320
+    output_stride: int = 32
     batch_size: int = 8
     epochs: int = 20
     lr: float = 1e-4
@@ -74,6 +75,7 @@ class TrainConfig:
     log_every: int = 20
     demo: bool = False
     name: str | None = None
+    flip_average: bool = False
 
     def __post_init__(self) -> None:
         self.parts = [p.upper() for p in self.parts]
@@ -116,6 +118,11 @@ class TrainConfig:
         ):
             if value not in allowed:
                 problems.append(f"{name} {value!r}: choose one of {', '.join(allowed)}")
+        if self.output_stride not in OUTPUT_STRIDES:
+            problems.append(
+                f"--output-stride {self.output_stride}: choose one of "
+                f"{', '.join(map(str, OUTPUT_STRIDES))}"
+            )
         if self.export_top_k > self.keep_best:
             problems.append(f"--top-k {self.export_top_k} exceeds --keep-best {self.keep_best}")
         if problems:
@@ -199,6 +206,14 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
         f"({d.init})",
     )
     m.add_argument("--size", type=int, default=s, help=f"input size in px ({d.size})")
+    m.add_argument(
+        "--output-stride",
+        type=int,
+        default=s,
+        choices=OUTPUT_STRIDES,
+        help="input pixels per heatmap cell: 16 dilates the last stage for twice finer "
+        f"maps, same parameters ({d.output_stride})",
+    )
     m.add_argument(
         "--body-part-head",
         action="store_true",
@@ -286,6 +301,12 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
     )
     x.add_argument("--demo", action="store_true", default=s, help="mark the bundle as a demo model")
     x.add_argument("--name", default=s, help="model name shown in the viewer")
+    x.add_argument(
+        "--flip-average",
+        action="store_true",
+        default=s,
+        help="the bundle also scores each view mirrored and averages scores and heatmaps",
+    )
 
 
 def _csv_list(text: str) -> list[str]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mura_desktop.core.discovery import discover
+from mura_desktop.core.localisation import LocalisationSummary
 from mura_desktop.core.metrics import BinaryMetrics
 from mura_desktop.core.results import ResultSet, is_results_json
 from mura_desktop.core.stats.summary import (
@@ -22,6 +23,7 @@ from mura_desktop.inference.predictor import Predictor
 from trainer.config import CONFIG_FILE
 from trainer.data import DataError, dataset_root
 from trainer.export import bundle_from_run
+from trainer.localisation import LocalisationCheck, ground_truth_folder
 
 SPLIT_CHOICES = ("auto", "valid", "train", "all")
 
@@ -37,6 +39,8 @@ class ModelEvaluation:
     notes: list[str]
     scored_on: str = ""
     same_studies: bool = False
+    # per map (model, resolution oracle) and group; None where the data has no masks
+    localisation: dict[str, dict[str, LocalisationSummary]] | None = None
 
     @property
     def metrics(self) -> dict[str, BinaryMetrics]:
@@ -100,10 +104,12 @@ def evaluate_model(
     progress: Callable[[int, int], None] | None = None,
     resamples: int = DEFAULT_RESAMPLES,
     seed: int = DEFAULT_SEED,
+    alternatives: Sequence[str] = (),
 ) -> ModelEvaluation:
     """Score the labelled studies of ``dataset`` (``split``: ``auto`` = the ``valid`` split
     when the data has one, else everything) and compute study-level metrics, with
-    ``resamples`` patient-bootstrap resamples for their intervals (0: none)."""
+    ``resamples`` patient-bootstrap resamples for their intervals (0: none). Where the data
+    has masks, the heatmaps' localisation too, also of the ``alternatives`` maps."""
     if split not in SPLIT_CHOICES:
         raise ValueError(f"split {split!r}: choose one of {', '.join(SPLIT_CHOICES)}")
     bundle = load_model(source, top_k)
@@ -121,16 +127,25 @@ def evaluate_model(
     if not studies:
         raise DataError(f"{dataset}: no labelled studies in split {split!r}")
     results = ResultSet(model=bundle.record(source=str(source)))
+    masks = ground_truth_folder(dataset)
+    check = LocalisationCheck(masks, bundle, alternatives) if masks is not None else None
     with Predictor(bundle, device=device, threshold=threshold) as predictor:
-        for prediction in predictor.predict_many(studies, heatmaps=False, progress=progress):
+        scored = predictor.predict_many(studies, heatmaps=check is not None, progress=progress)
+        for prediction in scored:
             results.studies.append(prediction.result)
+            if check is not None:
+                check.add(prediction)
         notes = [note, *predictor.notes] if note else list(predictor.notes)
+    localisation = None
+    if check is not None:
+        localisation = check.summaries()
+        check.close()
     statistics = study_statistics(results.studies, resamples=resamples, seed=seed)
     results.metrics = statistics.to_dict()
     scored_on = f"{split} split of {root}, {len(studies)} studies"
     same = _same_studies(bundle, root, split)
     results.model = results.model.with_details(selected_on=selected_on(bundle), scored_on=scored_on)
-    return ModelEvaluation(bundle, results, statistics, notes, scored_on, same)
+    return ModelEvaluation(bundle, results, statistics, notes, scored_on, same, localisation)
 
 
 def scored_results(

@@ -220,11 +220,13 @@ def bundle_from_run(
     name: str | None = None,
     calibrate: bool = False,
     per_part_thresholds: bool = False,
+    flip_average: bool | None = None,
 ) -> tuple[ModelBundle, ValidationScores]:
     """A bundle holding the best ``top_k`` checkpoints of a run (default: the run's
     ``--top-k``), with operating points and metrics from the run's validation studies;
     ``calibrate`` fits a temperature first, ``per_part_thresholds`` one threshold per
-    body part."""
+    body part; ``flip_average`` (default: the run's ``--flip-average``) sets the bundle's
+    test-time flips (the validation scores behind the operating points are unflipped)."""
     run_dir = Path(run_dir)
     config = TrainConfig.load(run_dir)
     top_k = config.export_top_k if top_k is None else top_k
@@ -298,6 +300,8 @@ def bundle_from_run(
         provenance=provenance,
         temperature=temperature,
         part_thresholds=thresholds,
+        output_stride=config.output_stride,
+        flip_average=config.flip_average if flip_average is None else flip_average,
     )
     return bundle, scores
 
@@ -312,11 +316,12 @@ def export_run(
     name: str | None = None,
     calibrate: bool = False,
     per_part_thresholds: bool = False,
+    flip_average: bool | None = None,
 ) -> tuple[ModelBundle, ValidationScores]:
     """Write ``bundle_from_run``'s bundle to ``out`` (float16 weights with ``half``)."""
     bundle, scores = bundle_from_run(
         run_dir, top_k, demo=demo, name=name, calibrate=calibrate,
-        per_part_thresholds=per_part_thresholds,
+        per_part_thresholds=per_part_thresholds, flip_average=flip_average,
     )  # fmt: skip
     save_bundle(bundle, out, half=half)
     return bundle, scores

@@ -457,6 +457,13 @@ def _load_data(config: TrainConfig, runtime: distributed.Runtime, say: _Console)
     )
 
 
+def _initial_network(config: TrainConfig):
+    return initial_network(
+        config.arch, config.init, body_part_head=config.body_part_head,
+        output_stride=config.output_stride,
+    )  # fmt: skip
+
+
 def _build_model(
     config: TrainConfig, runtime: distributed.Runtime, split: DataSplit, steps_per_epoch: int
 ):
@@ -464,14 +471,14 @@ def _build_model(
     net, problem = None, None
     if runtime.is_main:  # rank 0 downloads ImageNet weights once, the others reuse the file
         try:
-            net = initial_network(config.arch, config.init, body_part_head=config.body_part_head)
+            net = _initial_network(config)
         except InitError as exc:
             problem = str(exc)
     problem = distributed.broadcast_object(runtime, problem)
     if problem:
         raise InitError(problem)
     if net is None:
-        net = initial_network(config.arch, config.init, body_part_head=config.body_part_head)
+        net = _initial_network(config)
     net = net.to(
         runtime.device, memory_format=torch.channels_last if config.channels_last else None
     )
@@ -607,6 +614,11 @@ def _clean_test(
     overall = outcome.statistics.groups.get(OVERALL)
     say(f"\nClean test: model chosen on {chosen_on}; scored on {outcome.scored_on}")
     say(format_statistics_table(outcome.statistics))
+    if outcome.localisation is not None:
+        from mura_desktop.core.localisation import format_localisation_table
+
+        say("\nHeatmap localisation on the same studies (abnormal views with a mask):")
+        say(format_localisation_table(outcome.localisation))
     say(f"wrote {run_dir / TEST_RESULTS}")
     if overall is None:
         return None

@@ -24,13 +24,17 @@ class InitError(Exception):
     """The requested initial weights cannot be had; the message says what to do."""
 
 
-def initial_network(arch: str, init: str, *, body_part_head: bool = False) -> MuraNet:
-    """Build ``arch`` initialised as ``init`` (``imagenet``, ``random`` or a file path)."""
+def initial_network(
+    arch: str, init: str, *, body_part_head: bool = False, output_stride: int = 32
+) -> MuraNet:
+    """Build ``arch`` initialised as ``init`` (``imagenet``, ``random`` or a file path); an
+    output stride of 16 keeps every parameter's shape, so the same weights load."""
+    options = {"body_part_head": body_part_head, "output_stride": output_stride}
     if init == "random":
-        return build_network(arch, body_part_head=body_part_head)
+        return build_network(arch, **options)
     if init == "imagenet":
         try:
-            return build_network(arch, body_part_head=body_part_head, weights="DEFAULT")
+            return build_network(arch, weights="DEFAULT", **options)
         except (OSError, RuntimeError) as exc:  # URLError is an OSError
             cache = Path(torch.hub.get_dir()) / "checkpoints"
             raise InitError(
@@ -38,7 +42,7 @@ def initial_network(arch: str, init: str, *, body_part_head: bool = False) -> Mu
                 f"downloaded once into {cache}; without a network, copy the .pth file there, "
                 "pass it with --init PATH, or start from --init random."
             ) from exc
-    net = build_network(arch, body_part_head=body_part_head)
+    net = build_network(arch, **options)
     load_initial_state(net, init)
     return net
 

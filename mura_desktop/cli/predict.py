@@ -20,6 +20,11 @@ from mura_desktop.core.dicom_results import (
     write_dicom_results,
 )
 from mura_desktop.core.discovery import discover
+from mura_desktop.core.display import (
+    DEFAULT_HEATMAP_MODE,
+    HEATMAP_MODES,
+    HeatmapStyle,
+)
 from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.output_guard import OutputRefused, check_output_file, check_output_folder
 from mura_desktop.core.progress import ProgressBar
@@ -94,6 +99,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "in DIR/<StudyInstanceUID>/",
     )  # fmt: skip
     parser.add_argument("--opacity", type=float, default=0.5, help="overlay opacity (default 0.5)")
+    parser.add_argument(
+        "--heatmap-mode", default=DEFAULT_HEATMAP_MODE,
+        choices=[m for m in HEATMAP_MODES if m != "off"],
+        help="region: the hottest region (>= half its peak), outlined; box: a box around it; "
+        f"wash: the whole map in colour (default {DEFAULT_HEATMAP_MODE})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--all-views", action="store_true",
+        help="draw maps on every view; by default a view below the model's operating point "
+        "(or its indeterminate band) is written without a map",
+    )  # fmt: skip
+    parser.add_argument(
+        "--scale-opacity", action="store_true",
+        help="scale the overlay's opacity by the view's probability",
+    )  # fmt: skip
     parser.add_argument("-q", "--quiet", action="store_true", help="no per-study lines or progress")
     parser.add_argument(
         "--force",
@@ -165,6 +185,10 @@ def run(args: argparse.Namespace) -> int:
     show_lines = not args.quiet and len(scan.studies) <= 50
     bar = None if args.quiet or show_lines else ProgressBar(len(scan.studies), "studies")
     heatmap_folders = _heatmap_folders(scan.studies) if args.heatmaps else {}
+    style = HeatmapStyle(
+        args.heatmap_mode, opacity=args.opacity, scale_by_probability=args.scale_opacity,
+        all_views=args.all_views,
+    )  # fmt: skip
     interrupted = False
     failed_outputs = 0
 
@@ -182,11 +206,15 @@ def run(args: argparse.Namespace) -> int:
             study = prediction.result
             results.studies.append(study)
             if args.dicom_out:
-                failed_outputs += _write_dicom(args.dicom_out, prediction, results.model, args)
+                failed_outputs += _write_dicom(
+                    args.dicom_out, prediction, results.model, style,
+                    predictor.rule.map_floor(study.body_part), args,
+                )  # fmt: skip
             if args.heatmaps:
                 folder = args.heatmaps / heatmap_folders[study.uid]
+                floor = predictor.rule.map_floor(study.body_part)
                 overlays.submit(
-                    study.name, partial(_write_overlays, folder, prediction, args.opacity)
+                    study.name, partial(_write_overlays, folder, prediction, style, floor)
                 )
             if show_lines:
                 print(_study_line(study))
@@ -257,12 +285,19 @@ def _write_results(results: ResultSet, stats: StudyStatistics, args: argparse.Na
     return failed
 
 
-def _write_dicom(folder: Path, prediction, model: ModelRecord, args: argparse.Namespace) -> int:
-    """The study's SR and Secondary Captures; 1 if they could not be written. A study
-    without DICOM context gets a notice, not a failure."""
+def _write_dicom(
+    folder: Path,
+    prediction,
+    model: ModelRecord,
+    style: HeatmapStyle,
+    floor: float,
+    args: argparse.Namespace,
+) -> int:
+    """The study's SR and Secondary Captures (heatmaps drawn in ``style``); 1 if they could
+    not be written. A study without DICOM context gets a notice, not a failure."""
     study = prediction.result
     try:
-        files = write_dicom_results(study, model, folder, prediction.overlays(args.opacity))
+        files = write_dicom_results(study, model, folder, prediction.overlays(style, floor))
     except NoDicomContext as exc:
         print(f"notice: {exc}", file=sys.stderr)
         return 0
@@ -333,9 +368,11 @@ def _heatmap_folders(studies: list[Study]) -> dict[str, Path]:
     return folders
 
 
-def _write_overlays(study_dir: Path, prediction, opacity: float) -> None:
+def _write_overlays(study_dir: Path, prediction, style: HeatmapStyle, floor: float) -> None:
+    """Each view with its map drawn as the viewer draws it (``style``); a view scored below
+    ``floor`` gets no map unless the style asks for all views."""
     study_dir.mkdir(parents=True, exist_ok=True)
-    for path, rgb in prediction.overlays(opacity).items():
+    for path, rgb in prediction.overlays(style, floor).items():
         Image.fromarray(np.ascontiguousarray(rgb)).save(
             study_dir / f"{Path(path).stem}_heatmap.png", compress_level=PNG_COMPRESS_LEVEL
         )

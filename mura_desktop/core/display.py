@@ -41,27 +41,155 @@ def turbo(values: np.ndarray) -> np.ndarray:
     return np.clip(powers @ _TURBO.T.astype(np.float32), 0.0, 1.0)
 
 
-def blend_heatmap(image: np.ndarray, heatmap: np.ndarray, opacity: float = 0.5) -> np.ndarray:
-    """RGB uint8 image with ``heatmap`` coloured over grayscale ``image``.
+# How a heatmap is drawn. The maps are normalised per image, so every mode shows where
+# *this* image's map is highest, never how abnormal the image is.
+HEATMAP_MODES: dict[str, str] = {
+    "region": "Hottest region, outlined",
+    "box": "Box around the hottest region",
+    "wash": "Colour wash (whole map)",
+    "off": "Off",
+}
+DEFAULT_HEATMAP_MODE = "region"
+REGION_FRACTION = 0.5  # the region: the peak's connected part of the map at >= this × peak
+OUTLINE_RGB = (1.0, 0.84, 0.0)  # region outlines and boxes: opaque amber
 
-    Both inputs are float arrays in [0, 1] of the same (H, W). Each pixel's colour weight is
-    ``opacity × heat``, so cold regions leave the radiograph readable.
+
+@dataclass(frozen=True)
+class HeatmapStyle:
+    """How (and on which views) heatmaps are drawn.
+
+    ``mode``: a key of ``HEATMAP_MODES``. ``opacity``: the colour's weight at the peak.
+    ``fraction``: the region's cut-off as a share of the peak. ``scale_by_probability``:
+    multiply the opacity by the view's probability, so a map of a view the model calls
+    normal is faint. ``all_views``: also draw maps of views below the operating point
+    (by default those show no map: a normal view's map points at nothing).
     """
+
+    mode: str = DEFAULT_HEATMAP_MODE
+    opacity: float = 0.5
+    fraction: float = REGION_FRACTION
+    scale_by_probability: bool = False
+    all_views: bool = False
+
+    def __post_init__(self) -> None:
+        if self.mode not in HEATMAP_MODES:
+            modes = ", ".join(HEATMAP_MODES)
+            raise ValueError(f"heatmap mode {self.mode!r}: choose one of {modes}")
+        if not 0.0 < self.fraction < 1.0:
+            raise ValueError(f"region fraction {self.fraction} must be in (0, 1)")
+
+    def shown(self, probability: float | None, floor: float | None) -> bool:
+        """Whether a view scored ``probability`` gets its map drawn, given the model's
+        ``floor`` (its operating point, or the indeterminate band's lower edge)."""
+        if self.mode == "off":
+            return False
+        if self.all_views or floor is None:
+            return True
+        return probability is not None and probability >= floor
+
+    def legend(self) -> str:
+        """What the drawing means, for a caption or tooltip."""
+        if self.mode == "off":
+            return "Heatmaps off"
+        scale = "; opacity scales with the view's probability" if self.scale_by_probability else ""
+        what = {
+            "region": f"outlined: where this image's map is >= {self.fraction:.0%} of its peak",
+            "box": f"box: around the part of this image's map >= {self.fraction:.0%} of its peak",
+            "wash": "colours: blue = low, red = high, relative to this image's own peak",
+        }[self.mode]
+        return f"Heatmap {what} (normalised per image, not a probability){scale}"
+
+
+def hottest_region(heatmap: np.ndarray, fraction: float = REGION_FRACTION) -> np.ndarray:
+    """Boolean mask: the connected part (8-neighbours) of ``heatmap >= fraction × peak``
+    that holds the peak. Empty for a map without a positive peak."""
+    from scipy import ndimage  # imported here: the viewer's start does not need it
+
+    top = float(np.max(heatmap)) if heatmap.size else 0.0
+    if not top > 0:
+        return np.zeros(heatmap.shape, dtype=bool)
+    labels, _ = ndimage.label(heatmap >= fraction * top, structure=np.ones((3, 3)))
+    row, column = np.unravel_index(int(np.argmax(heatmap)), heatmap.shape)
+    return labels == labels[row, column]
+
+
+def _outline(region: np.ndarray, width: int) -> np.ndarray:
+    """The pixels of ``region`` within ``width`` pixels of its edge."""
+    from scipy import ndimage
+
+    return region & ~ndimage.binary_erosion(region, iterations=width, border_value=0)
+
+
+def _box(region: np.ndarray, width: int) -> np.ndarray:
+    """A rectangle ``width`` px wide around ``region``'s bounding box (inside the image)."""
+    box = np.zeros_like(region)
+    rows, columns = np.nonzero(region)
+    if rows.size:
+        top, bottom, left, right = rows.min(), rows.max(), columns.min(), columns.max()
+        box[top : bottom + 1, left : right + 1] = True
+        box[top + width : bottom + 1 - width, left + width : right + 1 - width] = False
+    return box
+
+
+def overlay_layers(
+    heatmap: np.ndarray, style: HeatmapStyle, probability: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """RGB floats (H, W, 3) and alpha (H, W) in [0, 1] of ``heatmap`` drawn in ``style``.
+
+    The line width of outlines and boxes is 1/150 of the image's long side (at least 1 px).
+    """
+    heat = np.clip(np.asarray(heatmap, dtype=np.float32), 0.0, 1.0)
+    opacity = float(np.clip(style.opacity, 0.0, 1.0))
+    if style.scale_by_probability and probability is not None:
+        opacity *= float(np.clip(probability, 0.0, 1.0))
+    rgb = turbo(heat)
+    if style.mode == "off":
+        return rgb, np.zeros(heat.shape, dtype=np.float32)
+    if style.mode == "wash":
+        return rgb, opacity * heat
+    width = max(1, round(max(heat.shape) / 150))
+    region = hottest_region(heat, style.fraction)
+    line = _outline(region, width) if style.mode == "region" else _box(region, width)
+    alpha = np.where(region, opacity * heat, 0.0) if style.mode == "region" else np.zeros_like(heat)
+    rgb[line] = OUTLINE_RGB
+    alpha = np.where(line, 1.0, alpha).astype(np.float32)
+    return rgb, alpha
+
+
+def composite(image: np.ndarray, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """RGB uint8: colour ``rgb`` weighted ``alpha`` over grayscale ``image`` ([0, 1])."""
+    gray = np.clip(image, 0.0, 1.0)[..., None].astype(np.float32)
+    a = alpha[..., None].astype(np.float32)
+    return (((gray * (1.0 - a) + rgb * a) * 255.0) + 0.5).astype(np.uint8)
+
+
+def draw_heatmap(
+    image: np.ndarray,
+    heatmap: np.ndarray,
+    style: HeatmapStyle,
+    probability: float | None = None,
+) -> np.ndarray:
+    """RGB uint8 of ``heatmap`` drawn over grayscale ``image`` (same (H, W), [0, 1])."""
     if image.shape != heatmap.shape:
         raise ValueError(f"image {image.shape} and heatmap {heatmap.shape} differ in shape")
-    gray = np.clip(image, 0.0, 1.0)[..., None].astype(np.float32)
-    alpha = (opacity * np.clip(heatmap, 0.0, 1.0))[..., None].astype(np.float32)
-    rgb = gray * (1.0 - alpha) + turbo(heatmap) * alpha
-    return (rgb * 255.0 + 0.5).astype(np.uint8)
+    return composite(image, *overlay_layers(heatmap, style, probability))
 
 
-def heatmap_lut(opacity: float) -> np.ndarray:
-    """RGBA lookup table: turbo colour, alpha ``opacity × value`` (as ``blend_heatmap``)."""
-    ramp = np.linspace(0.0, 1.0, 256, dtype=np.float32)
-    rgba = np.empty((256, 4), dtype=np.uint8)
-    rgba[:, :3] = (turbo(ramp) * 255.0 + 0.5).astype(np.uint8)
-    rgba[:, 3] = (np.clip(opacity, 0.0, 1.0) * ramp * 255.0 + 0.5).astype(np.uint8)
-    return rgba
+def overlay_rgba(
+    heatmap: np.ndarray, style: HeatmapStyle, probability: float | None = None
+) -> np.ndarray:
+    """The overlay alone as RGBA uint8 (H, W, 4), for an image item over the radiograph."""
+    rgb, alpha = overlay_layers(heatmap, style, probability)
+    return (np.concatenate([rgb, alpha[..., None]], axis=-1) * 255.0 + 0.5).astype(np.uint8)
+
+
+def blend_heatmap(image: np.ndarray, heatmap: np.ndarray, opacity: float = 0.5) -> np.ndarray:
+    """RGB uint8 image with ``heatmap`` as a colour wash over grayscale ``image``.
+
+    Each pixel's colour weight is ``opacity × heat``, so cold regions leave the radiograph
+    readable.
+    """
+    return draw_heatmap(image, heatmap, HeatmapStyle("wash", opacity))
 
 
 @dataclass(frozen=True)

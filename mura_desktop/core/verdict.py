@@ -79,6 +79,12 @@ class VerdictRule:
             raise ValueError(f"a verdict needs a finite probability, got {probability}")
         return probability >= self.threshold_for(body_part)
 
+    def map_floor(self, body_part: str | None = None) -> float:
+        """The lowest view probability whose heatmap is drawn by default: the indeterminate
+        band's lower edge when there is a band, else the decision threshold."""
+        threshold = self.threshold_for(body_part)
+        return min(self.band[0], threshold) if self.band is not None else threshold
+
     def verdict(self, probability: float, body_part: str | None = None) -> Verdict:
         decision = self.decide(probability, body_part)
         if self.band is not None and self.band[0] <= probability < self.band[1]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QKeySequence
 
+from mura_desktop.core.display import HEATMAP_MODES
 from mura_desktop.core.resources import is_frozen
 from mura_desktop.gui.image_view import WINDOW_PRESETS
 
@@ -75,6 +76,12 @@ COMMANDS: tuple[Command, ...] = (
     Command("zoom_out", "Zoom out", lambda w: lambda: w.image_view.zoom_by(0.8), "-"),
     Command("heatmap", "&Heatmap overlay",
             lambda w: lambda on: w.viewer.set_display(heatmap_visible=on), "M", checkable=True),
+    Command("maps_all_views", "Maps on &every view",
+            lambda w: lambda on: w.viewer.set_display(all_views=on), None,
+            "Also draw the maps of views below the operating point", checkable=True),
+    Command("maps_scale_opacity", "Map opacity follows the &probability",
+            lambda w: lambda on: w.viewer.set_display(scale_opacity=on), None,
+            "A view the model finds less abnormal gets a fainter map", checkable=True),
     Command("opacity_up", "More opaque heatmap", lambda w: lambda: w.nudge_opacity(0.1), "]"),
     Command("opacity_down", "More transparent heatmap",
             lambda w: lambda: w.nudge_opacity(-0.1), "["),
@@ -130,7 +137,8 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("&View", ("invert", "rotate_right", "rotate_left", "flip_h", "flip_v", "reset", "-",
                "fit", "actual", "zoom_in", "zoom_out", "loupe", "@presets", "-", "layout_1x1",
                "layout_1x2", "layout_2x2", "link_views", "-", "heatmap",
-               "opacity_up", "opacity_down", "-", "grouped", "@panels")),
+               "@heatmap_modes", "maps_all_views", "maps_scale_opacity", "opacity_up",
+               "opacity_down", "-", "grouped", "@panels")),
     ("M&easure", ("measure_distance", "measure_angle", "measure_cobb", "stop_measuring")),
     ("&Study", ("prev_study", "next_study", "prev_view", "next_view", "first_view",
                 "last_view", "-", "score_study", "score_all", "pause", "cancel")),
@@ -169,6 +177,16 @@ def build_actions(window: MainWindow) -> None:
         _action(window, name, lambda _=False, n=name: window.image_view.apply_preset(n), str(i))
         for i, name in enumerate(WINDOW_PRESETS, 1)
     ]
+    window.heatmap_mode_actions = []
+    for mode, text in HEATMAP_MODES.items():
+        if mode == "off":  # the heatmap switch (M) turns maps off
+            continue
+        action = _action(
+            window, text, lambda _=False, m=mode: window.viewer.set_display(heatmap_mode=m), None
+        )
+        action.setCheckable(True)
+        action.setData(mode)
+        window.heatmap_mode_actions.append(action)
     if is_frozen():  # the packaged app leaves the trainer out
         window.act_train.setEnabled(False)
         window.act_train.setToolTip("Training runs from a source checkout (see README)")
@@ -200,6 +218,8 @@ def _fill(window: MainWindow, target, items: tuple[str, ...]) -> None:
                 window.header_windows_menu.aboutToShow.connect(lambda: fill_header_windows(window))
             else:
                 target.addActions(window.preset_actions)
+        elif item == "@heatmap_modes":
+            target.addMenu("Heatmap &style").addActions(window.heatmap_mode_actions)
         elif item == "@panels":
             target.addMenu("P&anels").addActions([d.toggleViewAction() for d in window.docks])
         else:

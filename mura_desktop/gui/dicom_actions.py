@@ -12,7 +12,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFileDialog
 
-from mura_desktop.core.display import blend_heatmap, windowed
+from mura_desktop.core.display import HeatmapStyle, draw_heatmap, windowed
 from mura_desktop.core.results import ResultSet
 from mura_desktop.gui.dicom_export import export_dicom_results, write_dicom_export
 from mura_desktop.gui.listener_service import ListenerService
@@ -78,19 +78,25 @@ class DicomActions:
         PacsDialog(self.window.settings, self.window).open()
 
     def overlays(self) -> dict[str, np.ndarray]:
-        """The heatmap overlays the viewer holds (recent studies), as the view shows them."""
+        """The heatmap overlays the viewer holds (recent studies), drawn in the viewer's
+        style; a view below the operating point shows no map unless the style asks."""
         window, out = self.window, {}
-        session = window.viewer.session
+        session, style = window.viewer.session, window.viewer.display.heatmap_style()
         for study in session.studies:
-            heatmaps = session.heatmaps(study.uid) or {}
-            for path, heatmap in heatmaps.items():
+            result = session.results.get(study.uid)
+            if result is None:
+                continue
+            floor = result.rule.map_floor(result.body_part)
+            scores = {Path(v.path): v.probability for v in result.views}
+            for path, heatmap in (session.heatmaps(study.uid) or {}).items():
                 item = window.display.cache.get(path)
                 if item is None or item.image.pixels.shape != heatmap.shape:
                     continue
-                image = item.image
+                image, p = item.image, scores.get(Path(path))
                 low = image.window_center - image.window_width / 2
                 gray = windowed(image.pixels, low, low + image.window_width)
-                out[str(path)] = blend_heatmap(gray, heatmap, window.viewer.display.heatmap_opacity)
+                shown = style if style.shown(p, floor) else HeatmapStyle("off")
+                out[str(path)] = draw_heatmap(gray, heatmap, shown, p)
         return out
 
     # --- the listener -------------------------------------------------------------------

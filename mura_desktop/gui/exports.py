@@ -114,7 +114,10 @@ class Exports:
         images = {p: item.image for p, item in current.images.items()}
         heatmaps = session.heatmaps(current.study.uid) or {}
         try:
-            write_study_report(path, result, images, heatmaps, session.model, session.measurements)
+            write_study_report(
+                path, result, images, heatmaps, session.model, session.measurements,
+                style=self.window.image_view.heatmap_style,
+            )  # fmt: skip
         except OSError as exc:
             self.window.report(
                 f"Could not write {path}: {exc}", "Choose a folder you can write to."

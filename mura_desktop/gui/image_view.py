@@ -7,6 +7,8 @@ double-click fits. Orientation changes act on the screen axes, whatever was done
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
@@ -23,13 +25,15 @@ from PySide6.QtWidgets import (
 
 from mura_desktop.core.display import (
     MIN_WIDTH,
+    HeatmapStyle,
     NamedWindow,
     Window,
     auto_window,
-    blend_heatmap,
+    composite,
+    draw_heatmap,
     gray_rgb,
-    heatmap_lut,
     orient,
+    overlay_rgba,
     turbo,
     windowed,
 )
@@ -139,7 +143,10 @@ class ImageView(QWidget):
         self._inverted = False
         self._linear = np.eye(2, dtype=int)
         self._heatmap_visible = True
-        self._opacity = 0.5
+        self._style = HeatmapStyle()
+        self._overlay: np.ndarray | None = None  # the drawn map, RGBA, image coordinates
+        self._probability: float | None = None
+        self._floor: float | None = None
 
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a click on the image takes the keys
         self._graphics = pg.GraphicsView(background="k")
@@ -151,7 +158,6 @@ class ImageView(QWidget):
         self._gray.setLookupTable(GRAY_LUT)
         self._heat = pg.ImageItem(axisOrder="row-major")
         self._heat.setZValue(1)
-        self._heat.setLookupTable(heatmap_lut(self._opacity))
         self.overlay = pg.ItemGroup()
         self.overlay.setZValue(2)
         self._viewbox.addItem(self._gray)
@@ -195,6 +201,7 @@ class ImageView(QWidget):
         """Show ``image``; unless ``keep_display``, window and orientation go back to defaults."""
         self._image = image
         self._heatmap = None
+        self._overlay = None
         self._heat.clear()
         if image is None:
             self._gray.clear()
@@ -211,20 +218,25 @@ class ImageView(QWidget):
         self.fit()
         self.displayChanged.emit()
 
-    def set_heatmap(self, heatmap: np.ndarray | None) -> None:
-        """Overlay ``heatmap`` (float (H, W) in [0, 1], the image's shape) or remove it."""
+    def set_heatmap(
+        self,
+        heatmap: np.ndarray | None,
+        probability: float | None = None,
+        floor: float | None = None,
+    ) -> None:
+        """Overlay ``heatmap`` (float (H, W) in [0, 1], the image's shape) or remove it.
+
+        ``probability`` is the view's score and ``floor`` the model's operating point (or
+        its indeterminate band's lower edge): the style decides from them whether the map
+        is drawn (``heatmap_drawn``) and how strongly.
+        """
         if heatmap is not None and (
             self._image is None or heatmap.shape != self._image.pixels.shape
         ):
             raise ValueError("heatmap shape does not match the image on screen")
         self._heatmap = heatmap
-        if heatmap is None:
-            self._heat.clear()
-        else:
-            self._heat.setImage(heatmap, autoLevels=False, levels=(0.0, 1.0))
-            self._apply_orientation()
-        self._heat.setVisible(self._heatmap_visible)
-        self.displayChanged.emit()
+        self._probability, self._floor = probability, floor
+        self._redraw_heatmap()
 
     def set_message(self, text: str) -> None:
         """Centred text over the view (loading, failure, empty state); "" hides it."""
@@ -257,11 +269,38 @@ class ImageView(QWidget):
 
     @property
     def heatmap_opacity(self) -> float:
-        return self._opacity
+        return self._style.opacity
 
     def set_heatmap_opacity(self, opacity: float) -> None:
-        self._opacity = float(np.clip(opacity, 0.0, 1.0))
-        self._heat.setLookupTable(heatmap_lut(self._opacity))
+        self.set_heatmap_style(replace(self._style, opacity=float(np.clip(opacity, 0.0, 1.0))))
+
+    @property
+    def heatmap_style(self) -> HeatmapStyle:
+        return self._style
+
+    def set_heatmap_style(self, style: HeatmapStyle) -> None:
+        """Draw maps as ``style`` says (mode, opacity, which views); redraws the current one."""
+        self._style = style
+        self._redraw_heatmap()
+
+    @property
+    def heatmap_drawn(self) -> bool:
+        """Whether a map is on screen now (present, visible, and the style shows it)."""
+        return (
+            self._heatmap is not None
+            and self._heatmap_visible
+            and self._style.shown(self._probability, self._floor)
+        )
+
+    def _redraw_heatmap(self) -> None:
+        self._overlay = None
+        if self._heatmap is None or not self._style.shown(self._probability, self._floor):
+            self._heat.clear()
+        else:
+            self._overlay = overlay_rgba(self._heatmap, self._style, self._probability)
+            self._heat.setImage(self._overlay, autoLevels=False, levels=None)
+            self._apply_orientation()
+        self._heat.setVisible(self._heatmap_visible)
         self.displayChanged.emit()
 
     # --- window / level -----------------------------------------------------------------
@@ -378,8 +417,8 @@ class ImageView(QWidget):
         gray = windowed(self._image.pixels, *self._window.levels)
         if self._inverted:
             gray = 1.0 - gray
-        if self._heatmap is not None and self._heatmap_visible:
-            rgb = blend_heatmap(gray, self._heatmap, self._opacity)
+        if self.heatmap_drawn:
+            rgb = draw_heatmap(gray, self._heatmap, self._style, self._probability)
         else:
             rgb = gray_rgb(gray)
         return orient(rgb, self._linear)
@@ -392,17 +431,18 @@ class ImageView(QWidget):
         h, w = self._image.pixels.shape
         x0, y0, x1, y1 = x - radius, y - radius, x + radius, y + radius
         crop = np.zeros((2 * radius, 2 * radius), np.float32)
-        heat = np.zeros_like(crop)
+        overlay = np.zeros((2 * radius, 2 * radius, 4), np.uint8)
         sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
         if sx1 > sx0 and sy1 > sy0:
             inside = (slice(sy0 - y0, sy1 - y0), slice(sx0 - x0, sx1 - x0))
             crop[inside] = windowed(self._image.pixels[sy0:sy1, sx0:sx1], *self._window.levels)
             if self._inverted:
                 crop[inside] = 1.0 - crop[inside]
-            if self._heatmap is not None:
-                heat[inside] = self._heatmap[sy0:sy1, sx0:sx1]
-        if self._heatmap is not None and self._heatmap_visible:
-            rgb = blend_heatmap(crop, heat, self._opacity)
+            if self._overlay is not None:
+                overlay[inside] = self._overlay[sy0:sy1, sx0:sx1]
+        if self.heatmap_drawn and self._overlay is not None:
+            layers = overlay.astype(np.float32) / 255.0
+            rgb = composite(crop, layers[..., :3], layers[..., 3])
         else:
             rgb = gray_rgb(crop)
         return orient(rgb, self._linear)
@@ -554,6 +594,11 @@ class HeatmapBar(QWidget):
         row.addWidget(self.slider, 1)
         row.addWidget(self.colorbar, 1)
         row.addWidget(self.note, 2)
+
+    def set_legend(self, style: HeatmapStyle) -> None:
+        """Say under the image what ``style``'s drawing means."""
+        self.note.setText(f"{style.legend()}. {self.NOTE}")
+        self.colorbar.setVisible(style.mode != "off")
 
     def set_state(self, visible: bool, opacity: float) -> None:
         self.toggle.setChecked(visible)

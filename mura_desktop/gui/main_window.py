@@ -268,6 +268,9 @@ class MainWindow(QMainWindow):
             heatmap_visible=s.heatmap_visible,
             heatmap_opacity=s.heatmap_opacity,
             grouped=s.group_studies,
+            heatmap_mode=s.heatmap_mode,
+            all_views=s.heatmap_all_views,
+            scale_opacity=s.heatmap_scale_opacity,
         )
 
     def _size_docks(self) -> None:
@@ -301,6 +304,9 @@ class MainWindow(QMainWindow):
         s.heatmap_visible = display.heatmap_visible
         s.heatmap_opacity = display.heatmap_opacity
         s.group_studies = display.grouped
+        s.heatmap_mode = display.heatmap_mode
+        s.heatmap_all_views = display.all_views
+        s.heatmap_scale_opacity = display.scale_opacity
         s.sync()
 
     def closeEvent(self, event) -> None:
@@ -398,14 +404,19 @@ class MainWindow(QMainWindow):
 
     def _on_display(self) -> None:
         display = self.viewer.display
+        style = display.heatmap_style()
         self.image_view.set_heatmap_visible(display.heatmap_visible)
-        self.image_view.set_heatmap_opacity(display.heatmap_opacity)
+        self.image_view.set_heatmap_style(style)
         self.heatmap_bar.blockSignals(True)
         self.heatmap_bar.set_state(display.heatmap_visible, display.heatmap_opacity)
+        self.heatmap_bar.set_legend(style)
         self.heatmap_bar.blockSignals(False)
         for action, on in (
             (self.act_heatmap, display.heatmap_visible),
             (self.act_grouped, display.grouped),
+            (self.act_maps_all_views, display.all_views),
+            (self.act_maps_scale_opacity, display.scale_opacity),
+            *((a, a.data() == display.heatmap_mode) for a in self.heatmap_mode_actions),
         ):
             action.blockSignals(True)
             action.setChecked(on)

@@ -28,7 +28,14 @@ from PySide6.QtGui import (
     QPen,
 )
 
-from mura_desktop.core.display import VERDICT_COLOURS, blend_heatmap, gray_rgb, turbo, windowed
+from mura_desktop.core.display import (
+    VERDICT_COLOURS,
+    HeatmapStyle,
+    draw_heatmap,
+    gray_rgb,
+    turbo,
+    windowed,
+)
 from mura_desktop.core.labels import Verdict
 from mura_desktop.core.measure import Measurement
 from mura_desktop.core.model_record import ModelRecord
@@ -40,9 +47,9 @@ HEATMAP_NOTE = (
     "Heatmaps are class activation maps normalized per image: they show where the model "
     "looked, relative to the rest of that image, not a finding."
 )
+NO_MAP_NOTE = "Views scored below {floor:.2f} are shown without a map."
 RESOLUTION_DPI = 150
 MARGIN_MM = 14.0
-OVERLAY_OPACITY = 0.5
 
 _INK = QColor(20, 20, 20)
 _MUTED = QColor(95, 95, 95)
@@ -57,6 +64,7 @@ def write_study_report(
     heatmaps: dict[Path, np.ndarray],
     model: ModelRecord,
     measurements: dict[Path, list[Measurement]] | None = None,
+    style: HeatmapStyle | None = None,
 ) -> None:
     """Write an A4 portrait, one-page PDF report of ``result`` to ``path``.
 
@@ -69,13 +77,18 @@ def write_study_report(
     model
         The model's identity (``ResultSet.model``): name, architecture, hash and the demo
         flag are shown.
+    style
+        How maps are drawn, as in the viewer (default ``HeatmapStyle()``): a view scored
+        below the rule's ``map_floor`` gets no map unless the style asks for all views.
 
     The file is written to a temporary name and renamed, so a failure leaves no partial PDF.
     """
     write_pdf(
         path,
         f"MURA Desktop report — {result.name}",
-        lambda page: page.draw(result, images, heatmaps, model, measurements or {}),
+        lambda page: page.draw(
+            result, images, heatmaps, model, measurements or {}, style or HeatmapStyle()
+        ),
     )
 
 
@@ -166,6 +179,7 @@ class Page:
         heatmaps: dict[Path, np.ndarray],
         model: ModelRecord,
         measurements: dict[Path, list[Measurement]],
+        style: HeatmapStyle,
     ) -> None:
         footer_top = self.height - self._footer_height()
         self._header(result)
@@ -173,8 +187,9 @@ class Page:
         self._verdict(result)
         self._measurements(result, measurements)
         self.rule()
-        self._views(result, images, heatmaps, footer_top - self.gap)
-        self._footer(footer_top)
+        self._views(result, images, heatmaps, style, footer_top - self.gap)
+        floor = result.rule.map_floor(result.body_part)
+        self._footer(footer_top, style, floor)
 
     def _header(self, result: StudyResult) -> None:
         generated = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
@@ -268,9 +283,11 @@ class Page:
         result: StudyResult,
         images: dict[Path, LoadedImage],
         heatmaps: dict[Path, np.ndarray],
+        style: HeatmapStyle,
         bottom: float,
     ) -> None:
         views = result.views
+        floor = result.rule.map_floor(result.body_part)
         if not views:
             self.line("This study has no views.", self.font(10), _MUTED)
             return
@@ -300,7 +317,10 @@ class Page:
                 continue
             loaded = images.get(key)
             if loaded is not None:
-                picture = _view_picture(loaded, heatmaps.get(key), frame.width(), frame.height())
+                heatmap = heatmaps.get(key) if style.shown(view.probability, floor) else None
+                picture = _view_picture(
+                    loaded, heatmap, style, view.probability, frame.width(), frame.height()
+                )
                 target = _fit(picture.width(), picture.height(), frame)
                 self.p.drawImage(target, picture)
             else:
@@ -322,7 +342,7 @@ class Page:
     def _footer_height(self) -> float:
         return self.mm(19)
 
-    def _footer(self, top: float) -> None:
+    def _footer(self, top: float, style: HeatmapStyle, floor: float) -> None:
         self.y = top
         self.rule()
         bar = QRectF(0, self.y + self.mm(0.5), self.mm(30), self.mm(2.5))
@@ -339,7 +359,10 @@ class Page:
             flags=Qt.AlignmentFlag.AlignHCenter,
         )
         note = QRectF(bar.width() + self.mm(3), self.y, self.width - bar.width() - self.mm(3), 99)
-        self.y += self.text(HEATMAP_NOTE, self.font(7.5), _MUTED, rect=note) + self.mm(1.5)
+        legend = f"{style.legend()}. {HEATMAP_NOTE}"
+        if not style.all_views and style.mode != "off":
+            legend += " " + NO_MAP_NOTE.format(floor=floor)
+        self.y += self.text(legend, self.font(7.5), _MUTED, rect=note) + self.mm(1.5)
         self.text(
             DISCLAIMER,
             self.font(10, bold=True),
@@ -361,7 +384,12 @@ def _truth_text(result: StudyResult) -> str:
 
 
 def _view_picture(
-    loaded: LoadedImage, heatmap: np.ndarray | None, max_w: float, max_h: float
+    loaded: LoadedImage,
+    heatmap: np.ndarray | None,
+    style: HeatmapStyle,
+    probability: float | None,
+    max_w: float,
+    max_h: float,
 ) -> QImage:
     """The windowed view with its heatmap, resampled to at most ``max_w`` × ``max_h`` px."""
     height, width = loaded.pixels.shape
@@ -373,7 +401,7 @@ def _view_picture(
     if heatmap is None:
         rgb = gray_rgb(gray)
     else:
-        rgb = blend_heatmap(gray, np.clip(_resize(heatmap, size), 0, 1), OVERLAY_OPACITY)
+        rgb = draw_heatmap(gray, np.clip(_resize(heatmap, size), 0, 1), style, probability)
     rgb = np.ascontiguousarray(rgb)
     image = QImage(rgb.data, size[0], size[1], 3 * size[0], QImage.Format.Format_RGB888)
     return image.copy()

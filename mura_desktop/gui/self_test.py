@@ -198,6 +198,7 @@ def _score_samples(report: SelfTestReport, window, samples: list[Path], model: P
     for study in studies:
         _check_study(report, window, study)
     _report_dicom_codecs(report, dicom)
+    _check_heatmap_modes(report, window.image_view)
     n = sum(len(s.views) for s in studies)
     report.check(
         window.session.n_scored == len(studies),
@@ -230,6 +231,34 @@ def _check_study(report: SelfTestReport, window, study) -> None:
     report.check(
         result.probability is not None and not errors and with_maps == len(study.views), text
     )
+
+
+def _check_heatmap_modes(report: SelfTestReport, view) -> None:
+    """Every display mode draws the view on screen (and nothing when off), and a view
+    scored below the operating point shows no map by default."""
+
+    from mura_desktop.core.display import HEATMAP_MODES, HeatmapStyle
+
+    heatmap, style = view.heatmap, view.heatmap_style
+    if heatmap is None:
+        report.check(False, "heatmap modes: no heatmap on screen")
+        return
+    view.set_heatmap_style(HeatmapStyle("off"))
+    plain = view.rendered_rgb()
+    changed = {}
+    for mode in HEATMAP_MODES:
+        view.set_heatmap_style(HeatmapStyle(mode, all_views=True))
+        changed[mode] = int((view.rendered_rgb() != plain).any(axis=-1).sum())
+    view.set_heatmap_style(HeatmapStyle())
+    view.set_heatmap(heatmap, probability=0.0, floor=0.5)
+    hidden = not view.heatmap_drawn
+    view.set_heatmap(heatmap)
+    view.set_heatmap_style(style)
+    report.check(
+        changed["off"] == 0 and changed["wash"] > changed["region"] > changed["box"] > 0 and hidden,
+        "heatmap modes drawn: " + ", ".join(f"{m} {n} px" for m, n in changed.items())
+        + f"; below the operating point: {'no map' if hidden else 'MAP SHOWN'}",
+    )  # fmt: skip
 
 
 def _report_dicom_codecs(report: SelfTestReport, studies: list) -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from mura_desktop.core.display import DEFAULT_HEATMAP_MODE, HEATMAP_MODES
 from mura_desktop.inference.backends import BACKEND_CHOICES
 
 if TYPE_CHECKING:  # pynetdicom loads only when the PACS settings are used, not at start-up
@@ -112,6 +113,31 @@ class Settings:
     @heatmap_opacity.setter
     def heatmap_opacity(self, value: float) -> None:
         self._q.setValue("display/heatmap_opacity", float(value))
+
+    @property
+    def heatmap_mode(self) -> str:
+        value = str(self._q.value("display/heatmap_mode", DEFAULT_HEATMAP_MODE, type=str))
+        return value if value in HEATMAP_MODES and value != "off" else DEFAULT_HEATMAP_MODE
+
+    @heatmap_mode.setter
+    def heatmap_mode(self, value: str) -> None:
+        self._q.setValue("display/heatmap_mode", value)
+
+    @property
+    def heatmap_all_views(self) -> bool:
+        return self._bool("display/heatmap_all_views", False)
+
+    @heatmap_all_views.setter
+    def heatmap_all_views(self, value: bool) -> None:
+        self._q.setValue("display/heatmap_all_views", bool(value))
+
+    @property
+    def heatmap_scale_opacity(self) -> bool:
+        return self._bool("display/heatmap_scale_opacity", False)
+
+    @heatmap_scale_opacity.setter
+    def heatmap_scale_opacity(self, value: bool) -> None:
+        self._q.setValue("display/heatmap_scale_opacity", bool(value))
 
     @property
     def group_studies(self) -> bool:

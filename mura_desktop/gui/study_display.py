@@ -108,6 +108,7 @@ class StudyDisplay:
             path = current.paths[index]
             item = current.images.get(path)
             message = current.failures.get(path, "Loading…") if item is None else ""
+            probability, floor = self.view_score(index)
             cells.append(
                 Cell(
                     index,
@@ -115,6 +116,8 @@ class StudyDisplay:
                     item.image if item is not None else None,
                     heatmaps.get(path),
                     message,
+                    probability,
+                    floor,
                 )
             )
         w.grid.show_cells(cells)
@@ -170,7 +173,16 @@ class StudyDisplay:
         if heatmap is not None and heatmap.shape != w.image_view.image.pixels.shape:
             log.warning("heatmap shape %s differs from the image; not shown", heatmap.shape)
             heatmap = None
-        w.image_view.set_heatmap(heatmap)
+        w.image_view.set_heatmap(heatmap, *self.view_score(current.view))
+
+    def view_score(self, index: int) -> tuple[float | None, float | None]:
+        """View ``index``'s probability and the model's floor for drawing its map (the
+        operating point, or the indeterminate band's lower edge); None when unscored."""
+        current = self.window.viewer.current
+        result = self.window.viewer.session.results.get(current.study.uid)
+        if result is None or index >= len(result.views):
+            return None, None
+        return result.views[index].probability, result.rule.map_floor(result.body_part)
 
     def update_captions(self) -> None:
         w = self.window

@@ -25,6 +25,8 @@ class Cell:
     image: LoadedImage | None = None
     heatmap: np.ndarray | None = None
     message: str = ""
+    probability: float | None = None
+    floor: float | None = None
 
 
 class ViewGrid(QWidget):
@@ -95,9 +97,9 @@ class ViewGrid(QWidget):
                 shape_ok = (
                     cell.heatmap is not None and cell.heatmap.shape == cell.image.pixels.shape
                 )
-                view.set_heatmap(cell.heatmap if shape_ok else None)
+                view.set_heatmap_style(self.main.heatmap_style)
+                view.set_heatmap(cell.heatmap if shape_ok else None, cell.probability, cell.floor)
                 view.set_heatmap_visible(self.main.heatmap_visible)
-                view.set_heatmap_opacity(self.main.heatmap_opacity)
             view.set_caption("top_left", cell.caption)
 
     def _follow(self, source: ImageView) -> None:

@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from mura_desktop.core.display import HEATMAP_MODES
 from mura_desktop.core.measure import Measurement
 from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.results import ResultSet, StudyResult
@@ -468,6 +469,8 @@ class ViewerModel:
         for name, value in changes.items():
             if not hasattr(self.display, name):
                 raise AttributeError(f"no display setting {name!r}")
+            if name == "heatmap_mode" and (value not in HEATMAP_MODES or value == "off"):
+                raise ValueError(f"unknown heatmap style {value!r}")
             setattr(self.display, name, value)
         self.display.heatmap_opacity = min(max(float(self.display.heatmap_opacity), 0.0), 1.0)
         self._emit("display")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from mura_desktop.core.display import DEFAULT_HEATMAP_MODE, HeatmapStyle
 from mura_desktop.core.study import Study
 
 # Where the threshold in force came from.
@@ -49,6 +50,21 @@ class CurrentStudy:
 
 @dataclass
 class DisplayState:
+    """``heatmap_mode`` is a key of ``core.display.HEATMAP_MODES`` (not "off": visibility
+    is its own switch); ``all_views`` also maps views below the operating point;
+    ``scale_opacity`` weighs a map's opacity by the view's probability."""
+
     heatmap_visible: bool = True
     heatmap_opacity: float = 0.45
     grouped: bool = True
+    heatmap_mode: str = DEFAULT_HEATMAP_MODE
+    all_views: bool = False
+    scale_opacity: bool = False
+
+    def heatmap_style(self) -> HeatmapStyle:
+        return HeatmapStyle(
+            self.heatmap_mode,
+            opacity=self.heatmap_opacity,
+            scale_by_probability=self.scale_opacity,
+            all_views=self.all_views,
+        )

@@ -10,8 +10,10 @@ arbitrary objects. Layout (format ``mura-desktop-bundle``, version 1)::
      "members": [state_dict, ...]}
 
 plus, only where they differ from their defaults (so older bundles keep their hash),
-``"temperature"`` (logits are divided by it before the sigmoid) and ``"part_thresholds"``
-(body part → decision threshold).
+``"temperature"`` (logits are divided by it before the sigmoid), ``"part_thresholds"``
+(body part → decision threshold), ``"output_stride"`` (16: the network's last stage is
+dilated, see ``network.build_network``) and ``"flip_average"`` (true: every view is also
+scored mirrored left-right, and logits and maps are averaged).
 
 The content hash is SHA-256 over the metadata (canonical JSON) and every member tensor
 (name, shape, bytes; floating tensors as float32), so it survives save/load and float16
@@ -39,7 +41,12 @@ from mura_desktop.core.atomic_write import atomic_open
 from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.study import BODY_PARTS
 from mura_desktop.core.verdict import AGGREGATIONS, VerdictRule
-from mura_desktop.inference.network import ARCHITECTURES, expected_shapes
+from mura_desktop.inference.network import (
+    ARCHITECTURES,
+    OUTPUT_STRIDES,
+    expected_shapes,
+    feature_grid,
+)
 from mura_desktop.inference.preprocess import IMAGENET_MEAN, IMAGENET_STD
 
 BUNDLE_FORMAT = "mura-desktop-bundle"
@@ -80,6 +87,8 @@ class ModelBundle:
     provenance: dict[str, Any] = field(default_factory=dict)
     temperature: float = 1.0
     part_thresholds: dict[str, float] = field(default_factory=dict)
+    output_stride: int = 32
+    flip_average: bool = False
     content_hash: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
@@ -94,6 +103,8 @@ class ModelBundle:
         self.operating_points = {str(k): float(v) for k, v in self.operating_points.items()}
         self.temperature = float(self.temperature)
         self.part_thresholds = {str(k): float(v) for k, v in self.part_thresholds.items()}
+        if not isinstance(self.flip_average, bool):
+            raise ValueError(f"flip_average {self.flip_average!r} is not true or false")
         self.members = [dict(m) for m in self.members]
         _validate(self)
         self.content_hash = _content_hash(_metadata(self), self.members)
@@ -104,6 +115,11 @@ class ModelBundle:
         if self.body_parts is not None:
             heads["body_part"] = {"classes": list(self.body_parts)}
         return heads
+
+    @property
+    def feature_grid(self) -> tuple[int, int]:
+        """(h, w) of the network's last feature maps, the raw heatmaps' grid."""
+        return feature_grid(self.architecture, self.input_size, self.output_stride)
 
     @property
     def name(self) -> str:
@@ -147,6 +163,8 @@ class ModelBundle:
                 "aggregation": self.aggregation,
                 "temperature": self.temperature,
                 "part_thresholds": dict(self.part_thresholds),
+                "output_stride": self.output_stride,
+                "flip_average": self.flip_average,
                 **details,
             },
         )
@@ -157,9 +175,13 @@ class ModelBundle:
         lines = [
             f"{self.name}" + ("  [DEMO model: not trained for real use]" if self.is_demo else "")
         ]
+        grid = "×".join(map(str, self.feature_grid))
         lines.append(
-            f"  architecture      {self.architecture}, input {self.input_size}×{self.input_size}"
+            f"  architecture      {self.architecture}, input {self.input_size}×{self.input_size}, "
+            f"output stride {self.output_stride} ({grid} heatmap cells)"
         )
+        if self.flip_average:
+            lines.append("  test-time flips   scores and maps averaged with the mirrored view")
         norm = "ImageNet" if (self.mean, self.std) == (IMAGENET_MEAN, IMAGENET_STD) else "custom"
         lines.append(f"  normalisation     {norm} mean {_fmt(self.mean)} std {_fmt(self.std)}")
         heads = "abnormality" + (
@@ -268,6 +290,8 @@ def load_bundle(path: str | os.PathLike[str]) -> ModelBundle:
             provenance=payload.get("provenance") or {},
             temperature=payload.get("temperature", 1.0),
             part_thresholds=payload.get("part_thresholds") or {},
+            output_stride=payload.get("output_stride", 32),
+            flip_average=payload.get("flip_average", False),
         )
     except KeyError as exc:
         raise BundleError(path, f"bundle is missing the field {exc.args[0]!r}") from exc
@@ -379,6 +403,10 @@ def _validate(bundle: ModelBundle) -> None:
             f"high-sensitivity threshold {points['high_sensitivity']} is above the "
             f"high-specificity threshold {points['high_specificity']}"
         )
+    if bundle.output_stride not in OUTPUT_STRIDES or isinstance(bundle.output_stride, bool):
+        raise ValueError(
+            f"output stride {bundle.output_stride!r}: expected one of {OUTPUT_STRIDES}"
+        )
     if not 0.01 <= bundle.temperature <= 100.0:  # also refuses NaN
         raise ValueError(f"temperature {bundle.temperature} is outside [0.01, 100]")
     for part, value in bundle.part_thresholds.items():
@@ -474,6 +502,10 @@ def _metadata(bundle: ModelBundle) -> dict[str, Any]:
         metadata["temperature"] = bundle.temperature
     if bundle.part_thresholds:
         metadata["part_thresholds"] = dict(sorted(bundle.part_thresholds.items()))
+    if bundle.output_stride != 32:
+        metadata["output_stride"] = bundle.output_stride
+    if bundle.flip_average:
+        metadata["flip_average"] = True
     return metadata
 
 

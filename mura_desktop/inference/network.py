@@ -22,6 +22,9 @@ from torch import nn
 from mura_desktop.core.study import BODY_PARTS
 
 ARCHITECTURES: tuple[str, ...] = ("densenet121", "densenet169", "densenet201", "resnet50")
+# Input pixels per feature-map cell: 32 is torchvision's; 16 keeps the last stage at twice
+# the resolution (finer heatmaps) with the same parameters, so the same weights load.
+OUTPUT_STRIDES: tuple[int, ...] = (32, 16)
 
 _RESNET_TRUNK = ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4")
 
@@ -62,8 +65,22 @@ class MuraNet(nn.Module):
     def n_features(self) -> int:
         return self.classifier.in_features
 
-    def forward_all(self, x: torch.Tensor) -> NetOutput:
-        """Logits of every head plus the feature maps the class activation maps need."""
+    def forward_all(self, x: torch.Tensor, *, flip_average: bool = False) -> NetOutput:
+        """Logits of every head plus the feature maps the class activation maps need.
+
+        ``flip_average``: also run each image mirrored left-right and average the two
+        passes: logits, and maps with the mirrored pass's maps flipped back. The heads are
+        linear in the pooled maps, so a CAM of the averaged maps stays exact for the
+        averaged logit.
+        """
+        if flip_average:
+            both = self.forward_all(torch.cat([x, x.flip(-1)]))
+            n = x.shape[0]
+            return NetOutput(
+                (both.logit[:n] + both.logit[n:]) / 2,
+                None if both.body_part is None else (both.body_part[:n] + both.body_part[n:]) / 2,
+                (both.maps[:n] + both.maps[n:].flip(-1)) / 2,
+            )
         maps = self.features(x)
         if self.final_relu:
             maps = F.relu(maps)
@@ -77,11 +94,25 @@ class MuraNet(nn.Module):
         return self.forward_all(x).logit
 
 
+def dilate_last_stage(features: nn.Module) -> None:
+    """Output stride 16 for a torchvision DenseNet trunk, in place, without new parameters.
+
+    The last transition's 2×2 average pool goes, and every 3×3 convolution of the last
+    dense block is dilated by 2 (padding 2), so it sees the same extent of the image as
+    before on a twice finer grid (Yu & Koltun 2016's recipe, as in DeepLab's backbones).
+    """
+    features.transition3.pool = nn.Identity()
+    for module in features.denseblock4.modules():
+        if isinstance(module, nn.Conv2d) and module.kernel_size == (3, 3):
+            module.dilation, module.padding = (2, 2), (2, 2)
+
+
 def build_network(
     architecture: str,
     *,
     body_part_head: bool = False,
     weights: Any = None,
+    output_stride: int = 32,
 ) -> MuraNet:
     """Build a ``MuraNet`` on a torchvision trunk.
 
@@ -94,13 +125,21 @@ def build_network(
     weights
         Passed to the torchvision builder (e.g. ``"IMAGENET1K_V1"``) to initialise the trunk;
         the heads are always freshly initialised. ``None`` (the default) downloads nothing.
+    output_stride
+        One of ``OUTPUT_STRIDES``: 16 dilates the last stage (``dilate_last_stage``; for
+        ResNet-50 torchvision's ``replace_stride_with_dilation``).
     """
     if architecture not in ARCHITECTURES:
         raise ValueError(
             f"unknown architecture {architecture!r}; supported: {', '.join(ARCHITECTURES)}"
         )
-    base = getattr(torchvision.models, architecture)(weights=weights)
+    if output_stride not in OUTPUT_STRIDES:
+        raise ValueError(f"output stride {output_stride!r}: choose one of {OUTPUT_STRIDES}")
+    dilated = output_stride == 16
     if architecture.startswith("densenet"):
+        base = getattr(torchvision.models, architecture)(weights=weights)
+        if dilated:
+            dilate_last_stage(base.features)
         return MuraNet(
             architecture,
             base.features,
@@ -108,6 +147,9 @@ def build_network(
             final_relu=True,
             body_part_head=body_part_head,
         )
+    base = torchvision.models.resnet50(
+        weights=weights, replace_stride_with_dilation=[False, False, dilated]
+    )
     trunk = nn.Sequential(OrderedDict((name, getattr(base, name)) for name in _RESNET_TRUNK))
     # ResNet's last bottleneck already ends in a ReLU.
     return MuraNet(
@@ -120,6 +162,7 @@ def network_from_state_dict(
     state_dict: dict[str, torch.Tensor],
     *,
     body_part_head: bool = False,
+    output_stride: int = 32,
 ) -> MuraNet:
     """A network holding ``state_dict``'s tensors, built without random initialisation.
 
@@ -127,9 +170,21 @@ def network_from_state_dict(
     ``load_state_dict`` is strict, so missing, extra or misshapen tensors raise.
     """
     with torch.device("meta"):
-        net = build_network(architecture, body_part_head=body_part_head)
+        net = build_network(
+            architecture, body_part_head=body_part_head, output_stride=output_stride
+        )
     net.load_state_dict(state_dict, strict=True, assign=True)
     return net.eval()
+
+
+@cache
+def feature_grid(architecture: str, input_size: int, output_stride: int = 32) -> tuple[int, int]:
+    """(h, w) of the last feature maps for a square ``input_size`` input (a meta-device
+    forward pass, so exact for every trunk and size)."""
+    with torch.device("meta"):
+        net = build_network(architecture, output_stride=output_stride)
+        maps = net.features(torch.empty(1, 3, input_size, input_size))
+    return int(maps.shape[-2]), int(maps.shape[-1])
 
 
 @cache

@@ -20,12 +20,12 @@ import numpy as np
 import torch
 
 from mura_desktop.core.decoding import Decoded, IsolatedDecoder, shared_decoder
-from mura_desktop.core.display import blend_heatmap
+from mura_desktop.core.display import HeatmapStyle, draw_heatmap
 from mura_desktop.core.errors import reason_from
 from mura_desktop.core.pixels import LoadedImage
 from mura_desktop.core.results import NON_FINITE_SCORE, StudyResult, ViewResult
 from mura_desktop.core.study import BODY_PARTS, Study
-from mura_desktop.inference.backends import Backend, describe
+from mura_desktop.inference.backends import Backend, describe, flip_averaged
 from mura_desktop.inference.backends.agreement import ensemble_probability
 from mura_desktop.inference.backends.choice import open_backend
 from mura_desktop.inference.bundle import ModelBundle
@@ -55,12 +55,16 @@ class StudyPrediction:
     heatmaps: dict[Path, np.ndarray] = field(default_factory=dict)
     images: dict[Path, LoadedImage] = field(default_factory=dict)
 
-    def overlays(self, opacity: float = 0.5) -> dict[Path, np.ndarray]:
-        """Each view's heatmap coloured over its image (RGB uint8), keyed by view path."""
-        return {
-            path: blend_heatmap(self.images[path].pixels, heatmap, opacity)
-            for path, heatmap in self.heatmaps.items()
-        }
+    def overlays(self, style: HeatmapStyle, floor: float | None) -> dict[Path, np.ndarray]:
+        """Each view with its heatmap drawn as the viewer draws it (RGB uint8), keyed by view
+        path; a view scored below ``floor`` shows no map unless ``style`` asks for all."""
+        probability = {Path(v.path): v.probability for v in self.result.views}
+        out = {}
+        for path, heatmap in self.heatmaps.items():
+            p = probability.get(Path(path))
+            shown = style if style.shown(p, floor) else HeatmapStyle("off")
+            out[path] = draw_heatmap(self.images[path].pixels, heatmap, shown, p)
+        return out
 
 
 @dataclass(eq=False)  # identity: a study's work is one object, used as a key
@@ -274,6 +278,9 @@ class Predictor:
             self.bundle.std,
         )
         outputs = self.backend.forward(batch, maps=heatmaps)
+        if self.bundle.flip_average:
+            mirrored = self.backend.forward(batch.flip(-1), maps=heatmaps)
+            outputs = [flip_averaged(a, b) for a, b in zip(outputs, mirrored, strict=True)]
         probability = ensemble_probability(outputs, self.bundle.temperature)
         parts = [o.body_part for o in outputs if o.body_part is not None]
         part_probability = (

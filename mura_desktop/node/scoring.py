@@ -13,6 +13,7 @@ from mura_desktop.core.dicom_results import (
     write_dicom_results,
 )
 from mura_desktop.core.discovery import discover
+from mura_desktop.core.display import HeatmapStyle
 from mura_desktop.core.results import ResultSet, StudyResult
 from mura_desktop.inference.bundle import ModelBundle
 from mura_desktop.inference.predictor import Predictor
@@ -87,8 +88,10 @@ class StudyScorer:
 
     def _write_dicom(self, scored: ScoredStudy, prediction) -> None:
         try:
+            floor = self.predictor.rule.map_floor(prediction.result.body_part)
+            overlays = prediction.overlays(HeatmapStyle(opacity=self.opacity), floor)
             scored.dicom = write_dicom_results(
-                prediction.result, self.model, self.out / "dicom", prediction.overlays(self.opacity)
+                prediction.result, self.model, self.out / "dicom", overlays
             )
         except (NoDicomContext, OSError) as exc:
             scored.problems.append(f"DICOM results not written: {exc}")

@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:  # the choices below are read by the CLI's parser, before torch loads
     import torch
 
+    from mura_desktop.inference.bundle import ModelBundle
+    from mura_desktop.inference.network import MuraNet
+
 BACKEND_CHOICES = ("auto", "torch", "openvino")
 PRECISION_CHOICES = ("auto", "float32", "bfloat16", "float16")
 
@@ -46,6 +49,37 @@ class Backend(Protocol):
     notes: list[str]  # things the user should know (a fallback, say)
 
     def forward(self, batch: torch.Tensor, *, maps: bool) -> list[MemberOutput]: ...
+
+
+def bundle_networks(bundle: ModelBundle, *, meta: bool = False) -> list[MuraNet]:
+    """The bundle's members as networks, built as the bundle describes them (heads, output
+    stride); ``meta``: shapes only, no weights (for naming what a graph depends on)."""
+    from mura_desktop.inference.network import build_network, network_from_state_dict
+
+    head = bundle.body_parts is not None
+    if meta:
+        import torch
+
+        with torch.device("meta"):
+            return [build_network(bundle.architecture, body_part_head=head,
+                                  output_stride=bundle.output_stride)]  # fmt: skip
+    return [
+        network_from_state_dict(
+            bundle.architecture, member, body_part_head=head, output_stride=bundle.output_stride
+        )
+        for member in bundle.members
+    ]
+
+
+def flip_averaged(plain: MemberOutput, mirrored: MemberOutput) -> MemberOutput:
+    """Test-time flip averaging of one member's outputs: ``mirrored`` ran on the images
+    mirrored left-right, so its maps are flipped back before averaging. The heads are linear
+    in the pooled maps, so a CAM of the averaged maps stays exact for the averaged logit."""
+    return MemberOutput(
+        logit=(plain.logit + mirrored.logit) / 2,
+        body_part=None if plain.body_part is None else (plain.body_part + mirrored.body_part) / 2,
+        maps=None if plain.maps is None else (plain.maps + mirrored.maps.flip(-1)) / 2,
+    )
 
 
 def describe(backend: Backend) -> str:

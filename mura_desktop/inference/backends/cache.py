@@ -19,14 +19,14 @@ from typing import Any
 import torch
 
 from mura_desktop.core.atomic_write import write_atomically
+from mura_desktop.inference.backends import bundle_networks
 from mura_desktop.inference.bundle import ModelBundle
-from mura_desktop.inference.network import MuraNet, build_network
+from mura_desktop.inference.network import MuraNet
 
 
 def bundle_key(bundle: ModelBundle) -> str:
     """Names what a bundle's graphs and probes depend on: its weights, size and network."""
-    with torch.device("meta"):
-        net = build_network(bundle.architecture, body_part_head=bundle.body_parts is not None)
+    (net,) = bundle_networks(bundle, meta=True)
     return f"{bundle.content_hash[:16]}-{network_fingerprint(net)}-{bundle.input_size}px"
 
 

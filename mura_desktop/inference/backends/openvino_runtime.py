@@ -20,10 +20,10 @@ import torch
 from torch import nn
 
 from mura_desktop.core.locations import runtime_cache_dir
-from mura_desktop.inference.backends import BackendUnavailableError, MemberOutput
+from mura_desktop.inference.backends import BackendUnavailableError, MemberOutput, bundle_networks
 from mura_desktop.inference.backends.cache import bundle_key
 from mura_desktop.inference.bundle import ModelBundle
-from mura_desktop.inference.network import MuraNet, network_from_state_dict
+from mura_desktop.inference.network import MuraNet
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +65,14 @@ def graph_paths(bundle: ModelBundle, cache: Path | None = None) -> list[Path]:
 
     folder = (cache or runtime_cache_dir()) / "openvino"
     folder.mkdir(parents=True, exist_ok=True)
-    head = bundle.body_parts is not None
     version = openvino.__version__.split("-")[0]
-    paths = []
-    for i, member in enumerate(bundle.members):
-        path = folder / f"{bundle_key(bundle)}-m{i}-ov{version}.xml"
-        if not path.is_file():
-            net = network_from_state_dict(bundle.architecture, member, body_part_head=head)
-            _convert(net, bundle.input_size, path)
-        paths.append(path)
+    paths = [
+        folder / f"{bundle_key(bundle)}-m{i}-ov{version}.xml" for i in range(len(bundle.members))
+    ]
+    if not all(path.is_file() for path in paths):
+        for net, path in zip(bundle_networks(bundle), paths, strict=True):
+            if not path.is_file():
+                _convert(net, bundle.input_size, path)
     return paths
 
 

@@ -13,9 +13,9 @@ import warnings
 
 import torch
 
-from mura_desktop.inference.backends import MemberOutput
+from mura_desktop.inference.backends import MemberOutput, bundle_networks
 from mura_desktop.inference.bundle import ModelBundle
-from mura_desktop.inference.network import MuraNet, network_from_state_dict
+from mura_desktop.inference.network import MuraNet
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +80,9 @@ class TorchBackend:
             return self._run(batch, maps)
 
     def _place_members(self) -> None:
-        head = self.bundle.body_parts is not None
         self.members = [
-            network_from_state_dict(self.bundle.architecture, member, body_part_head=head)
-            .requires_grad_(False)
-            .to(self.device, memory_format=torch.channels_last)
-            for member in self.bundle.members
+            net.requires_grad_(False).to(self.device, memory_format=torch.channels_last)
+            for net in bundle_networks(self.bundle)
         ]
 
     def _autocast(self) -> contextlib.AbstractContextManager:
