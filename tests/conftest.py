@@ -1,3 +1,4 @@
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,19 @@ def runtime_cache(tmp_path_factory) -> Iterator[Path]:
         del os.environ["XDG_CACHE_HOME"]
     else:
         os.environ["XDG_CACHE_HOME"] = previous
+
+
+@pytest.fixture(autouse=True)
+def gui_thread_garbage_collection(request) -> Iterator[None]:
+    """As the viewer does (gui/gui_gc.py): once Qt is up, reference cycles are collected on
+    the main thread only, never by a worker thread that happens to allocate."""
+    if "qtbot" in request.fixturenames or "qapp" in request.fixturenames:
+        from mura_desktop.gui.gui_gc import collect_on_gui_thread
+
+        collect_on_gui_thread(request.getfixturevalue("qapp"))
+    yield
+    if not gc.isenabled():
+        gc.collect()
 
 
 @pytest.fixture(scope="session")

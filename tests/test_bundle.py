@@ -564,7 +564,7 @@ def test_the_predictor_runs_the_bundles_stride_and_flips(
     study = discover([tmp_path / "data"]).studies[0]
     fields = {"architecture": "densenet121", "members": bundle.members, "input_size": 64}
     fine = ModelBundle(**fields, output_stride=16, flip_average=True)
-    with Predictor(fine, device="cpu") as predictor:
+    with Predictor(fine, device="cpu", backend="torch", precision="float32") as predictor:
         prediction = predictor.predict_study(study)
     net = network_from_state_dict("densenet121", bundle.members[0], output_stride=16)
     view = study.views[0]

@@ -334,7 +334,9 @@ def test_report_draws_maps_only_at_the_operating_point_unless_asked(qapp, tmp_pa
     result.rule = VerdictRule(threshold=0.95)  # both views (0.91, 0.62) fall below it
     hidden, asked = tmp_path / "hidden.pdf", tmp_path / "asked.pdf"
     write_study_report(hidden, result, images, heatmaps, MODEL)
-    write_study_report(asked, result, images, heatmaps, MODEL, HeatmapStyle("wash", all_views=True))
+    write_study_report(
+        asked, result, images, heatmaps, MODEL, style=HeatmapStyle("wash", all_views=True)
+    )
     assert "shown without a map" in " ".join(_pdf_text(hidden).split())
     assert "relative to this image's own peak" in " ".join(_pdf_text(asked).split())
     assert _page_colour(asked, tmp_path) > _page_colour(hidden, tmp_path) + 0.002

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication
 
 from mura_desktop import __version__
 from mura_desktop.core.resources import icon_path, sample_paths
+from mura_desktop.gui.gui_gc import collect_on_gui_thread
 from mura_desktop.gui.messages import log_file, show_unexpected
 from mura_desktop.gui.settings import APPLICATION, ORGANIZATION
 
@@ -92,6 +93,7 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
     app.setApplicationDisplayName("MURA Desktop")
     app.setApplicationVersion(__version__)
     app.setWindowIcon(QIcon(str(icon_path() or "")))
+    collect_on_gui_thread(app)
     return app
 
 

@@ -115,7 +115,7 @@ class Exports:
         heatmaps = session.heatmaps(current.study.uid) or {}
         try:
             write_study_report(
-                path, result, images, heatmaps, session.model, session.measurements,
+                path, result, images, heatmaps, session.model, measurements=session.measurements,
                 style=self.window.image_view.heatmap_style,
             )  # fmt: skip
         except OSError as exc:

@@ -63,6 +63,7 @@ def write_study_report(
     images: dict[Path, LoadedImage],
     heatmaps: dict[Path, np.ndarray],
     model: ModelRecord,
+    *,
     measurements: dict[Path, list[Measurement]] | None = None,
     style: HeatmapStyle | None = None,
 ) -> None:
