@@ -113,7 +113,10 @@ def test_secondary_captures_copy_identity_and_carry_the_overlay(predicted, dicom
             assert sc.SourceImageSequence[0].ReferencedSOPInstanceUID == source.SOPInstanceUID
             rgb = sc.pixel_array
             assert rgb.shape == (source.Rows, source.Columns, 3) and rgb.dtype == np.uint8
-            assert not np.array_equal(rgb[..., 0], rgb[..., 2])  # coloured, not gray
+            # drawn as the viewer draws maps: coloured at or above the operating point, and
+            # a view the model calls normal carries no map (gray)
+            mapped = view.probability >= study.rule.map_floor(study.body_part)
+            assert mapped == (not np.array_equal(rgb[..., 0], rgb[..., 2]))
             series.add(sc.SeriesInstanceUID)
         assert len(series) == 1  # one new series per study
 
