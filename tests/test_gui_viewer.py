@@ -538,7 +538,7 @@ def test_a_dicom_view_reads_its_window_in_file_values_and_shows_every_element(
 def test_measurements_in_mm_follow_the_view_and_are_saved(
     qtbot, window, shared_dicom_dir, tmp_path
 ):
-    dcm = shared_dicom_dir / "966_fixed.dcm"  # Pixel Spacing 0.16 mm
+    dcm = (shared_dicom_dir / "966_fixed.dcm").resolve()  # Pixel Spacing 0.16 mm
     open_and_wait(qtbot, window, [dcm])
     qtbot.waitUntil(lambda: window.image_view.image is not None, timeout=WAIT_MS)
     tool, panel = window.measure.tool, window.measure.panel
