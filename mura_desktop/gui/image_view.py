@@ -596,8 +596,10 @@ class HeatmapBar(QWidget):
         row.addWidget(self.note, 2)
 
     def set_legend(self, style: HeatmapStyle) -> None:
-        """Say under the image what ``style``'s drawing means."""
-        self.note.setText(f"{style.legend()}. {self.NOTE}")
+        """Say under the image what ``style``'s drawing means (the longer explanation of the
+        per-image scale in the tooltip, so the line under the image stays short)."""
+        self.note.setText(style.legend())
+        self.note.setToolTip(f"{style.legend()}. {self.NOTE}")
         self.colorbar.setVisible(style.mode != "off")
 
     def set_state(self, visible: bool, opacity: float) -> None:
