@@ -12,6 +12,7 @@ import logging
 import os
 import secrets
 import warnings
+from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -45,9 +46,20 @@ class _Exported(nn.Module):
         return out.logit, out.maps, out.body_part
 
 
+@cache
 def openvino_unavailable_reason() -> str | None:
+    """Why OpenVINO cannot run here (not installed, or no CPU plugin, as in a bundle that
+    left the plugins out), or None when it can."""
     if find_spec("openvino") is None:
         return "OpenVINO is not installed (pip install openvino)"
+    try:
+        import openvino
+
+        devices = openvino.Core().available_devices
+    except Exception as exc:
+        return f"OpenVINO does not start here ({exc})"
+    if "CPU" not in devices:
+        return "OpenVINO's CPU plugin is missing"
     return None
 
 
