@@ -333,17 +333,11 @@ class InferenceWorker(QObject):
 
 
 def _failed_result(study: Study, reason: str, rule: VerdictRule) -> StudyResult:
+    """Every view failed with ``reason``: the one rule (``StudyResult.from_views``) decides."""
     from mura_desktop.core.results import ViewResult
 
-    return StudyResult(
-        uid=study.uid,
-        name=study.name,
-        body_part=study.body_part,
-        label=study.label,
-        patient_id=study.patient_id,
-        split=study.split,
-        rule=rule,
-        views=[ViewResult(path=str(v.path), error=reason) for v in study.views],
+    return StudyResult.from_views(
+        study, [ViewResult(path=str(v.path), error=reason) for v in study.views], rule
     )
 
 
