@@ -9,11 +9,16 @@ import numpy as np
 import pytest
 
 from mura_desktop.core.display import (
+    FLIP_H,
     MIN_WIDTH,
     OUTLINE_RGB,
     HeatmapStyle,
+    ValueScale,
+    Window,
     auto_window,
     blend_heatmap,
+    clipped_square,
+    display_summary,
     draw_heatmap,
     gray_rgb,
     hottest_region,
@@ -21,6 +26,9 @@ from mura_desktop.core.display import (
     orient,
     overlay_layers,
     overlay_rgba,
+    preset_window,
+    rotated,
+    shown_rgb,
     turbo,
     windowed,
 )
@@ -126,3 +134,45 @@ def test_maps_show_at_or_above_the_floor_unless_all_views_are_asked_for():
     assert "normalised per image" in style.legend()
     with pytest.raises(ValueError, match="mode"):
         HeatmapStyle("rainbow")
+
+
+def test_presets_give_the_file_window_the_bulk_or_everything():
+    pixels = np.linspace(0.0, 1.0, 10_000, dtype=np.float32).reshape(100, 100)
+    default = Window(0.3, 0.2)
+    assert preset_window("File default", pixels, default) == default
+    assert preset_window("Full range", pixels, default) == Window(0.5, 1.0)
+    assert preset_window("Auto contrast", pixels, default) == auto_window(pixels)
+    with pytest.raises(ValueError, match="unknown window preset"):
+        preset_window("Lung", pixels, default)
+
+
+def test_four_quarter_turns_come_back_and_a_flip_is_undone_by_itself():
+    eye = np.eye(2, dtype=int)
+    assert np.array_equal(rotated(eye, 4), eye)
+    assert np.array_equal(rotated(rotated(eye, 1), -1), eye)
+    assert np.array_equal(FLIP_H @ FLIP_H, eye)
+    image = np.arange(6).reshape(2, 3)
+    assert np.array_equal(orient(image, rotated(eye, 1)), np.rot90(image, -1))
+
+
+def test_the_clipped_square_pairs_the_arrays_part_with_the_squares_part():
+    source, inside = clipped_square((10, 10), 1, 2, 4)  # the square spans x -3..5, y -2..6
+    assert source == (slice(0, 6), slice(0, 5)) and inside == (slice(2, 8), slice(3, 8))
+    assert clipped_square((10, 10), 30, 30, 4) is None
+
+
+def test_shown_rgb_windows_inverts_and_composites():
+    pixels = np.array([[0.0, 0.5, 1.0]], dtype=np.float32)
+    assert shown_rgb(pixels, (0.0, 1.0), True)[0, :, 0].tolist() == [255, 128, 0]
+    red = np.zeros((1, 3, 3), np.float32)
+    red[..., 0] = 1.0
+    rgb = shown_rgb(pixels, (0.0, 1.0), False, (red, np.array([[0.0, 1.0, 0.0]])))
+    assert rgb[0, 1].tolist() == [255, 0, 0] and rgb[0, 0].tolist() == [0, 0, 0]
+
+
+def test_the_display_summary_names_what_was_changed():
+    scale = ValueScale(0.0, 4096.0)
+    plain = display_summary(scale, Window(0.5, 1.0), "", False, np.eye(2, dtype=int))
+    assert "inverted" not in plain and "reoriented" not in plain
+    changed = display_summary(scale, Window(0.5, 1.0), "outside", True, FLIP_H)
+    assert changed.endswith("header window not used: outside  ·  inverted  ·  reoriented")

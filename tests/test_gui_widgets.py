@@ -25,7 +25,8 @@ from mura_desktop.core.pixels import LoadedImage
 from mura_desktop.core.results import StudyResult, ViewResult
 from mura_desktop.core.study import Scan, Study, View
 from mura_desktop.core.verdict import VerdictRule
-from mura_desktop.gui.image_view import HeatmapBar, ImageView
+from mura_desktop.gui.heatmap_bar import HeatmapBar
+from mura_desktop.gui.image_view import ImageView
 from mura_desktop.gui.scoring_progress import EtaClock
 from mura_desktop.gui.session import Session
 from mura_desktop.gui.settings import MAX_RECENT, Settings

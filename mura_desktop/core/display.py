@@ -179,8 +179,40 @@ def overlay_rgba(
     heatmap: np.ndarray, style: HeatmapStyle, probability: float | None = None
 ) -> np.ndarray:
     """The overlay alone as RGBA uint8 (H, W, 4), for an image item over the radiograph."""
-    rgb, alpha = overlay_layers(heatmap, style, probability)
+    return layers_rgba(*overlay_layers(heatmap, style, probability))
+
+
+def layers_rgba(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Overlay layers (``overlay_layers``) as one RGBA uint8 array."""
     return (np.concatenate([rgb, alpha[..., None]], axis=-1) * 255.0 + 0.5).astype(np.uint8)
+
+
+def shown_rgb(
+    pixels: np.ndarray,
+    levels: tuple[float, float],
+    inverted: bool,
+    layers: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """RGB uint8 of ``pixels`` as the viewer shows them: windowed to ``levels``, inverted if
+    asked, with the overlay ``layers`` (RGB and alpha of the same (H, W)) over them."""
+    gray = windowed(pixels, *levels)
+    if inverted:
+        gray = 1.0 - gray
+    return gray_rgb(gray) if layers is None else composite(gray, *layers)
+
+
+def clipped_square(
+    shape: tuple[int, int], x: int, y: int, radius: int
+) -> tuple[tuple[slice, slice], tuple[slice, slice]] | None:
+    """Where the square of side ``2·radius`` around (x, y) meets an array of ``shape``:
+    (the array's part, the square's part) as (rows, columns) slices; None where they miss."""
+    h, w = shape
+    x0, y0 = x - radius, y - radius
+    sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x + radius, w), min(y + radius, h)
+    if sx1 <= sx0 or sy1 <= sy0:
+        return None
+    source = (slice(sy0, sy1), slice(sx0, sx1))
+    return source, (slice(sy0 - y0, sy1 - y0), slice(sx0 - x0, sx1 - x0))
 
 
 def blend_heatmap(image: np.ndarray, heatmap: np.ndarray, opacity: float = 0.5) -> np.ndarray:
@@ -258,12 +290,60 @@ def auto_window(pixels: np.ndarray) -> Window:
     return Window(float(low + high) / 2.0, width)
 
 
-def orient(array: np.ndarray, linear: np.ndarray) -> np.ndarray:
-    """Resample ``array`` (H, W[, C]) through a dihedral ``linear`` map of its x/y axes."""
-    h, w = array.shape[:2]
+ROTATE_CW = np.array([[0, -1], [1, 0]])
+FLIP_H = np.array([[-1, 0], [0, 1]])
+FLIP_V = np.array([[1, 0], [0, -1]])
+
+
+def rotated(linear: np.ndarray, quarter_turns: int) -> np.ndarray:
+    """``linear`` followed by ``quarter_turns`` × 90° on screen, clockwise when positive."""
+    step = ROTATE_CW if quarter_turns > 0 else ROTATE_CW.T
+    for _ in range(abs(quarter_turns)):
+        linear = step @ linear
+    return linear
+
+
+def oriented_frame(linear: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """For an image of ``shape`` (H, W, ...) mapped by ``linear``: the shift that puts its
+    top-left corner at the origin, and the (width, height) it then covers."""
+    h, w = shape[:2]
     corners = linear @ np.array([[0, w, 0, w], [0, 0, h, h]])
     offset = -corners.min(axis=1)
-    out_w, out_h = (corners.max(axis=1) + offset).astype(int)
+    return offset, (corners.max(axis=1) + offset).astype(int)
+
+
+WINDOW_PRESETS: tuple[str, ...] = ("File default", "Auto contrast", "Full range")
+
+
+def preset_window(name: str, pixels: np.ndarray, file_default: Window) -> Window:
+    """The window a preset of ``WINDOW_PRESETS`` gives ``pixels``."""
+    if name == "File default":
+        return file_default
+    if name == "Auto contrast":
+        return auto_window(pixels)
+    if name == "Full range":
+        return Window(0.5, 1.0)
+    raise ValueError(f"unknown window preset {name!r}")
+
+
+def display_summary(
+    scale: ValueScale, window: Window, note: str, inverted: bool, linear: np.ndarray
+) -> str:
+    """One line of how an image is displayed: its window in the file's values, a header
+    window that could not be used, inversion and reorientation."""
+    state = [scale.describe(window)]
+    if note:
+        state.append(f"header window not used: {note}")
+    if inverted:
+        state.append("inverted")
+    if not np.array_equal(linear, np.eye(2, dtype=int)):
+        state.append("reoriented")
+    return "  ·  ".join(state)
+
+
+def orient(array: np.ndarray, linear: np.ndarray) -> np.ndarray:
+    """Resample ``array`` (H, W[, C]) through a dihedral ``linear`` map of its x/y axes."""
+    offset, (out_w, out_h) = oriented_frame(linear, array.shape)
     inverse = np.round(np.linalg.inv(linear)).astype(int)
     ys, xs = np.mgrid[0:out_h, 0:out_w]
     centres = np.stack([xs.ravel() + 0.5 - offset[0], ys.ravel() + 0.5 - offset[1]])

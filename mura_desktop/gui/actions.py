@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QKeySequence
 
-from mura_desktop.core.display import HEATMAP_MODES
+from mura_desktop.core.display import HEATMAP_MODES, WINDOW_PRESETS
 from mura_desktop.core.resources import is_frozen
-from mura_desktop.gui.image_view import WINDOW_PRESETS
 
 if TYPE_CHECKING:
     from mura_desktop.gui.main_window import MainWindow

@@ -12,99 +12,33 @@ from dataclasses import replace
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QLinearGradient, QPainter, QTransform
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QHBoxLayout,
-    QLabel,
-    QSizePolicy,
-    QSlider,
     QVBoxLayout,
     QWidget,
 )
 
 from mura_desktop.core.display import (
+    FLIP_H,
+    FLIP_V,
     MIN_WIDTH,
     HeatmapStyle,
     NamedWindow,
     Window,
-    auto_window,
-    composite,
-    draw_heatmap,
-    gray_rgb,
+    clipped_square,
+    display_summary,
     orient,
-    overlay_rgba,
-    turbo,
-    windowed,
+    preset_window,
+    rotated,
+    shown_rgb,
 )
 from mura_desktop.core.pixels import LoadedImage
+from mura_desktop.gui.heatmap_layer import HeatmapLayer
+from mura_desktop.gui.image_viewbox import GRAY_LUT, ImageViewBox, screen_transform
+from mura_desktop.gui.view_captions import ViewCaptions
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
-WINDOW_PRESETS: tuple[str, ...] = ("File default", "Auto contrast", "Full range")
 _DRAG_GAIN = 1.0 / 400.0  # window units per screen pixel of drag
-
-_ROTATE_CW = np.array([[0, -1], [1, 0]])
-_FLIP_H = np.array([[-1, 0], [0, 1]])
-_FLIP_V = np.array([[1, 0], [0, -1]])
-
-GRAY_LUT = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)
-
-
-class _ImageViewBox(pg.ViewBox):
-    """A ViewBox whose plain left-drag adjusts window/level instead of panning."""
-
-    windowDragged = Signal(float, float)
-    doubleClicked = Signal()
-    clicked = Signal(object)  # scene position of a plain left click
-
-    def mouseDragEvent(self, ev, axis=None):
-        plain_left = ev.button() == Qt.MouseButton.LeftButton and not (
-            ev.modifiers() & Qt.KeyboardModifier.ShiftModifier
-        )
-        if plain_left:
-            ev.accept()
-            delta = ev.screenPos() - ev.lastScreenPos()
-            self.windowDragged.emit(delta.x(), delta.y())
-        else:
-            super().mouseDragEvent(ev, axis)
-
-    def mouseDoubleClickEvent(self, ev):
-        ev.accept()
-        self.doubleClicked.emit()
-
-    def mouseClickEvent(self, ev):
-        if ev.button() == Qt.MouseButton.LeftButton:
-            ev.accept()
-            self.clicked.emit(ev.scenePos())
-        else:
-            super().mouseClickEvent(ev)
-
-
-class ColorBar(QWidget):
-    """A horizontal turbo gradient labelled low → high, matching the overlay's colours."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setMinimumSize(120, 18)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-        self.setToolTip("Heatmap colours: blue = low, red = high model attention")
-        stops = np.linspace(0.0, 1.0, 11)
-        self._colors = [(float(s), QColor(*(turbo(np.array(s)) * 255).astype(int))) for s in stops]
-
-    def paintEvent(self, event):
-        painter = QPainter(self)
-        rect = QRectF(self.rect()).adjusted(30, 3, -32, -3)
-        gradient = QLinearGradient(rect.topLeft(), rect.topRight())
-        for stop, color in self._colors:
-            gradient.setColorAt(stop, color)
-        painter.fillRect(rect, gradient)
-        painter.setPen(self.palette().windowText().color())
-        painter.drawText(QRectF(0, 0, 28, self.height()), Qt.AlignmentFlag.AlignCenter, "low")
-        painter.drawText(
-            QRectF(self.width() - 30, 0, 30, self.height()), Qt.AlignmentFlag.AlignCenter, "high"
-        )
-        painter.end()
 
 
 class ImageView(QWidget):
@@ -138,26 +72,19 @@ class ImageView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._image: LoadedImage | None = None
-        self._heatmap: np.ndarray | None = None
         self._window = Window(0.5, 1.0)
         self._inverted = False
         self._linear = np.eye(2, dtype=int)
-        self._heatmap_visible = True
-        self._style = HeatmapStyle()
-        self._overlay: np.ndarray | None = None  # the drawn map, RGBA, image coordinates
-        self._probability: float | None = None
-        self._floor: float | None = None
 
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # a click on the image takes the keys
         self._graphics = pg.GraphicsView(background="k")
         self._graphics.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self._viewbox = _ImageViewBox(lockAspect=True, invertY=True, enableMenu=False)
+        self._viewbox = ImageViewBox(lockAspect=True, invertY=True, enableMenu=False)
         self._viewbox.setDefaultPadding(0.02)
         self._graphics.setCentralItem(self._viewbox)
         self._gray = pg.ImageItem(axisOrder="row-major")
         self._gray.setLookupTable(GRAY_LUT)
-        self._heat = pg.ImageItem(axisOrder="row-major")
-        self._heat.setZValue(1)
+        self._heat = HeatmapLayer()
         self.overlay = pg.ItemGroup()
         self.overlay.setZValue(2)
         self._viewbox.addItem(self._gray)
@@ -174,18 +101,8 @@ class ImageView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._graphics)
 
-        viewport = self._graphics.viewport()
-        self._corner = {
-            name: self._make_caption(viewport)
-            for name in ("top_left", "top_right", "bottom_left", "bottom_right")
-        }
-        self._message = QLabel(viewport)
-        self._message.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self._message.setWordWrap(True)
-        self._message.setStyleSheet("color: #dddddd; font-size: 15px; background: transparent;")
-        self._message.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self._overlay_text = ViewCaptions(self._graphics.viewport())
         self._captions: dict[str, str] = {}
-        self.set_message("")
 
     # --- content ------------------------------------------------------------------------
 
@@ -195,14 +112,12 @@ class ImageView(QWidget):
 
     @property
     def heatmap(self) -> np.ndarray | None:
-        return self._heatmap
+        return self._heat.heatmap
 
     def set_image(self, image: LoadedImage | None, keep_display: bool = False) -> None:
         """Show ``image``; unless ``keep_display``, window and orientation go back to defaults."""
         self._image = image
-        self._heatmap = None
-        self._overlay = None
-        self._heat.clear()
+        self._heat.set_map(None, None, None)
         if image is None:
             self._gray.clear()
             self._update_captions()
@@ -234,19 +149,16 @@ class ImageView(QWidget):
             self._image is None or heatmap.shape != self._image.pixels.shape
         ):
             raise ValueError("heatmap shape does not match the image on screen")
-        self._heatmap = heatmap
-        self._probability, self._floor = probability, floor
-        self._redraw_heatmap()
+        self._heat.set_map(heatmap, probability, floor)
+        self.displayChanged.emit()
 
     def set_message(self, text: str) -> None:
         """Centred text over the view (loading, failure, empty state); "" hides it."""
-        self._message.setText(text)
-        self._message.setVisible(bool(text))
-        self._place_overlays()
+        self._overlay_text.set_message(text)
 
     @property
     def message(self) -> str:
-        return self._message.text() if self._message.isVisible() else ""
+        return self._overlay_text.message
 
     def set_caption(self, corner: str, text: str) -> None:
         """Text in a corner: ``top_left``, ``top_right``, ``bottom_left``, ``bottom_right``."""
@@ -254,54 +166,39 @@ class ImageView(QWidget):
         self._update_captions()
 
     def caption(self, corner: str) -> str:
-        return self._corner[corner].text()
+        return self._overlay_text.text(corner)
 
     # --- heatmap ------------------------------------------------------------------------
 
     @property
     def heatmap_visible(self) -> bool:
-        return self._heatmap_visible
+        return self._heat.wanted
 
     def set_heatmap_visible(self, visible: bool) -> None:
-        self._heatmap_visible = bool(visible)
-        self._heat.setVisible(self._heatmap_visible)
+        self._heat.set_wanted(visible)
         self.displayChanged.emit()
 
     @property
     def heatmap_opacity(self) -> float:
-        return self._style.opacity
+        return self._heat.style.opacity
 
     def set_heatmap_opacity(self, opacity: float) -> None:
-        self.set_heatmap_style(replace(self._style, opacity=float(np.clip(opacity, 0.0, 1.0))))
+        style = self._heat.style
+        self.set_heatmap_style(replace(style, opacity=float(np.clip(opacity, 0.0, 1.0))))
 
     @property
     def heatmap_style(self) -> HeatmapStyle:
-        return self._style
+        return self._heat.style
 
     def set_heatmap_style(self, style: HeatmapStyle) -> None:
         """Draw maps as ``style`` says (mode, opacity, which views); redraws the current one."""
-        self._style = style
-        self._redraw_heatmap()
+        self._heat.set_style(style)
+        self.displayChanged.emit()
 
     @property
     def heatmap_drawn(self) -> bool:
         """Whether a map is on screen now (present, visible, and the style shows it)."""
-        return (
-            self._heatmap is not None
-            and self._heatmap_visible
-            and self._style.shown(self._probability, self._floor)
-        )
-
-    def _redraw_heatmap(self) -> None:
-        self._overlay = None
-        if self._heatmap is None or not self._style.shown(self._probability, self._floor):
-            self._heat.clear()
-        else:
-            self._overlay = overlay_rgba(self._heatmap, self._style, self._probability)
-            self._heat.setImage(self._overlay, autoLevels=False, levels=None)
-            self._apply_orientation()
-        self._heat.setVisible(self._heatmap_visible)
-        self.displayChanged.emit()
+        return self._heat.drawn
 
     # --- window / level -----------------------------------------------------------------
 
@@ -318,15 +215,9 @@ class ImageView(QWidget):
     def apply_preset(self, name: str) -> None:
         if self._image is None:
             return
-        if name == "File default":
-            self.set_window(self._image.window_center, self._image.window_width)
-        elif name == "Auto contrast":
-            win = auto_window(self._image.pixels)
-            self.set_window(win.center, win.width)
-        elif name == "Full range":
-            self.set_window(0.5, 1.0)
-        else:
-            raise ValueError(f"unknown window preset {name!r}")
+        default = Window(self._image.window_center, self._image.window_width)
+        window = preset_window(name, self._image.pixels, default)
+        self.set_window(window.center, window.width)
 
     def apply_named_window(self, named: NamedWindow) -> None:
         """A window the file names (in its own values), e.g. a DICOM header's "BONE"."""
@@ -353,17 +244,15 @@ class ImageView(QWidget):
 
     def rotate(self, quarter_turns: int) -> None:
         """Rotate on screen by ``quarter_turns`` × 90°, clockwise for positive values."""
-        step = _ROTATE_CW if quarter_turns > 0 else _ROTATE_CW.T
-        for _ in range(abs(quarter_turns)):
-            self._linear = step @ self._linear
+        self._linear = rotated(self._linear, quarter_turns)
         self._orientation_changed()
 
     def flip_horizontal(self) -> None:
-        self._linear = _FLIP_H @ self._linear
+        self._linear = FLIP_H @ self._linear
         self._orientation_changed()
 
     def flip_vertical(self) -> None:
-        self._linear = _FLIP_V @ self._linear
+        self._linear = FLIP_V @ self._linear
         self._orientation_changed()
 
     def reset(self) -> None:
@@ -412,40 +301,28 @@ class ImageView(QWidget):
 
     def rendered_rgb(self) -> np.ndarray:
         """The whole image as shown (window, inversion, overlay, orientation), RGB uint8."""
-        if self._image is None:
-            raise ValueError("no image on screen")
-        gray = windowed(self._image.pixels, *self._window.levels)
-        if self._inverted:
-            gray = 1.0 - gray
-        if self.heatmap_drawn:
-            rgb = draw_heatmap(gray, self._heatmap, self._style, self._probability)
-        else:
-            rgb = gray_rgb(gray)
-        return orient(rgb, self._linear)
+        return orient(self._shown((slice(None), slice(None))), self._linear)
 
     def rendered_region(self, x: int, y: int, radius: int) -> np.ndarray:
         """The square of side ``2·radius`` around image pixel (x, y) as shown (window,
         inversion, heatmap, orientation), RGB uint8; parts outside the image are black."""
+        rgb = np.zeros((2 * radius, 2 * radius, 3), np.uint8)
+        parts = clipped_square(self._shown_image().pixels.shape, x, y, radius)
+        if parts is not None:
+            rgb[parts[1]] = self._shown(parts[0])
+        return orient(rgb, self._linear)
+
+    def _shown_image(self) -> LoadedImage:
         if self._image is None:
             raise ValueError("no image on screen")
-        h, w = self._image.pixels.shape
-        x0, y0, x1, y1 = x - radius, y - radius, x + radius, y + radius
-        crop = np.zeros((2 * radius, 2 * radius), np.float32)
-        overlay = np.zeros((2 * radius, 2 * radius, 4), np.uint8)
-        sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
-        if sx1 > sx0 and sy1 > sy0:
-            inside = (slice(sy0 - y0, sy1 - y0), slice(sx0 - x0, sx1 - x0))
-            crop[inside] = windowed(self._image.pixels[sy0:sy1, sx0:sx1], *self._window.levels)
-            if self._inverted:
-                crop[inside] = 1.0 - crop[inside]
-            if self._overlay is not None:
-                overlay[inside] = self._overlay[sy0:sy1, sx0:sx1]
-        if self.heatmap_drawn and self._overlay is not None:
-            layers = overlay.astype(np.float32) / 255.0
-            rgb = composite(crop, layers[..., :3], layers[..., 3])
-        else:
-            rgb = gray_rgb(crop)
-        return orient(rgb, self._linear)
+        return self._image
+
+    def _shown(self, part: tuple[slice, slice]) -> np.ndarray:
+        layers = self._heat.layers()
+        if layers is not None:
+            layers = (layers[0][part], layers[1][part])
+        pixels = self._shown_image().pixels[part]
+        return shown_rgb(pixels, self._window.levels, self._inverted, layers)
 
     def view_rect(self) -> QRectF:
         """The part of the scene on screen (zoom and pan)."""
@@ -490,8 +367,8 @@ class ImageView(QWidget):
         x, y, value = hit
         self.imageHovered.emit(x, y, self._graphics.mapFromScene(scene_pos))
         text = f"x {x}, y {y}: {value:.4f}"
-        if self._heatmap is not None:
-            text += f"   heat {self._heatmap[y, x]:.2f}"
+        if self._heat.heatmap is not None:
+            text += f"   heat {self._heat.heatmap[y, x]:.2f}"
         self.pixelHovered.emit(text)
 
     def _apply_lut(self) -> None:
@@ -505,103 +382,24 @@ class ImageView(QWidget):
     def _apply_orientation(self) -> None:
         if self._image is None:
             return
-        h, w = self._image.pixels.shape
-        corners = self._linear @ np.array([[0, w, 0, w], [0, 0, h, h]])
-        dx, dy = -corners.min(axis=1)
-        (a, b), (c, d) = self._linear
-        # QTransform maps (x, y) to (m11·x + m21·y + dx, m12·x + m22·y + dy)
-        transform = QTransform(float(a), float(c), float(b), float(d), float(dx), float(dy))
+        transform = screen_transform(self._linear, self._image.pixels.shape)
         for item in (self._gray, self._heat, self.overlay):
             item.setTransform(transform)
         self._update_captions()
 
-    def _make_caption(self, parent: QWidget) -> QLabel:
-        label = QLabel(parent)
-        label.setStyleSheet(
-            "color: #f0f0f0; background: rgba(0, 0, 0, 140); padding: 2px 5px; border-radius: 3px;"
-        )
-        label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        label.hide()
-        return label
-
     def _update_captions(self, *_: object) -> None:
+        if self._image is None:
+            self._overlay_text.show({})
+            return
         texts = dict(self._captions)
-        if self._image is not None:
-            state = [self._image.scale.describe(self._window)]
-            if self._image.window_note:
-                state.append(f"header window not used: {self._image.window_note}")
-            if self._inverted:
-                state.append("inverted")
-            if not np.array_equal(self._linear, np.eye(2, dtype=int)):
-                state.append("reoriented")
-            texts.setdefault("bottom_left", "  ·  ".join(state))
-            texts.setdefault("bottom_right", f"{self.zoom * 100:.0f}%")
-        for corner, label in self._corner.items():
-            text = texts.get(corner, "") if self._image is not None else ""
-            label.setText(text)
-            label.setVisible(bool(text))
-            label.adjustSize()
-        self._place_overlays()
-
-    def _place_overlays(self) -> None:
-        viewport = self._graphics.viewport()
-        w, h, m = viewport.width(), viewport.height(), 6
-        tl, tr = self._corner["top_left"], self._corner["top_right"]
-        bl, br = self._corner["bottom_left"], self._corner["bottom_right"]
-        tl.move(m, m)
-        tr.move(w - tr.width() - m, m)
-        bl.move(m, h - bl.height() - m)
-        br.move(w - br.width() - m, h - br.height() - m)
-        self._message.setGeometry(20, 0, max(w - 40, 10), h)
+        image = self._image
+        summary = display_summary(
+            image.scale, self._window, image.window_note, self._inverted, self._linear
+        )
+        texts.setdefault("bottom_left", summary)
+        texts.setdefault("bottom_right", f"{self.zoom * 100:.0f}%")
+        self._overlay_text.show(texts)
 
     def resizeEvent(self, event):
         super().resizeEvent(event)
-        self._update_captions()
-
-
-class HeatmapBar(QWidget):
-    """Overlay controls under the image: toggle, opacity, colour bar and what maps mean."""
-
-    visibilityToggled = Signal(bool)
-    opacityChanged = Signal(float)
-
-    NOTE = (
-        "Maps are normalised per image: colours rank regions within this image, not across images."
-    )
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.toggle = QCheckBox("Heatmap (M)")
-        self.toggle.setChecked(True)
-        self.toggle.toggled.connect(self.visibilityToggled)
-        self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(0, 100)
-        self.slider.setValue(50)
-        self.slider.setMinimumWidth(60)  # the bar must not widen the centre: the docks pay
-        self.slider.setMaximumWidth(120)
-        self.slider.setToolTip("Overlay opacity")
-        self.slider.valueChanged.connect(lambda v: self.opacityChanged.emit(v / 100.0))
-        self.colorbar = ColorBar()
-        self.colorbar.setMaximumWidth(260)
-        self.note = QLabel(self.NOTE)
-        self.note.setStyleSheet("color: gray; font-size: 11px;")
-        self.note.setWordWrap(True)
-        self.note.setMinimumWidth(150)  # never a column of one word per line
-        row = QHBoxLayout(self)
-        row.setContentsMargins(6, 2, 6, 2)
-        row.addWidget(self.toggle)
-        row.addWidget(QLabel("Opacity"))
-        row.addWidget(self.slider, 1)
-        row.addWidget(self.colorbar, 1)
-        row.addWidget(self.note, 2)
-
-    def set_legend(self, style: HeatmapStyle) -> None:
-        """Say under the image what ``style``'s drawing means (the longer explanation of the
-        per-image scale in the tooltip, so the line under the image stays short)."""
-        self.note.setText(style.legend())
-        self.note.setToolTip(f"{style.legend()}. {self.NOTE}")
-        self.colorbar.setVisible(style.mode != "off")
-
-    def set_state(self, visible: bool, opacity: float) -> None:
-        self.toggle.setChecked(visible)
-        self.slider.setValue(round(opacity * 100))
+        self._overlay_text.place()

@@ -32,7 +32,8 @@ from mura_desktop.gui.dicom_actions import DicomActions
 from mura_desktop.gui.dicom_tags import DicomTagsPanel
 from mura_desktop.gui.exports import Exports
 from mura_desktop.gui.focus_keys import NavigationKeyGuard
-from mura_desktop.gui.image_view import HeatmapBar, ImageView
+from mura_desktop.gui.heatmap_bar import HeatmapBar
+from mura_desktop.gui.image_view import ImageView
 from mura_desktop.gui.layout_guard import image_has_room
 from mura_desktop.gui.loader import BackgroundLoader
 from mura_desktop.gui.loupe import Loupe

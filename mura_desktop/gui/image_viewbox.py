@@ -1,0 +1,52 @@
+"""The pyqtgraph pieces under the image view: its view box, with the viewer's mouse
+conventions, and the transform that orients an image on screen."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QTransform
+
+from mura_desktop.core.display import oriented_frame
+
+GRAY_LUT = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)
+
+
+def screen_transform(linear: np.ndarray, shape: tuple[int, ...]) -> QTransform:
+    """The item transform that shows an image of ``shape`` through the dihedral ``linear``
+    map, its top-left corner at the origin."""
+    (dx, dy), _ = oriented_frame(linear, shape)
+    (a, b), (c, d) = linear
+    # QTransform maps (x, y) to (m11·x + m21·y + dx, m12·x + m22·y + dy)
+    return QTransform(float(a), float(c), float(b), float(d), float(dx), float(dy))
+
+
+class ImageViewBox(pg.ViewBox):
+    """A ViewBox whose plain left-drag adjusts window/level instead of panning."""
+
+    windowDragged = Signal(float, float)
+    doubleClicked = Signal()
+    clicked = Signal(object)  # scene position of a plain left click
+
+    def mouseDragEvent(self, ev, axis=None):
+        plain_left = ev.button() == Qt.MouseButton.LeftButton and not (
+            ev.modifiers() & Qt.KeyboardModifier.ShiftModifier
+        )
+        if plain_left:
+            ev.accept()
+            delta = ev.screenPos() - ev.lastScreenPos()
+            self.windowDragged.emit(delta.x(), delta.y())
+        else:
+            super().mouseDragEvent(ev, axis)
+
+    def mouseDoubleClickEvent(self, ev):
+        ev.accept()
+        self.doubleClicked.emit()
+
+    def mouseClickEvent(self, ev):
+        if ev.button() == Qt.MouseButton.LeftButton:
+            ev.accept()
+            self.clicked.emit(ev.scenePos())
+        else:
+            super().mouseClickEvent(ev)
