@@ -18,6 +18,7 @@ from mura_desktop.core.results import ResultSet, StudyResult, ViewResult
 from mura_desktop.core.study import Scan, Study, View
 from mura_desktop.core.verdict import VerdictRule
 from mura_desktop.gui.model_info import ModelInfo
+from mura_desktop.gui.verdict_text import status_text
 from mura_desktop.gui.viewer_model import ViewerModel
 from mura_desktop.gui.viewer_state import BUNDLE_THRESHOLD, SAVED_THRESHOLD
 
@@ -114,7 +115,7 @@ def test_a_study_is_scored_on_opening_only_with_a_model(setup):
     model, jobs, _, _ = setup
     model.show_study("s0")
     assert model.current.job is None and not jobs.studies
-    assert model.status_text().startswith("NO MODEL")
+    assert status_text(model).startswith("NO MODEL")
     _load(model, _info("a"))
     assert jobs.studies == {model.current.job: "s0"}  # the model's arrival scores what is shown
     model.show_study("s1")
@@ -184,7 +185,7 @@ def test_scores_from_another_models_file_are_not_scored_over(tmp_path):
     _load(model, _info("a"))
     model.show_study("s0")
     assert model.current.job is None and not model.may_auto_score()
-    assert "came from another model" in model.status_text()
+    assert "came from another model" in status_text(model)
     model.score_current_study()  # F5: the user asks, so the file's scores give way
     assert jobs.studies[model.current.job] == "s0"
     assert model.session.model.name == "a" and model.session.results == {}
@@ -218,7 +219,7 @@ def test_the_model_waits_for_the_first_image_when_paths_are_opened(tmp_path):
     model = ViewerModel(jobs)
     model.start([tmp_path], Path("/models/a.mura"))
     assert jobs.loads == [] and model.model_loading
-    assert model.status_text().startswith("LOADING MODEL")
+    assert status_text(model).startswith("LOADING MODEL")
     model.release_deferred_model()
     assert jobs.loads == [(Path("/models/a.mura"), "auto", None)]
     model.release_deferred_model()

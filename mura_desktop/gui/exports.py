@@ -136,7 +136,7 @@ class Exports:
         return str(Path(folder) / name)
 
     def inside_data(self, path: Path) -> bool:
-        return data_folder_holding(path, self.viewer.data_roots()) is not None
+        return data_folder_holding(path, self.viewer.session.data_roots()) is not None
 
     def writable_target(self, path: Path) -> bool:
         if self.inside_data(path):

@@ -164,7 +164,7 @@ class MeasureController:
         path = self._path()
         image = self.window.image_view.image
         calibration = image.calibration if image is not None else None
-        found = self.window.viewer.measurements(path) if path is not None else []
+        found = self.window.viewer.session.measurements_of(path) if path is not None else []
         self.tool.show(found, calibration)
         self.panel.set_items(found, calibration)
 

@@ -4,6 +4,7 @@ scan runs in the background and its answer becomes the viewer model's session.""
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +15,6 @@ from mura_desktop.core.dicom_results import SR_NAME
 from mura_desktop.core.resources import MODEL_SUFFIX
 from mura_desktop.core.results import ResultSet
 from mura_desktop.gui.skipped_dialog import problem_counts
-from mura_desktop.gui.viewer_model import describe_paths
 
 if TYPE_CHECKING:
     from mura_desktop.gui.main_window import MainWindow
@@ -162,3 +162,7 @@ def _our_dicom_results(path: Path) -> Path | None:
     Captures), when ``path`` is one or is its SR."""
     folder = path.parent if path.name == SR_NAME else path
     return folder if (folder / SR_NAME).is_file() else None
+
+
+def describe_paths(paths: Sequence[os.PathLike[str] | str]) -> str:
+    return str(paths[0]) if len(paths) == 1 else f"{len(paths)} items"

@@ -44,6 +44,24 @@ class Session:
     def __post_init__(self) -> None:
         self._by_uid = {s.uid: s for _, studies in self.groups for s in studies}
 
+    def data_roots(self) -> list[Path]:
+        """Folders the user opened and study folders: nothing is ever written inside them."""
+        return [*self.sources, *(s.folder for s in self.studies if s.folder is not None)]
+
+    def measurements_of(self, path: Path) -> list[Measurement]:
+        return list(self.measurements.get(path, []))
+
+    def add_measurement(self, path: Path, measurement: Measurement) -> None:
+        self.measurements.setdefault(path, []).append(measurement)
+
+    def remove_measurement(self, path: Path, index: int) -> bool:
+        """Delete a view's ``index``-th measurement; False when there is none."""
+        found = self.measurements.get(path, [])
+        if not 0 <= index < len(found):
+            return False
+        del found[index]
+        return True
+
     # --- construction -------------------------------------------------------------------
 
     @classmethod

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from mura_desktop.gui.loader import ImageCache
 from mura_desktop.gui.thumbnails import gray_qimage
+from mura_desktop.gui.verdict_text import record_for, scored_by, status_text
 from mura_desktop.gui.view_grid import Cell
 
 if TYPE_CHECKING:
@@ -229,7 +230,7 @@ class StudyDisplay:
         w.verdict.show_state(
             current.study,
             result,
-            status or viewer.status_text(),
-            viewer.scored_by(result),
-            viewer.record_for(result),
+            status or status_text(viewer),
+            scored_by(viewer, result),
+            record_for(viewer, result),
         )

@@ -24,19 +24,17 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from mura_desktop.core.display import HEATMAP_MODES
 from mura_desktop.core.measure import Measurement
-from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.results import ResultSet, StudyResult
 from mura_desktop.core.study import FAILED, Scan, ScanProblem, Study
+from mura_desktop.gui.events import EventSource
 from mura_desktop.gui.model_info import ModelInfo
 from mura_desktop.gui.session import Session
+from mura_desktop.gui.verdict_text import MODEL_FAILED_TODO, NO_MODEL_PROBLEM
 from mura_desktop.gui.viewer_state import (
     BUNDLE_THRESHOLD,
     SAVED_THRESHOLD,
@@ -48,7 +46,7 @@ from mura_desktop.gui.viewer_state import (
 log = logging.getLogger(__name__)
 
 
-class ViewerModel:
+class ViewerModel(EventSource):
     """Parameters
     ----------
     scoring
@@ -67,6 +65,7 @@ class ViewerModel:
         threshold_for: Callable[[Path], float | None] = lambda _path: None,
         device: Callable[[], str] = lambda: "auto",
     ) -> None:
+        super().__init__()
         self.scoring = scoring
         self._threshold_for = threshold_for
         self._device = device
@@ -82,16 +81,6 @@ class ViewerModel:
         self.deferred_model: Path | None = None
         self.closing = False
         self._unreadable: dict[Path, ScanProblem] = {}  # views found by the scan, undecodable
-        self._listeners: dict[str, list[Callable[..., None]]] = defaultdict(list)
-
-    # --- events -------------------------------------------------------------------------
-
-    def subscribe(self, event: str, callback: Callable[..., None]) -> None:
-        self._listeners[event].append(callback)
-
-    def _emit(self, event: str, *args: Any) -> None:
-        for callback in self._listeners[event]:
-            callback(*args)
 
     # --- decisions ----------------------------------------------------------------------
 
@@ -111,41 +100,6 @@ class ViewerModel:
     @property
     def model_loading(self) -> bool:
         return self.model_job is not None or self.deferred_model is not None
-
-    def status_text(self) -> str:
-        """The verdict panel's line for a study without a result on screen."""
-        current = self.current
-        if current is not None and current.job is not None:
-            if current.progress is not None:
-                done, total = current.progress
-                return f"SCORING…\nview {min(done + 1, total)} of {total}"
-            return "SCORING…\nimages are shown while the model runs"
-        if self.model_loading and self.model is None:
-            return "LOADING MODEL…\nscores follow when it is ready"
-        if self.model is None:
-            return (
-                "NO MODEL\nImages only. Load a model bundle (Model ▸ Load bundle…) or "
-                "train one (mura-train) to see scores and heatmaps."
-            )
-        if not self.may_auto_score():
-            return (
-                "NOT SCORED\nThe scores on screen came from another model; press F5 to "
-                "score with the loaded one."
-            )
-        return "NOT SCORED"
-
-    def scored_by(self, result: StudyResult | None) -> str:
-        """Which model made ``result``, e.g. ``Scored by demo (1a2b3c4d5e6f) · from r.json``."""
-        if result is None:
-            return ""
-        source = f" · from {self.session.results_file.name}" if self.session.results_file else ""
-        return f"Scored by {self.session.model.describe()}" + source
-
-    def record_for(self, result: StudyResult | None) -> ModelRecord:
-        """The model record behind what is shown: the scores' model, else the loaded one."""
-        if result is not None:
-            return self.session.model
-        return self.model.record if self.model is not None else ModelRecord()
 
     def skipped_problems(self) -> list[ScanProblem]:
         """What the last scan skipped, and the views it found that could not be read."""
@@ -200,8 +154,7 @@ class ViewerModel:
         self.set_session(Session.from_results(results, path))
 
     def set_session(self, session: Session) -> None:
-        if self.current is not None and self.current.job is not None:
-            self.scoring.cancel(self.current.job)
+        self._cancel_study_job()
         self.session = session
         self.current = None
         self._unreadable.clear()
@@ -216,8 +169,7 @@ class ViewerModel:
         study = self.session.study(uid)
         if study is None or (self.current is not None and self.current.study.uid == uid):
             return None
-        if self.current is not None and self.current.job is not None:
-            self.scoring.cancel(self.current.job)
+        self._cancel_study_job()
         current = self.current = CurrentStudy(study, next(self._ids))
         if self.may_auto_score() and self.needs_scoring(uid):
             current.job = self.scoring.score_study(study)
@@ -230,21 +182,21 @@ class ViewerModel:
         self._emit("study")
 
     def select_view(self, index: int) -> bool:
-        current = self.current
-        if current is None or not 0 <= index < len(current.paths):
-            return False
-        current.view = index
-        return True
+        return self.current is not None and self.current.select(index)
 
     def step_view(self, offset: int) -> int | None:
-        current = self.current
-        if current is None or not current.paths:
-            return None
-        return min(max(current.view + offset, 0), len(current.paths) - 1)
+        return self.current.step(offset) if self.current is not None else None
 
-    def image_arrived(self, request: int, path: Path, item: Any) -> None:
+    def _showing(self, request: int) -> CurrentStudy | None:
+        """The study on screen if ``request`` (a display-loader request) is its own."""
         current = self.current
         if self.closing or current is None or request != current.request:
+            return None
+        return current
+
+    def image_arrived(self, request: int, path: Path, item: Any) -> None:
+        current = self._showing(request)
+        if current is None:
             return
         indices = current.indices(path)
         if indices:
@@ -252,8 +204,8 @@ class ViewerModel:
             self._emit("images", indices)
 
     def image_failed(self, request: int, path: Path, reason: str) -> None:
-        current = self.current
-        if self.closing or current is None or request != current.request:
+        current = self._showing(request)
+        if current is None:
             return
         if path not in self._unreadable:
             self._unreadable[path] = ScanProblem(path, f"could not be read: {reason}", FAILED)
@@ -267,11 +219,7 @@ class ViewerModel:
 
     def require_model(self) -> bool:
         if self.model is None:
-            self._emit(
-                "problem",
-                "No model is loaded.",
-                "Load a model bundle (Model ▸ Load bundle…) or train one first.",
-            )
+            self._emit("problem", *NO_MODEL_PROBLEM)
             return False
         return True
 
@@ -289,10 +237,8 @@ class ViewerModel:
         if current is None or not self.require_model():
             return
         self.adopt_loaded_model()
-        if current.job is not None:
-            self.scoring.cancel(current.job)
+        self._cancel_study_job()
         current.job = self.scoring.score_study(current.study)
-        current.progress = None
         self._emit("verdict", None)
 
     def study_progress(self, job: int, done: int, total: int) -> None:
@@ -307,8 +253,7 @@ class ViewerModel:
             log.debug("dropping the result of request %d (study no longer on screen)", job)
             return
         result: StudyResult = prediction.result
-        current.job = None
-        current.progress = None
+        current.job_over()
         if not self.session.model:
             self.adopt_loaded_model()
         self.session.put_result(result)
@@ -319,19 +264,17 @@ class ViewerModel:
     def study_failed(self, job: int, message: str) -> None:
         current = self.current
         if current is not None and current.job == job:
-            current.job = None
-            current.progress = None
+            current.job_over()
             self._emit("verdict", f"NOT SCORED\n{message}")
 
+    def _cancel_study_job(self) -> None:
+        if self.current is not None and self.current.job is not None:
+            self.scoring.cancel(self.current.job)
+            self.current.job_over()
+
     def _take_view_errors(self, result: StudyResult) -> None:
-        """A view the model could not read counts as failed on screen, even if the display
-        loader has not answered for it yet."""
-        current = self.current
-        if current is None or result.uid != current.study.uid:
-            return
-        for path, view in zip(current.paths, result.views, strict=False):
-            if view.error and path not in current.images and path not in current.failures:
-                current.failures[path] = view.error
+        if self.current is not None and result.uid == self.current.study.uid:
+            self.current.take_view_errors(result.views)
 
     def score_all(self) -> list[Study]:
         """Score every study without a score from the loaded model, in the background;
@@ -381,10 +324,7 @@ class ViewerModel:
         Without ``threshold``, the one saved for this bundle file applies, else its own."""
         self.deferred_model = None
         self.cancel_scoring()
-        current = self.current
-        if current is not None and current.job is not None:
-            self.scoring.cancel(current.job)
-            current.job = None
+        self._cancel_study_job()
         if threshold is None:
             threshold = self._threshold_for(Path(path))
         self.threshold_origin = BUNDLE_THRESHOLD if threshold is None else SAVED_THRESHOLD
@@ -428,12 +368,7 @@ class ViewerModel:
         self.model_job = None
         self._emit("model", self.model)
         self._emit("verdict", None)
-        self._emit(
-            "problem",
-            f"Could not load the model: {message}",
-            "Choose a .mura bundle (Model ▸ Load bundle…), or import a DenseNet "
-            "checkpoint (Model ▸ Model settings… ▸ Import checkpoint…).",
-        )
+        self._emit("problem", f"Could not load the model: {message}", MODEL_FAILED_TODO)
 
     def worker_crashed(self, job: int) -> None:
         """Whatever ``job`` was doing is over."""
@@ -442,47 +377,23 @@ class ViewerModel:
             self._emit("model", self.model)
         current = self.current
         if current is not None and current.job == job:
-            current.job = None
-            current.progress = None
+            current.job_over()
             self._emit("verdict", "NOT SCORED\nthe model failed on this study (see log)")
         if job == self.dataset_job:
             self.dataset_finished(job, True)
 
     # --- measurements -------------------------------------------------------------------
 
-    def measurements(self, path: Path) -> list[Measurement]:
-        return list(self.session.measurements.get(path, []))
-
     def add_measurement(self, path: Path, measurement: Measurement) -> None:
-        self.session.measurements.setdefault(path, []).append(measurement)
+        self.session.add_measurement(path, measurement)
         self._emit("measurements", path)
 
     def remove_measurement(self, path: Path, index: int) -> None:
-        found = self.session.measurements.get(path, [])
-        if 0 <= index < len(found):
-            del found[index]
+        if self.session.remove_measurement(path, index):
             self._emit("measurements", path)
 
     # --- display ------------------------------------------------------------------------
 
     def set_display(self, **changes: Any) -> None:
-        for name, value in changes.items():
-            if not hasattr(self.display, name):
-                raise AttributeError(f"no display setting {name!r}")
-            if name == "heatmap_mode" and (value not in HEATMAP_MODES or value == "off"):
-                raise ValueError(f"unknown heatmap style {value!r}")
-            setattr(self.display, name, value)
-        self.display.heatmap_opacity = min(max(float(self.display.heatmap_opacity), 0.0), 1.0)
+        self.display.update(**changes)
         self._emit("display")
-
-    # --- where the user's data is -------------------------------------------------------
-
-    def data_roots(self) -> list[Path]:
-        """Folders the user opened and study folders: nothing is ever written inside them."""
-        roots = list(self.session.sources)
-        roots += [s.folder for s in self.session.studies if s.folder is not None]
-        return roots
-
-
-def describe_paths(paths: Sequence[os.PathLike[str] | str]) -> str:
-    return str(paths[0]) if len(paths) == 1 else f"{len(paths)} items"

@@ -3,11 +3,12 @@ arrived for it, the display settings, and the inference service as the model use
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from mura_desktop.core.display import DEFAULT_HEATMAP_MODE, HeatmapStyle
+from mura_desktop.core.display import DEFAULT_HEATMAP_MODE, HEATMAP_MODES, HeatmapStyle
 from mura_desktop.core.study import Study
 
 # Where the threshold in force came from.
@@ -47,6 +48,29 @@ class CurrentStudy:
     def indices(self, path: Path) -> list[int]:
         return [i for i, p in enumerate(self.paths) if p == path]
 
+    def select(self, index: int) -> bool:
+        if not 0 <= index < len(self.paths):
+            return False
+        self.view = index
+        return True
+
+    def step(self, offset: int) -> int | None:
+        """The view ``offset`` views away from the one shown, kept within the study."""
+        if not self.paths:
+            return None
+        return min(max(self.view + offset, 0), len(self.paths) - 1)
+
+    def job_over(self) -> None:
+        self.job = None
+        self.progress = None
+
+    def take_view_errors(self, views: Sequence[Any]) -> None:
+        """A view the model could not read (``views`` of this study's result, in order)
+        counts as failed on screen, even if the display loader has not answered for it."""
+        for path, view in zip(self.paths, views, strict=False):
+            if view.error and path not in self.images and path not in self.failures:
+                self.failures[path] = view.error
+
 
 @dataclass
 class DisplayState:
@@ -60,6 +84,16 @@ class DisplayState:
     heatmap_mode: str = DEFAULT_HEATMAP_MODE
     all_views: bool = False
     scale_opacity: bool = False
+
+    def update(self, **changes: Any) -> None:
+        """Change the named settings; an unknown name or heatmap style is an error."""
+        for name, value in changes.items():
+            if not hasattr(self, name):
+                raise AttributeError(f"no display setting {name!r}")
+            if name == "heatmap_mode" and (value not in HEATMAP_MODES or value == "off"):
+                raise ValueError(f"unknown heatmap style {value!r}")
+            setattr(self, name, value)
+        self.heatmap_opacity = min(max(float(self.heatmap_opacity), 0.0), 1.0)
 
     def heatmap_style(self) -> HeatmapStyle:
         return HeatmapStyle(
