@@ -80,7 +80,7 @@ def _shown_text(tree, index) -> str:
 
 def test_study_rows_are_readable_at_the_default_width(qtbot, window, dataset):
     window.resize(1253, 690)  # the first-launch window on a 1366×768 screen
-    window._size_docks()  # what the first show does
+    window.window_layout.size_docks()  # what the first show does
     open_and_wait(qtbot, window, [dataset])
     tree = window.browser.tree
     qtbot.waitUntil(lambda: tree.visualRect(_rows(tree)[0]).width() > 0)
@@ -92,7 +92,7 @@ def test_study_rows_are_readable_at_the_default_width(qtbot, window, dataset):
     for index in _rows(tree):
         assert _shown_text(tree, index) == index.data(), "not elided once scored"
     window.act_grouped.trigger()  # the flat list: patient/study, elided on the left
-    window._size_docks()
+    window.window_layout.size_docks()
     shown = [_shown_text(tree, i) for i in _rows(tree)]
     assert len(set(shown)) == len(shown) == 4, shown
     assert all(text.endswith(("_positive", "_negative")) for text in shown), shown

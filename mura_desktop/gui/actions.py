@@ -19,6 +19,7 @@ from mura_desktop.core.resources import is_frozen
 
 if TYPE_CHECKING:
     from mura_desktop.gui.main_window import MainWindow
+    from mura_desktop.gui.viewer_state import DisplayState
 
 
 @dataclass(frozen=True)
@@ -248,3 +249,17 @@ def _action(window: MainWindow, text: str, slot, shortcut: str | None) -> QActio
     action.triggered.connect(slot)
     window.addAction(action)
     return action
+
+
+def check_display_actions(window: MainWindow, display: DisplayState) -> None:
+    """Tick the display actions as ``display`` says, without triggering them."""
+    for action, on in (
+        (window.act_heatmap, display.heatmap_visible),
+        (window.act_grouped, display.grouped),
+        (window.act_maps_all_views, display.all_views),
+        (window.act_maps_scale_opacity, display.scale_opacity),
+        *((a, a.data() == display.heatmap_mode) for a in window.heatmap_mode_actions),
+    ):
+        action.blockSignals(True)
+        action.setChecked(on)
+        action.blockSignals(False)

@@ -15,8 +15,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -25,8 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mura_desktop.core.resources import default_model_path
-from mura_desktop.gui.actions import build_actions, build_menus
+from mura_desktop.gui.actions import build_actions, build_menus, check_display_actions
 from mura_desktop.gui.banners import DEMO_STYLE, INFO_STYLE, NO_MODEL_HTML, Banner, demo_text
 from mura_desktop.gui.dicom_actions import DicomActions
 from mura_desktop.gui.dicom_tags import DicomTagsPanel
@@ -34,13 +32,13 @@ from mura_desktop.gui.exports import Exports
 from mura_desktop.gui.focus_keys import NavigationKeyGuard
 from mura_desktop.gui.heatmap_bar import HeatmapBar
 from mura_desktop.gui.image_view import ImageView
-from mura_desktop.gui.layout_guard import image_has_room
+from mura_desktop.gui.layout_guard import WindowLayout
 from mura_desktop.gui.loader import BackgroundLoader
 from mura_desktop.gui.loupe import Loupe
 from mura_desktop.gui.measure_tool import MeasureController
 from mura_desktop.gui.messages import show_problem, show_unexpected
 from mura_desktop.gui.metrics_dock import MetricsDock
-from mura_desktop.gui.opening import Opener
+from mura_desktop.gui.opening import Opener, local_paths, startup_model_path
 from mura_desktop.gui.settings import Settings
 from mura_desktop.gui.status_area import StatusArea
 from mura_desktop.gui.study_browser import StudyBrowser
@@ -49,6 +47,7 @@ from mura_desktop.gui.thumbnails import ThumbnailStrip
 from mura_desktop.gui.verdict_panel import VerdictPanel
 from mura_desktop.gui.view_grid import ViewGrid
 from mura_desktop.gui.viewer_model import ViewerModel
+from mura_desktop.gui.viewer_state import DISPLAY_SETTINGS
 from mura_desktop.gui.window_dialogs import WindowDialogs
 from mura_desktop.gui.worker import BundleLoader, InferenceService, ModelFactory
 
@@ -88,7 +87,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__(parent)
         self.settings = settings
-        self._shown_once = False
+        self.window_layout = WindowLayout(self)
         self.loader = BackgroundLoader(parent=self)
         self.service = InferenceService(
             model_factory or BundleLoader(backend=lambda: settings.backend), parent=self
@@ -138,12 +137,7 @@ class MainWindow(QMainWindow):
     # --- construction -------------------------------------------------------------------
 
     def _build_widgets(self) -> None:
-        screen = QGuiApplication.primaryScreen()
-        room = screen.availableGeometry().size() if screen is not None else None
-        if room is not None and room.width() > 0:
-            self.resize(min(1400, int(room.width() * 0.9)), min(900, int(room.height() * 0.9)))
-        else:
-            self.resize(1400, 900)
+        self.window_layout.first_size()
         self.image_view = ImageView()
         self.heatmap_bar = HeatmapBar()
         self.thumbnails = ThumbnailStrip()
@@ -258,56 +252,18 @@ class MainWindow(QMainWindow):
 
     def _restore_settings(self) -> None:
         s = self.settings
-        self._default_state = self.saveState()
-        if s.geometry is not None:
-            self.restoreGeometry(s.geometry)
-        if s.window_state is not None:
-            self.restoreState(s.window_state)
-        else:
-            self._size_docks()
-        self.viewer.set_display(
-            heatmap_visible=s.heatmap_visible,
-            heatmap_opacity=s.heatmap_opacity,
-            grouped=s.group_studies,
-            heatmap_mode=s.heatmap_mode,
-            all_views=s.heatmap_all_views,
-            scale_opacity=s.heatmap_scale_opacity,
-        )
-
-    def _size_docks(self) -> None:
-        self.resizeDocks(
-            [self.browser_dock, self.verdict_dock], [430, 320], Qt.Orientation.Horizontal
-        )
-        self.resizeDocks([self.verdict_dock, self.tags_dock], [520, 260], Qt.Orientation.Vertical)
-
-    def ensure_image_room(self) -> bool:
-        """Fall back to the default layout when the image view lacks its share of the window
-        (a layout saved crushed, or from a larger screen); True if it had to."""
-        if image_has_room(self, self.grid):
-            return False
-        log.info("the image view had too little room; the default layout is restored")
-        self.restoreState(self._default_state)
-        self._size_docks()
-        return True
+        self.window_layout.restore(s)
+        self.viewer.set_display(**{name: getattr(s, key) for name, key in DISPLAY_SETTINGS.items()})
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if not self._shown_once:
-            self._shown_once = True
-            if self.settings.window_state is None:  # docks sized before show get their minimum
-                QTimer.singleShot(0, self._size_docks)
-            QTimer.singleShot(0, self.ensure_image_room)  # once the layout has its sizes
+        self.window_layout.shown()
 
     def save_settings(self) -> None:
         s, display = self.settings, self.viewer.display
-        s.geometry = self.saveGeometry()
-        s.window_state = self.saveState()
-        s.heatmap_visible = display.heatmap_visible
-        s.heatmap_opacity = display.heatmap_opacity
-        s.group_studies = display.grouped
-        s.heatmap_mode = display.heatmap_mode
-        s.heatmap_all_views = display.all_views
-        s.heatmap_scale_opacity = display.scale_opacity
+        self.window_layout.save(s)
+        for name, key in DISPLAY_SETTINGS.items():
+            setattr(s, key, getattr(display, name))
         s.sync()
 
     def closeEvent(self, event) -> None:
@@ -335,16 +291,14 @@ class MainWindow(QMainWindow):
             self.viewer.clear_study()
 
     def dragEnterEvent(self, event) -> None:
-        if _local_paths(event.mimeData()):
+        if local_paths(event.mimeData()):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
-        paths = _local_paths(event.mimeData())
+        paths = local_paths(event.mimeData())
         if paths:
             event.acceptProposedAction()
             self.open_paths(paths)
-
-    # --- the study and view on screen ---------------------------------------------------
 
     # --- scores -------------------------------------------------------------------------
 
@@ -412,16 +366,7 @@ class MainWindow(QMainWindow):
         self.heatmap_bar.set_state(display.heatmap_visible, display.heatmap_opacity)
         self.heatmap_bar.set_legend(style)
         self.heatmap_bar.blockSignals(False)
-        for action, on in (
-            (self.act_heatmap, display.heatmap_visible),
-            (self.act_grouped, display.grouped),
-            (self.act_maps_all_views, display.all_views),
-            (self.act_maps_scale_opacity, display.scale_opacity),
-            *((a, a.data() == display.heatmap_mode) for a in self.heatmap_mode_actions),
-        ):
-            action.blockSignals(True)
-            action.setChecked(on)
-            action.blockSignals(False)
+        check_display_actions(self, display)
         self.browser.set_grouped(display.grouped)
         self.display.refresh_grid()
 
@@ -454,20 +399,3 @@ class MainWindow(QMainWindow):
         if viewer.current is not None:
             parts.append(viewer.current.study.name)
         self.setWindowTitle(" — ".join(p for p in parts if p))
-
-
-def startup_model_path(settings: Settings, explicit: str | os.PathLike[str] | None) -> Path | None:
-    """The model a launch loads: the one asked for, else the last one used, else the
-    bundled demo model (None when there is none)."""
-    if explicit:
-        return Path(explicit)
-    saved = settings.model_path
-    if saved and Path(saved).is_file():
-        return Path(saved)
-    return default_model_path()
-
-
-def _local_paths(mime) -> list[Path]:
-    if not mime.hasUrls():
-        return []
-    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]

@@ -1,5 +1,6 @@
-"""Opening things in the main window: folders, files, results files, recent items; the
-scan runs in the background and its answer becomes the viewer model's session."""
+"""Opening things in the main window: folders, files, results files, recent items, dropped
+files and the model a launch loads; the scan runs in the background and its answer becomes
+the viewer model's session."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QFileDialog
 
 from mura_desktop.core.dicom_results import SR_NAME
-from mura_desktop.core.resources import MODEL_SUFFIX
+from mura_desktop.core.resources import MODEL_SUFFIX, default_model_path
 from mura_desktop.core.results import ResultSet
 from mura_desktop.gui.skipped_dialog import problem_counts
 
 if TYPE_CHECKING:
     from mura_desktop.gui.main_window import MainWindow
+    from mura_desktop.gui.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -166,3 +168,20 @@ def _our_dicom_results(path: Path) -> Path | None:
 
 def describe_paths(paths: Sequence[os.PathLike[str] | str]) -> str:
     return str(paths[0]) if len(paths) == 1 else f"{len(paths)} items"
+
+
+def startup_model_path(settings: Settings, explicit: str | os.PathLike[str] | None) -> Path | None:
+    """The model a launch loads: the one asked for, else the last one used, else the
+    bundled demo model (None when there is none)."""
+    if explicit:
+        return Path(explicit)
+    saved = settings.model_path
+    if saved and Path(saved).is_file():
+        return Path(saved)
+    return default_model_path()
+
+
+def local_paths(mime) -> list[Path]:
+    if not mime.hasUrls():
+        return []
+    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]

@@ -102,3 +102,14 @@ class DisplayState:
             scale_by_probability=self.scale_opacity,
             all_views=self.all_views,
         )
+
+
+# Each display setting and the ``Settings`` property that keeps it between launches.
+DISPLAY_SETTINGS = {
+    "heatmap_visible": "heatmap_visible",
+    "heatmap_opacity": "heatmap_opacity",
+    "grouped": "group_studies",
+    "heatmap_mode": "heatmap_mode",
+    "all_views": "heatmap_all_views",
+    "scale_opacity": "heatmap_scale_opacity",
+}
