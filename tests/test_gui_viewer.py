@@ -325,6 +325,10 @@ def test_save_and_reopen_results_without_a_model(qtbot, settings, factory, datas
     wait_image(qtbot, win)  # the first view is decoded in the worker processes
     assert win.exports.export_png(tmp_path / "out" / "view.png")
     assert not win.exports.export_png(dataset / "view.png")
+    with qtbot.waitSignal(win.messageShown, timeout=WAIT_MS) as failed:
+        assert not win.exports.export_png(tmp_path / "out")  # a folder: the write fails
+    assert failed.args[0].startswith(f"Could not write {tmp_path / 'out'}")
+    assert win.settings.last_save_dir == str(tmp_path / "out")  # a failed write is not a save
     assert win.exports.export_report(tmp_path / "out" / "report.pdf")
     assert (tmp_path / "out" / "report.pdf").read_bytes().startswith(b"%PDF")
     win.close()

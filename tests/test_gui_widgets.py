@@ -7,11 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtCore import QByteArray, QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from mura_desktop.core.display import (
+    DEFAULT_HEATMAP_MODE,
+    HEATMAP_MODES,
     HeatmapStyle,
     blend_heatmap,
     draw_heatmap,
@@ -76,6 +78,54 @@ def test_settings_ignore_nonsense_values(qapp, tmp_path):
     s = Settings(path)
     assert s.threshold_for(tmp_path / "m.mura") is None
     assert s.device == "auto" and s.heatmap_opacity == 0.5
+
+
+def test_every_typed_setting_reads_back_and_falls_back_to_its_default(qapp, tmp_path):
+    path = tmp_path / "s.ini"
+    chosen = {
+        "geometry": QByteArray(b"\x01\x02geometry"),
+        "window_state": QByteArray(b"state"),
+        "last_open_dir": str(tmp_path / "in, with a comma"),
+        "last_save_dir": str(tmp_path / "out"),
+        "heatmap_visible": False,
+        "heatmap_opacity": 0.25,
+        "heatmap_mode": next(m for m in HEATMAP_MODES if m not in ("off", DEFAULT_HEATMAP_MODE)),
+        "heatmap_all_views": True,
+        "heatmap_scale_opacity": True,
+        "group_studies": False,
+        "model_path": str(tmp_path / "m.mura"),
+        "device": "cuda:1",
+        "backend": "openvino",
+        "local_ae_title": "VIEWER2",
+        "listener_port": 104,
+        "listener_folder": str(tmp_path / "arrived"),
+    }
+    fresh = Settings(path)
+    defaults = {name: getattr(fresh, name) for name in chosen}
+    assert all(defaults[name] != value for name, value in chosen.items())
+    for name, value in chosen.items():
+        setattr(fresh, name, value)
+    fresh.local_ae_title = "  VIEWER2 "
+    fresh.sync()
+    assert {name: getattr(Settings(path), name) for name in chosen} == chosen
+
+    invalid = {
+        "geometry": "",
+        "heatmap_opacity": "half",
+        "heatmap_mode": "off",
+        "device": "tpu",
+        "backend": "onnx",
+        "local_ae_title": "A" * 17,
+        "listener_port": "0",
+    }
+    stored = Settings(path)
+    for name, raw in invalid.items():
+        stored._q.setValue(getattr(Settings, name).key, raw)
+    stored.sync()
+    again = Settings(path)
+    assert {name: getattr(again, name) for name in invalid} == {n: defaults[n] for n in invalid}
+    again.heatmap_opacity = 1.5
+    assert again.heatmap_opacity == 1.0
 
 
 # --- image view -------------------------------------------------------------------------

@@ -3,6 +3,7 @@ study report as PDF. Never into the data the user opened (``core.output_guard``)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,32 +34,21 @@ class Exports:
                 "Score the studies first (Study ▸ Score all studies).",
             )
             return
-        path, _ = QFileDialog.getSaveFileName(
-            self.window,
+        self._choose_target(
             "Save results",
-            self.save_dir("results.json"),
+            "results.json",
             "JSON, re-openable (*.json);;CSV, one row per view (*.csv)",
+            self.save_results,
         )
-        if path:
-            self.save_results(Path(path))
 
     def save_results(self, path: Path) -> bool:
         if not self.writable_target(path):
             return False
         results = self.viewer.session.result_set()
-        try:
-            if path.suffix.lower() == ".csv":
-                results.to_csv(path)
-            else:
-                path = path if path.suffix else path.with_suffix(".json")
-                results.to_json(path)
-        except OSError as exc:
-            self.window.report(
-                f"Could not save {path}: {exc.strerror or exc}", "Choose a folder you can write to."
-            )
-            return False
-        self._saved(path, f"Saved {len(results.studies):,} results to {path}")
-        return True
+        write = results.to_csv if path.suffix.lower() == ".csv" else results.to_json
+        if not path.suffix:
+            path = path.with_suffix(".json")
+        return self._write(path, write, f"Saved {len(results.studies):,} results to {path}")
 
     # --- the view as PNG ----------------------------------------------------------------
 
@@ -68,11 +58,7 @@ class Exports:
             return
         view = current.paths[current.view].stem
         name = f"{safe_name(current.study.name)}_{safe_name(view)}.png"
-        path, _ = QFileDialog.getSaveFileName(
-            self.window, "Export view", self.save_dir(name), "PNG (*.png)"
-        )
-        if path:
-            self.export_png(Path(path))
+        self._choose_target("Export view", name, "PNG (*.png)", self.export_png)
 
     def export_png(self, path: Path) -> bool:
         from PIL import Image
@@ -80,15 +66,8 @@ class Exports:
         view = self.window.image_view
         if view.image is None or not self.writable_target(path):
             return False
-        try:
-            Image.fromarray(np.ascontiguousarray(view.rendered_rgb())).save(path, "PNG")
-        except OSError as exc:
-            self.window.report(
-                f"Could not write {path}: {exc}", "Choose a folder you can write to."
-            )
-            return False
-        self._saved(path, f"Exported {path}")
-        return True
+        image = Image.fromarray(np.ascontiguousarray(view.rendered_rgb()))
+        return self._write(path, lambda target: image.save(target, "PNG"), f"Exported {path}")
 
     # --- the study report ---------------------------------------------------------------
 
@@ -98,11 +77,7 @@ class Exports:
             self.window.report("This study has no scores to report.", "Score it first (F5).")
             return
         name = f"{safe_name(current.study.name)}_report.pdf"
-        path, _ = QFileDialog.getSaveFileName(
-            self.window, "Export report", self.save_dir(name), "PDF (*.pdf)"
-        )
-        if path:
-            self.export_report(Path(path))
+        self._choose_target("Export report", name, "PDF (*.pdf)", self.export_report)
 
     def export_report(self, path: Path) -> bool:
         current, session = self.viewer.current, self.viewer.session
@@ -113,18 +88,14 @@ class Exports:
             return False
         images = {p: item.image for p, item in current.images.items()}
         heatmaps = session.heatmaps(current.study.uid) or {}
-        try:
-            write_study_report(
-                path, result, images, heatmaps, session.model, measurements=session.measurements,
-                style=self.window.image_view.heatmap_style,
-            )  # fmt: skip
-        except OSError as exc:
-            self.window.report(
-                f"Could not write {path}: {exc}", "Choose a folder you can write to."
-            )
-            return False
-        self._saved(path, f"Wrote report {path}")
-        return True
+        return self._write(
+            path,
+            lambda target: write_study_report(
+                target, result, images, heatmaps, session.model,
+                measurements=session.measurements, style=self.window.image_view.heatmap_style,
+            ),
+            f"Wrote report {path}",
+        )  # fmt: skip
 
     # --- where ----------------------------------------------------------------------------
 
@@ -147,9 +118,27 @@ class Exports:
             return False
         return True
 
-    def _saved(self, path: Path, message: str) -> None:
+    def _choose_target(
+        self, title: str, name: str, filters: str, save: Callable[[Path], bool]
+    ) -> None:
+        """Ask where to save (``name`` in the last save folder), then ``save`` there."""
+        path, _ = QFileDialog.getSaveFileName(self.window, title, self.save_dir(name), filters)
+        if path:
+            save(Path(path))
+
+    def _write(self, path: Path, write: Callable[[Path], object], message: str) -> bool:
+        """``write(path)``; on success remember its folder and show ``message``."""
+        try:
+            write(path)
+        except OSError as exc:
+            self.window.report(
+                f"Could not write {path}: {exc.strerror or exc}",
+                "Choose a folder you can write to.",
+            )
+            return False
         self.window.settings.last_save_dir = str(path.parent)
         self.window.statusBar().showMessage(message, 10_000)
+        return True
 
 
 def safe_name(text: str) -> str:

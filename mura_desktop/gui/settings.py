@@ -1,6 +1,6 @@
 """The one accessor over the viewer's persistent settings (QSettings).
 
-Every key the viewer stores is a typed property here, so the rest of the GUI never spells a
+Every key the viewer stores is a typed attribute here, so the rest of the GUI never spells a
 QSettings key or converts a QVariant. Tests pass their own file: ``Settings(tmp_path / "s.ini")``.
 """
 
@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from PySide6.QtCore import QByteArray, QSettings
 
@@ -23,6 +24,43 @@ ORGANIZATION = "MURA Desktop"
 APPLICATION = "mura-desktop"
 MAX_RECENT = 10
 DEVICES = ("auto", "cpu", "cuda")
+
+T = TypeVar("T")
+
+
+class _Key(Generic[T]):
+    """One stored setting: its QSettings key, its type (bool, int, float, str or QByteArray)
+    and its default.
+
+    A value is written as ``clean(kind(value))``. What is read is converted to ``kind`` and
+    cleaned; a missing value, one that does not convert, or one that ``valid`` refuses reads
+    as ``default``.
+    """
+
+    def __init__(
+        self,
+        key: str,
+        kind: type[Any],
+        default: T,
+        *,
+        valid: Callable[[T], bool] = lambda _value: True,
+        clean: Callable[[T], T] = lambda value: value,
+    ) -> None:
+        self.key, self.kind, self.default = key, kind, default
+        self.valid, self.clean = valid, clean
+
+    @overload
+    def __get__(self, settings: None, owner: type[Settings]) -> _Key[T]: ...
+    @overload
+    def __get__(self, settings: Settings, owner: type[Settings]) -> T: ...
+    def __get__(self, settings: Settings | None, owner: type[Settings]) -> T | _Key[T]:
+        if settings is None:
+            return self
+        value = self.clean(_stored(settings._q, self.key, self.kind, self.default))
+        return value if self.valid(value) else self.default
+
+    def __set__(self, settings: Settings, value: Any) -> None:
+        settings._q.setValue(self.key, self.clean(self.kind(value)))
 
 
 class Settings:
@@ -47,27 +85,17 @@ class Settings:
 
     # --- window -------------------------------------------------------------------------
 
-    @property
-    def geometry(self) -> QByteArray | None:
-        return self._bytes("window/geometry")
-
-    @geometry.setter
-    def geometry(self, value: QByteArray) -> None:
-        self._q.setValue("window/geometry", value)
-
-    @property
-    def window_state(self) -> QByteArray | None:
-        return self._bytes("window/state")
-
-    @window_state.setter
-    def window_state(self, value: QByteArray) -> None:
-        self._q.setValue("window/state", value)
+    geometry: _Key[QByteArray | None] = _Key("window/geometry", QByteArray, None)
+    window_state: _Key[QByteArray | None] = _Key("window/state", QByteArray, None)
 
     # --- files --------------------------------------------------------------------------
 
     @property
     def recent_items(self) -> list[str]:
-        return self._strings("files/recent")
+        value = self._q.value("files/recent", [])
+        if isinstance(value, str):  # QSettings returns a 1-item list as a plain string
+            return [value] if value else []
+        return [str(v) for v in value or []]
 
     def add_recent(self, path: str | os.PathLike[str]) -> list[str]:
         """Put ``path`` first in the recent list (no duplicates, at most ``MAX_RECENT``)."""
@@ -79,104 +107,35 @@ class Settings:
     def clear_recent(self) -> None:
         self._q.setValue("files/recent", [])
 
-    @property
-    def last_open_dir(self) -> str:
-        return str(self._q.value("files/last_open_dir", "", type=str))
-
-    @last_open_dir.setter
-    def last_open_dir(self, value: str | os.PathLike[str]) -> None:
-        self._q.setValue("files/last_open_dir", str(value))
-
-    @property
-    def last_save_dir(self) -> str:
-        return str(self._q.value("files/last_save_dir", "", type=str))
-
-    @last_save_dir.setter
-    def last_save_dir(self, value: str | os.PathLike[str]) -> None:
-        self._q.setValue("files/last_save_dir", str(value))
+    last_open_dir = _Key("files/last_open_dir", str, "")
+    last_save_dir = _Key("files/last_save_dir", str, "")
 
     # --- display ------------------------------------------------------------------------
 
-    @property
-    def heatmap_visible(self) -> bool:
-        return self._bool("display/heatmap_visible", True)
-
-    @heatmap_visible.setter
-    def heatmap_visible(self, value: bool) -> None:
-        self._q.setValue("display/heatmap_visible", bool(value))
-
-    @property
-    def heatmap_opacity(self) -> float:
-        value = self._float("display/heatmap_opacity", 0.5)
-        return min(max(value, 0.0), 1.0)
-
-    @heatmap_opacity.setter
-    def heatmap_opacity(self, value: float) -> None:
-        self._q.setValue("display/heatmap_opacity", float(value))
-
-    @property
-    def heatmap_mode(self) -> str:
-        value = str(self._q.value("display/heatmap_mode", DEFAULT_HEATMAP_MODE, type=str))
-        return value if value in HEATMAP_MODES and value != "off" else DEFAULT_HEATMAP_MODE
-
-    @heatmap_mode.setter
-    def heatmap_mode(self, value: str) -> None:
-        self._q.setValue("display/heatmap_mode", value)
-
-    @property
-    def heatmap_all_views(self) -> bool:
-        return self._bool("display/heatmap_all_views", False)
-
-    @heatmap_all_views.setter
-    def heatmap_all_views(self, value: bool) -> None:
-        self._q.setValue("display/heatmap_all_views", bool(value))
-
-    @property
-    def heatmap_scale_opacity(self) -> bool:
-        return self._bool("display/heatmap_scale_opacity", False)
-
-    @heatmap_scale_opacity.setter
-    def heatmap_scale_opacity(self, value: bool) -> None:
-        self._q.setValue("display/heatmap_scale_opacity", bool(value))
-
-    @property
-    def group_studies(self) -> bool:
-        """Study list as a dataset → body part → patient → study tree (else a flat list)."""
-        return self._bool("display/group_studies", True)
-
-    @group_studies.setter
-    def group_studies(self, value: bool) -> None:
-        self._q.setValue("display/group_studies", bool(value))
+    heatmap_visible = _Key("display/heatmap_visible", bool, True)
+    heatmap_opacity = _Key(
+        "display/heatmap_opacity", float, 0.5, clean=lambda v: min(max(v, 0.0), 1.0)
+    )
+    heatmap_mode = _Key(
+        "display/heatmap_mode",
+        str,
+        DEFAULT_HEATMAP_MODE,
+        valid=lambda v: v in HEATMAP_MODES and v != "off",
+    )
+    heatmap_all_views = _Key("display/heatmap_all_views", bool, False)
+    heatmap_scale_opacity = _Key("display/heatmap_scale_opacity", bool, False)
+    #: Study list as a dataset → body part → patient → study tree (else a flat list).
+    group_studies = _Key("display/group_studies", bool, True)
 
     # --- model --------------------------------------------------------------------------
 
-    @property
-    def model_path(self) -> str:
-        return str(self._q.value("model/path", "", type=str))
-
-    @model_path.setter
-    def model_path(self, value: str | os.PathLike[str]) -> None:
-        self._q.setValue("model/path", str(value))
-
-    @property
-    def device(self) -> str:
-        value = str(self._q.value("model/device", "auto", type=str))
-        return value if value in DEVICES or value.startswith("cuda:") else "auto"
-
-    @device.setter
-    def device(self, value: str) -> None:
-        self._q.setValue("model/device", value)
-
-    @property
-    def backend(self) -> str:
-        """The runtime models run on: ``auto`` (the fastest that agrees with float32),
-        ``torch`` or ``openvino``."""
-        value = str(self._q.value("model/backend", "auto", type=str))
-        return value if value in BACKEND_CHOICES else "auto"
-
-    @backend.setter
-    def backend(self, value: str) -> None:
-        self._q.setValue("model/backend", value)
+    model_path = _Key("model/path", str, "")
+    device = _Key(
+        "model/device", str, "auto", valid=lambda v: v in DEVICES or v.startswith("cuda:")
+    )
+    #: The runtime models run on: ``auto`` (the fastest that agrees with float32), ``torch``
+    #: or ``openvino``.
+    backend = _Key("model/backend", str, "auto", valid=lambda v: v in BACKEND_CHOICES)
 
     def threshold_for(self, bundle: str | os.PathLike[str]) -> float | None:
         """The threshold the user chose for this bundle file, or None for the bundle's own.
@@ -196,15 +155,10 @@ class Settings:
 
     # --- DICOM node ---------------------------------------------------------------------
 
-    @property
-    def local_ae_title(self) -> str:
-        """This program's AE title, as a listener and when sending."""
-        value = str(self._q.value("dicom/local_ae_title", "MURA", type=str)).strip()
-        return value if 0 < len(value) <= 16 else "MURA"
-
-    @local_ae_title.setter
-    def local_ae_title(self, value: str) -> None:
-        self._q.setValue("dicom/local_ae_title", value.strip())
+    #: This program's AE title, as a listener and when sending.
+    local_ae_title = _Key(
+        "dicom/local_ae_title", str, "MURA", valid=lambda v: 0 < len(v) <= 16, clean=str.strip
+    )
 
     @property
     def pacs_node(self) -> Node | None:
@@ -222,53 +176,24 @@ class Settings:
     def pacs_node(self, node: Node | None) -> None:
         self._q.setValue("dicom/pacs", "" if node is None else str(node))
 
-    @property
-    def listener_port(self) -> int:
-        value = self._int("dicom/listener_port", 11112)
-        return value if 0 < value < 65536 else 11112
+    listener_port = _Key("dicom/listener_port", int, 11112, valid=lambda v: 0 < v < 65536)
+    #: Where the viewer's listener files what arrives (empty: not chosen yet).
+    listener_folder = _Key("dicom/listener_folder", str, "")
 
-    @listener_port.setter
-    def listener_port(self, value: int) -> None:
-        self._q.setValue("dicom/listener_port", int(value))
 
-    @property
-    def listener_folder(self) -> str:
-        """Where the viewer's listener files what arrives (empty: not chosen yet)."""
-        return str(self._q.value("dicom/listener_folder", "", type=str))
-
-    @listener_folder.setter
-    def listener_folder(self, value: str | os.PathLike[str]) -> None:
-        self._q.setValue("dicom/listener_folder", str(value))
-
-    # --- conversions --------------------------------------------------------------------
-
-    def _bytes(self, key: str) -> QByteArray | None:
-        value = self._q.value(key)
-        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
-
-    def _strings(self, key: str) -> list[str]:
-        value = self._q.value(key, [])
-        if isinstance(value, str):  # QSettings returns a 1-item list as a plain string
-            return [value] if value else []
-        return [str(v) for v in value or []]
-
-    def _bool(self, key: str, default: bool) -> bool:
-        value = self._q.value(key, default)
-        if isinstance(value, str):
-            return value.lower() in ("true", "1", "yes")
-        return bool(value)
-
-    def _int(self, key: str, default: int) -> int:
-        try:
-            return int(self._q.value(key, default))
-        except (TypeError, ValueError):
-            return default
-
-    def _float(self, key: str, default: float) -> float:
-        try:
-            return float(self._q.value(key, default))
-        except (TypeError, ValueError):
-            return default
+def _stored(q: QSettings, key: str, kind: type[Any], default: Any) -> Any:
+    """The value under ``key`` as ``kind``; ``default`` when there is none or it is not one."""
+    if kind is str:
+        return str(q.value(key, default, type=str))
+    value = q.value(key, default)
+    if kind is QByteArray:
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else default
+    if kind is bool:
+        return value.lower() in ("true", "1", "yes") if isinstance(value, str) else bool(value)
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        return default
 
 
 def _threshold_key(bundle: str | os.PathLike[str]) -> str:

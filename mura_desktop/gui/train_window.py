@@ -4,8 +4,9 @@ The trainer writes its console output to ``RUN_DIR/console.log`` (shown in a log
 its ``RUN_DIR/metrics.jsonl`` (tailed for the loss and κ curves). It runs in a session of its
 own and writes to files, not to pipes, so it can outlive the viewer when the user lets it
 run on (``detach``). The process is never killed without asking. The form is
-``train_form``, the plots ``train_plots``, the log view ``train_log``, the metrics reading
-``training_metrics`` and the process start ``trainer_process``.
+``train_form``, the plots ``train_plots``, the log view ``train_log``, the questions asked
+while a run is going ``train_questions``, the metrics reading ``training_metrics`` and the
+process start ``trainer_process``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QMessageBox,
     QPushButton,
     QSplitter,
     QVBoxLayout,
@@ -30,10 +30,11 @@ from PySide6.QtWidgets import (
 )
 
 from mura_desktop.core import locations
-from mura_desktop.core.run_log import BUNDLE_FILE, METRICS_FILE, number
+from mura_desktop.core.run_log import METRICS_FILE, number
 from mura_desktop.gui.train_form import TrainForm
 from mura_desktop.gui.train_log import ConsoleLog
 from mura_desktop.gui.train_plots import TrainingPlots
+from mura_desktop.gui.train_questions import Answer, ask_on_close, ask_on_quit
 from mura_desktop.gui.trainer_process import (
     CONSOLE_FILE,
     find_bundle,
@@ -250,28 +251,12 @@ class TrainWindow(QWidget):
         stopped (resumable), or left running on its own; False when the user cancels."""
         if not self.has_running_job():
             return True
-        run = self._run_dir
-        box = QMessageBox(parent)
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle("Training in progress")
-        box.setText("A training run is still going.")
-        box.setInformativeText(
-            f"Stopped, it keeps the checkpoints written so far (mura-train fit --resume {run} "
-            f"continues it). Left running on its own, it writes its output to "
-            f"{self._console_path()} and its model to {run / BUNDLE_FILE if run else ''}."
-        )
-        stop = box.addButton("Stop the training", QMessageBox.ButtonRole.DestructiveRole)
-        detach = box.addButton("Let it run on (detached)", QMessageBox.ButtonRole.AcceptRole)
-        cancel = box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(cancel)
-        box.exec()
-        if box.clickedButton() is stop:
+        answer = ask_on_quit(parent, self._run_dir, self._console_path())
+        if answer is Answer.STOP:
             self.stop_training(wait=True)
-        elif box.clickedButton() is detach:
+        elif answer is Answer.LEAVE:
             self.detach()
-        else:
-            return False
-        return True
+        return answer is not Answer.CANCEL
 
     # events -------------------------------------------------------------------------------
 
@@ -279,25 +264,10 @@ class TrainWindow(QWidget):
         if not self.has_running_job():
             event.accept()
             return
-        box = QMessageBox(self)
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle("Training in progress")
-        box.setText("A training run is in progress.")
-        box.setInformativeText(
-            "Stop it, or keep it running in the background (the viewer asks again when it quits)?"
-        )
-        stop = box.addButton("Stop training", QMessageBox.ButtonRole.DestructiveRole)
-        keep = box.addButton("Keep running", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(keep)
-        box.exec()
-        if box.clickedButton() is stop:
+        answer = ask_on_close(self)
+        if answer is Answer.STOP:
             self.stop_training(wait=True)
-            event.accept()
-        elif box.clickedButton() is keep:
-            event.accept()
-        else:
-            event.ignore()
+        event.setAccepted(answer is not Answer.CANCEL)
 
     # internals ----------------------------------------------------------------------------
 
