@@ -584,11 +584,12 @@ def test_metrics_report_pdf_carries_the_intervals(qtbot, panel, tmp_path):
     results = make_results(300, seed=7)
     panel.set_results(results, model=ModelRecord(name="report model", architecture="densenet169"))
     assert not panel.export_button.isEnabled()
-    assert not panel.export_report(tmp_path / "early.pdf")
+    with pytest.raises(RuntimeError, match="not ready"):
+        panel.write_report(tmp_path / "early.pdf")
     _intervals(qtbot, panel)
     assert panel.export_button.isEnabled()
     path = tmp_path / "metrics.pdf"
-    assert panel.export_report(path)
+    panel.write_report(path)
     assert path.read_bytes().startswith(b"%PDF")
     assert not list(tmp_path.glob(".*.part"))
     if shutil.which("pdftotext") is None:

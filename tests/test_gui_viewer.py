@@ -331,6 +331,7 @@ def test_save_and_reopen_results_without_a_model(qtbot, settings, factory, datas
     assert win.settings.last_save_dir == str(tmp_path / "out")  # a failed write is not a save
     assert win.exports.export_report(tmp_path / "out" / "report.pdf")
     assert (tmp_path / "out" / "report.pdf").read_bytes().startswith(b"%PDF")
+    assert not win.exports.export_metrics_report(dataset / "metrics.pdf")  # the same guard
     win.close()
     assert tree_snapshot(dataset) == before
 

@@ -1,5 +1,6 @@
 """Saving and exporting from the main window: results (JSON/CSV), the view as PNG, the
-study report as PDF. Never into the data the user opened (``core.output_guard``)."""
+study report and the metrics report as PDF. Never into the data the user opened
+(``core.output_guard``)."""
 
 from __future__ import annotations
 
@@ -96,6 +97,19 @@ class Exports:
             ),
             f"Wrote report {path}",
         )  # fmt: skip
+
+    # --- the metrics report ------------------------------------------------------------
+
+    def choose_metrics_report_target(self) -> None:
+        self._choose_target(
+            "Export metrics report", "metrics_report.pdf", "PDF (*.pdf)", self.export_metrics_report
+        )
+
+    def export_metrics_report(self, path: Path) -> bool:
+        if not self.writable_target(path):
+            return False
+        panel = self.window.metrics_panel
+        return self._write(path, panel.write_report, f"Wrote metrics report {path}")
 
     # --- where ----------------------------------------------------------------------------
 

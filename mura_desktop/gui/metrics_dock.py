@@ -20,6 +20,7 @@ class MetricsDock:
     def __init__(self, window: MainWindow) -> None:
         self.window = window
         self.panel = MetricsPanel()
+        self.panel.reportRequested.connect(lambda: window.exports.choose_metrics_report_target())
         self.dock = QDockWidget("Metrics", window)
         self.dock.setObjectName("dock_metrics")
         self.dock.setWidget(self.panel)

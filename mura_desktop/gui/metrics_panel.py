@@ -20,7 +20,6 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QBoxLayout,
-    QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -55,6 +54,7 @@ class MetricsPanel(QWidget):
     """
 
     intervalsReady = Signal()
+    reportRequested = Signal()  # the intervals are ready: the owner asks where to write
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -218,25 +218,13 @@ class MetricsPanel(QWidget):
             )  # fmt: skip
             self.compute_intervals_now()
             return
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export metrics report", "metrics_report.pdf", "PDF (*.pdf)"
-        )
-        if path:
-            self.export_report(Path(path))
+        self.reportRequested.emit()
 
-    def export_report(self, path: Path) -> bool:
-        """Write the metrics report of the intervals shown; False (and a message) on failure."""
+    def write_report(self, path: Path) -> None:
+        """Write the metrics report of the intervals shown (OSError when it cannot)."""
         if self._stats is None:
-            return False
-        try:
-            write_metrics_report(path, self._stats, self.model, self._summary.text())
-        except OSError as exc:
-            QMessageBox.warning(
-                self, "Metrics report", f"Could not write {path}: {exc}\n\n"
-                "Choose a folder you can write to."
-            )  # fmt: skip
-            return False
-        return True
+            raise RuntimeError("the 95% intervals are not ready yet")
+        write_metrics_report(path, self._stats, self.model, self._summary.text())
 
     def shutdown(self) -> None:
         """Stop computing (before the window closes)."""
