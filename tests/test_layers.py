@@ -29,6 +29,7 @@ RULES = {
     "mura_desktop/gui/viewer_model.py": QT + TORCH,
     "mura_desktop/gui/session.py": QT + TORCH,
     "mura_desktop/gui/model_info.py": QT + TORCH,
+    "mura_desktop/gui/model_loading.py": QT + TORCH,
     "mura_desktop/gui/viewer_state.py": QT + TORCH,
     "mura_desktop/gui/training_metrics.py": QT + TORCH,
     "mura_desktop/gui/trainer_process.py": QT + TORCH,
@@ -81,6 +82,7 @@ def _modules_of(layer: str) -> list[str]:
         "mura_desktop/phantoms",
         "mura_desktop/gui/viewer_model.py",
         "mura_desktop/gui/session.py",
+        "mura_desktop/gui/model_loading.py",
     ],
 )
 def test_pure_layers_load_neither_qt_nor_torch(layer):
