@@ -152,7 +152,7 @@ def test_entry_point_makes_openmp_wait_passively_before_torch_loads(tiny_bundle_
 def test_preload_hands_its_warm_backend_to_the_first_matching_load(
     tiny_bundle_path: Path, tmp_path: Path
 ) -> None:
-    from mura_desktop.gui.worker import BundleLoader
+    from mura_desktop.gui.model_loading import BundleLoader
     from mura_desktop.inference.preload import preload
 
     exact = {"backend": "torch", "precision": "float32"}

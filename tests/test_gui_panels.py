@@ -24,7 +24,8 @@ from mura_desktop.core.verdict import VerdictRule
 from mura_desktop.gui.metrics_panel import MetricsPanel
 from mura_desktop.gui.metrics_table import COLUMNS
 from mura_desktop.gui.model_dialog import ModelDialog
-from mura_desktop.gui.report import DISCLAIMER, write_study_report
+from mura_desktop.gui.pdf_page import DISCLAIMER
+from mura_desktop.gui.report import write_study_report
 
 RULE = VerdictRule(threshold=0.5, band=(0.3, 0.7))
 

@@ -509,8 +509,8 @@ def test_the_model_dialog_and_train_window_default_to_the_programs_own_folders(q
 
 def test_the_runtime_setting_reaches_the_model_loader(qtbot, tmp_path, tiny_bundle_path):
     from mura_desktop.gui.model_dialog import ModelDialog
+    from mura_desktop.gui.model_loading import BundleLoader
     from mura_desktop.gui.settings import Settings
-    from mura_desktop.gui.worker import BundleLoader
 
     settings = Settings(tmp_path / "s.ini")
     assert settings.backend == "auto"

@@ -29,6 +29,7 @@ RULES = {
     "mura_desktop/gui/viewer_model.py": QT + TORCH,
     "mura_desktop/gui/session.py": QT + TORCH,
     "mura_desktop/gui/model_info.py": QT + TORCH,
+    "mura_desktop/gui/model_loading.py": QT + TORCH,
     "mura_desktop/gui/viewer_state.py": QT + TORCH,
     "mura_desktop/gui/verdict_text.py": QT + TORCH,
     "mura_desktop/gui/events.py": QT + TORCH,
@@ -83,6 +84,7 @@ def _modules_of(layer: str) -> list[str]:
         "mura_desktop/phantoms",
         "mura_desktop/gui/viewer_model.py",
         "mura_desktop/gui/session.py",
+        "mura_desktop/gui/model_loading.py",
     ],
 )
 def test_pure_layers_load_neither_qt_nor_torch(layer):

@@ -23,7 +23,7 @@ from mura_desktop.core.results import StudyResult, ViewResult
 from mura_desktop.core.verdict import VerdictRule
 from mura_desktop.gui.main_window import MainWindow
 from mura_desktop.gui.model_info import ModelInfo
-from mura_desktop.gui.worker import LoadedModel, ModelLoadError
+from mura_desktop.gui.model_loading import LoadedModel, ModelLoadError
 
 WAIT_MS = 10_000
 

@@ -110,9 +110,9 @@ def run_viewer(paths: Sequence[str], model: str | None = None) -> int:
     install_exception_hooks()
     log.info("MURA Desktop %s starting; paths %s", __version__, list(paths))
     from mura_desktop.gui.main_window import MainWindow
+    from mura_desktop.gui.model_loading import BundleLoader
     from mura_desktop.gui.opening import startup_model_path
     from mura_desktop.gui.settings import Settings
-    from mura_desktop.gui.worker import BundleLoader
     from mura_desktop.inference.preload import preload
 
     settings = Settings()

@@ -38,6 +38,7 @@ from mura_desktop.gui.loupe import Loupe
 from mura_desktop.gui.measure_tool import MeasureController
 from mura_desktop.gui.messages import show_problem, show_unexpected
 from mura_desktop.gui.metrics_dock import MetricsDock
+from mura_desktop.gui.model_loading import BundleLoader, ModelFactory
 from mura_desktop.gui.opening import Opener, local_paths, startup_model_path
 from mura_desktop.gui.settings import Settings
 from mura_desktop.gui.status_area import StatusArea
@@ -49,7 +50,7 @@ from mura_desktop.gui.view_grid import ViewGrid
 from mura_desktop.gui.viewer_model import ViewerModel
 from mura_desktop.gui.viewer_state import DISPLAY_SETTINGS
 from mura_desktop.gui.window_dialogs import WindowDialogs
-from mura_desktop.gui.worker import BundleLoader, InferenceService, ModelFactory
+from mura_desktop.gui.worker import InferenceService
 
 log = logging.getLogger(__name__)
 

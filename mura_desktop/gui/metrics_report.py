@@ -18,7 +18,7 @@ from mura_desktop.core.metrics import NOT_AVAILABLE, OVERALL, format_number
 from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.stats.calibration import Calibration
 from mura_desktop.core.stats.summary import StudyStatistics
-from mura_desktop.gui.report import DISCLAIMER, Page, write_pdf
+from mura_desktop.gui.pdf_page import DISCLAIMER, INK, MUTED, Page, write_pdf
 
 TABLE_COLUMNS = (
     ("kappa", "κ"),
@@ -29,8 +29,6 @@ TABLE_COLUMNS = (
     ("f1", "F1"),
 )
 _SERIES = (("kappa", "κ", QColor(214, 39, 40)), ("auroc", "AUROC", QColor(31, 119, 180)))
-_INK = QColor(20, 20, 20)
-_MUTED = QColor(95, 95, 95)
 _GRID = QColor(215, 215, 215)
 _BLUE = QColor(31, 119, 180)
 
@@ -53,14 +51,14 @@ def _draw(page: Page, stats: StudyStatistics, model: ModelRecord, summary: str) 
     page.text(
         generated,
         page.font(8),
-        _MUTED,
+        MUTED,
         flags=Qt.AlignmentFlag.AlignRight,
         rect=QRectF(0, page.y + page.mm(1.5), page.width, page.mm(6)),
     )
     page.line("MURA Desktop — metrics report", page.font(17, bold=True))
     page.model_block(model)
     page.line(summary, page.font(9.5))
-    page.line(stats.method, page.font(8.5), _MUTED)
+    page.line(stats.method, page.font(8.5), MUTED)
     page.rule()
     _table(page, stats)
     _reasons(page, stats)
@@ -78,7 +76,7 @@ def _draw(page: Page, stats: StudyStatistics, model: ModelRecord, summary: str) 
     page.text(
         DISCLAIMER,
         page.font(10, bold=True),
-        _INK,
+        INK,
         flags=Qt.AlignmentFlag.AlignHCenter,
         rect=QRectF(0, footer + page.mm(2), page.width, page.mm(6)),
     )
@@ -103,7 +101,7 @@ def _table(page: Page, stats: StudyStatistics) -> None:
         lows = ["", "", ""] + [_interval_cell(g, k) for k, _ in TABLE_COLUMNS]
         top = page.y
         page.y += page.mm(4.2)
-        _cells(page, widths, lows, page.mm(4), interval_font, _MUTED, advance=0)
+        _cells(page, widths, lows, page.mm(4), interval_font, MUTED, advance=0)
         page.y = top + row_h
         page.p.setPen(QPen(_GRID, page.mm(0.15)))
         page.p.drawLine(QPointF(0, page.y), QPointF(page.width, page.y))
@@ -123,7 +121,7 @@ def _cells(
     texts: Sequence[str],
     height: float,
     font,
-    colour: QColor = _INK,
+    colour: QColor = INK,
     advance: float | None = None,
 ) -> None:
     x = 0.0
@@ -153,7 +151,7 @@ def na_reasons(stats: StudyStatistics) -> list[str]:
 def _reasons(page: Page, stats: StudyStatistics) -> None:
     notes = na_reasons(stats)
     if notes:
-        page.line(f"{NOT_AVAILABLE} — " + "; ".join(notes), page.font(7.5), _MUTED)
+        page.line(f"{NOT_AVAILABLE} — " + "; ".join(notes), page.font(7.5), MUTED)
 
 
 class _Axes:
@@ -175,7 +173,7 @@ class _Axes:
         page.text(
             title,
             page.font(9.5, bold=True),
-            _INK,
+            INK,
             flags=Qt.AlignmentFlag.AlignHCenter,
             rect=QRectF(a.left(), a.top() - page.mm(6.5), a.width(), page.mm(6)),
         )
@@ -186,7 +184,7 @@ class _Axes:
             page.text(
                 f"{t:g}",
                 page.font(7),
-                _MUTED,
+                MUTED,
                 flags=Qt.AlignmentFlag.AlignRight,
                 rect=QRectF(
                     left.x() - page.mm(10), left.y() - page.mm(1.6), page.mm(9), page.mm(4)
@@ -199,12 +197,12 @@ class _Axes:
             page.text(
                 y_label,
                 page.font(7.5),
-                _MUTED,
+                MUTED,
                 flags=Qt.AlignmentFlag.AlignHCenter,
                 rect=QRectF(-a.height() / 2, -page.mm(3.5), a.height(), page.mm(4)),
             )
             p.restore()
-        p.setPen(QPen(_MUTED, page.mm(0.25)))
+        p.setPen(QPen(MUTED, page.mm(0.25)))
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.drawRect(a)
 
@@ -214,7 +212,7 @@ class _Axes:
         page.text(
             text,
             page.font(7),
-            _MUTED,
+            MUTED,
             flags=Qt.AlignmentFlag.AlignHCenter,
             rect=QRectF(at.x() - page.mm(12), at.y() + page.mm(1), page.mm(24), page.mm(4)),
         )
@@ -244,7 +242,7 @@ def _error_bars(page: Page, rect: QRectF, stats: StudyStatistics) -> None:
         page.text(
             label,
             page.font(7.5),
-            _INK,
+            INK,
             rect=QRectF(dot.x() + page.mm(1.8), dot.y() - page.mm(1.8), page.mm(14), page.mm(4)),
         )
     cap = page.mm(1.2)
@@ -279,14 +277,14 @@ def _reliability(page: Page, rect: QRectF, c: Calibration, group: str) -> None:
     p = page.p
     if c.n:
         corner = axes.area.adjusted(page.mm(2), page.mm(1.5), 0, 0)
-        page.text(f"ECE {c.ece:.3f}, Brier {c.brier:.3f}", page.font(8), _INK, rect=corner)
+        page.text(f"ECE {c.ece:.3f}, Brier {c.brier:.3f}", page.font(8), INK, rect=corner)
     for b in c.bins:
         if b.count:
             share = b.count / c.n
             top_left = axes.at(b.low + 0.005, share)
             bottom_right = axes.at(b.high - 0.005, 0.0)
             p.fillRect(QRectF(top_left, bottom_right), QColor(190, 190, 190))
-    p.setPen(QPen(_MUTED, page.mm(0.2), Qt.PenStyle.DashLine))
+    p.setPen(QPen(MUTED, page.mm(0.2), Qt.PenStyle.DashLine))
     p.drawLine(axes.at(0, 0), axes.at(1, 1))
     points = [axes.at(b.mean_predicted, b.observed) for b in c.bins if b.count]
     p.setPen(QPen(_BLUE, page.mm(0.4)))
@@ -301,7 +299,7 @@ def _reliability(page: Page, rect: QRectF, c: Calibration, group: str) -> None:
     page.text(
         "mean predicted probability",
         page.font(7.5),
-        _MUTED,
+        MUTED,
         flags=Qt.AlignmentFlag.AlignHCenter,
         rect=QRectF(axes.area.left(), bottom.y() + page.mm(4.5), axes.area.width(), page.mm(4)),
     )
@@ -330,7 +328,7 @@ def _calibration_table(page: Page, rect: QRectF, stats: StudyStatistics) -> None
     page.text(
         note,
         page.font(7),
-        _MUTED,
+        MUTED,
         rect=QRectF(rect.left(), page.y + page.mm(1), sum(widths), page.mm(20)),
     )
     page.y = saved
