@@ -67,9 +67,15 @@ def panel(qtbot):
     return widget
 
 
-def test_metrics_panel_shows_the_core_metrics(panel):
+def charts_drawn(qtbot, panel):
+    assert panel.charts_pending()  # drawn in later turns of the event loop, not at once
+    qtbot.waitUntil(lambda: not panel.charts_pending(), timeout=5_000)
+
+
+def test_metrics_panel_shows_the_core_metrics(qtbot, panel):
     results = make_results(400)
     panel.set_results(results)
+    charts_drawn(qtbot, panel)
     expected = study_metrics(results)
     assert list(panel.metrics()) == list(expected)
     for group in ("ALL", "WRIST"):
@@ -93,7 +99,7 @@ def test_metrics_panel_shows_the_core_metrics(panel):
     assert panel.message() == ""
 
 
-def test_metrics_panel_group_selection_and_threshold(panel):
+def test_metrics_panel_group_selection_and_threshold(qtbot, panel):
     results = make_results(300)
     panel.set_results(results)
     panel.select_group("HAND")
@@ -101,6 +107,7 @@ def test_metrics_panel_group_selection_and_threshold(panel):
     hand = study_metrics(results, 0.8)["HAND"]
     panel.set_results(results, threshold=0.8)
     assert panel.selected_group() == "HAND", "the selected group survives an update"
+    charts_drawn(qtbot, panel)
     np.testing.assert_array_equal(panel.confusion_counts(), hand.confusion)
     with pytest.raises(KeyError):
         panel.select_group("KNEE")
@@ -119,7 +126,7 @@ def test_metrics_panel_without_labels_says_why(panel):
     assert panel.metrics() == {}
 
 
-def test_metrics_panel_one_class_shows_na_with_the_reason(panel):
+def test_metrics_panel_one_class_shows_na_with_the_reason(qtbot, panel):
     results = make_results(30, parts=("FINGER",))
     for r in results:
         r.label = 1
@@ -130,6 +137,7 @@ def test_metrics_panel_one_class_shows_na_with_the_reason(panel):
     row = [panel._table.item(r, 0).text() for r in range(panel._table.rowCount())].index("FINGER")
     kappa = panel._table.item(row, COLUMNS.index("κ"))
     assert "only abnormal studies" in kappa.toolTip()
+    charts_drawn(qtbot, panel)
     x, _ = panel._roc._curve.getData()
     assert x is None or len(x) == 0
     assert "both normal and" in panel._roc._note.toPlainText()

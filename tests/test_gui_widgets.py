@@ -28,6 +28,7 @@ from mura_desktop.core.results import StudyResult, ViewResult
 from mura_desktop.core.study import Scan, Study, View
 from mura_desktop.core.verdict import VerdictRule
 from mura_desktop.gui.heatmap_bar import HeatmapBar
+from mura_desktop.gui.heatmap_layer import DISPLAY_SIDE
 from mura_desktop.gui.image_view import ImageView
 from mura_desktop.gui.scoring_progress import EtaClock
 from mura_desktop.gui.session import Session
@@ -189,6 +190,24 @@ def test_export_matches_core_overlay(qtbot):
     assert np.array_equal(view.rendered_rgb(), blend_heatmap(gray, heat, 0.7))
     with pytest.raises(ValueError):
         view.set_heatmap(np.zeros((3, 3), np.float32))
+
+
+def test_a_large_images_overlay_is_drawn_coarser_but_covers_it_exactly(qtbot):
+    view = ImageView()
+    qtbot.addWidget(view)
+    image = loaded(1500, 2100)
+    view.set_image(image)
+    heat = np.random.default_rng(1).random(image.pixels.shape).astype(np.float32)
+    view.set_heatmap(heat)
+    view.set_heatmap_style(HeatmapStyle("wash"))
+    view.rotate(1)
+    assert max(view._heat.image.shape[:2]) <= DISPLAY_SIDE  # what the GUI thread colours
+    covered = view._heat.mapRectToParent(view._heat.boundingRect())
+    assert covered == view._gray.mapRectToParent(view._gray.boundingRect())
+    low, high = view.window.levels
+    gray = np.clip((image.pixels - low) / (high - low), 0, 1)
+    expected = orient(draw_heatmap(gray, heat, HeatmapStyle("wash")), view.orientation)
+    assert np.array_equal(view.rendered_rgb(), expected)  # exports stay at full size
 
 
 def test_heatmap_modes_and_the_operating_point_decide_what_is_drawn(qtbot):

@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 SCRIPT = """
 import sys
 from PySide6.QtCore import QCoreApplication, QObject, Signal
@@ -52,3 +54,30 @@ def test_cycles_are_collected_on_the_gui_thread_only(qapp):
     assert collector.collect_if_due() is not None
     assert gone() is None
     del kept
+
+
+def test_a_full_collection_waits_until_the_old_generation_has_grown_by_a_quarter(qapp):
+    import gc
+
+    from mura_desktop.gui.gui_gc import collect_on_gui_thread
+
+    collector = collect_on_gui_thread(qapp)
+    t0, t1, t2 = collector.thresholds
+
+    def every_generation_due() -> list[object]:
+        for _ in range(t2 + 1):
+            gc.collect(1)
+        for _ in range(t1 + 1):
+            gc.collect(0)
+        return [[] for _ in range(2 * t0)]
+
+    collector.long_lived, collector.pending = 1_000_000, 1_000
+    kept = every_generation_due()
+    assert collector.collect_if_due() == 1  # due by count, but the old generation barely grew
+    assert collector.pending >= len(kept)  # what survived counts towards the next one
+    collector.pending = 250_001
+    more = every_generation_due()
+    assert collector.collect_if_due() == 2
+    assert collector.pending == 0
+    assert collector.long_lived == pytest.approx(len(gc.get_objects(generation=2)), abs=10)
+    del kept, more

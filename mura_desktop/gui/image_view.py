@@ -12,6 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
@@ -150,6 +151,7 @@ class ImageView(QWidget):
         ):
             raise ValueError("heatmap shape does not match the image on screen")
         self._heat.set_map(heatmap, probability, floor)
+        self._apply_orientation()
         self.displayChanged.emit()
 
     def set_message(self, text: str) -> None:
@@ -193,6 +195,7 @@ class ImageView(QWidget):
     def set_heatmap_style(self, style: HeatmapStyle) -> None:
         """Draw maps as ``style`` says (mode, opacity, which views); redraws the current one."""
         self._heat.set_style(style)
+        self._apply_orientation()
         self.displayChanged.emit()
 
     @property
@@ -383,8 +386,9 @@ class ImageView(QWidget):
         if self._image is None:
             return
         transform = screen_transform(self._linear, self._image.pixels.shape)
-        for item in (self._gray, self._heat, self.overlay):
-            item.setTransform(transform)
+        self._gray.setTransform(transform)
+        self.overlay.setTransform(transform)
+        self._heat.setTransform(QTransform.fromScale(*self._heat.display_scale) * transform)
         self._update_captions()
 
     def _update_captions(self, *_: object) -> None:

@@ -10,6 +10,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QWidget
 
 from mura_desktop.core.stats.summary import StudyStatistics
+from mura_desktop.gui.plot_style import style_axes
 
 SERIES = (("kappa", "κ", QColor(214, 39, 40)), ("auroc", "AUROC", QColor(31, 119, 180)))
 _OFFSET = 0.15
@@ -28,10 +29,7 @@ class IntervalPlot(pg.PlotWidget):
         self.setMouseEnabled(x=False, y=False)
         self.hideButtons()
         self.showGrid(x=False, y=True, alpha=0.25)
-        for side in ("bottom", "left"):
-            axis = self.getAxis(side)
-            axis.setPen(pg.mkPen(text))
-            axis.setTextPen(pg.mkPen(text))
+        style_axes(self, text)
         self._points: dict[str, pg.ScatterPlotItem] = {}
         self._bars: dict[str, pg.ErrorBarItem] = {}
         for key, _, colour in SERIES:

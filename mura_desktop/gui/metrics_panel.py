@@ -12,13 +12,14 @@ written by ``metrics_report``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
+    QAbstractScrollArea,
     QBoxLayout,
     QGridLayout,
     QHBoxLayout,
@@ -94,6 +95,11 @@ class MetricsPanel(QWidget):
         self._reliability = ReliabilityPlot(self)
         self._errors = IntervalPlot(self)
         self._confusion = ConfusionMatrix()
+        self._chart_turns: list[Callable[[], QWidget]] = []
+        self._chart_timer = QTimer(self)
+        self._chart_timer.setSingleShot(True)
+        self._chart_timer.setInterval(0)
+        self._chart_timer.timeout.connect(self._draw_next_chart)
 
         plots = QGridLayout()
         plots.addWidget(self._roc, 0, 0)
@@ -185,8 +191,14 @@ class MetricsPanel(QWidget):
             + _unused_note(len(results), len(scored), len(usable))
         )
         self._table.fill(self._metrics, self._group)
-        self._show_intervals()
-        self._draw_group()
+        self._show_intervals(errors=False)
+        self._chart_turns = [
+            self._draw_errors,
+            self._draw_roc,
+            self._draw_reliability,
+            self._draw_confusion,
+        ]
+        self._chart_timer.start()
         self._pages.setCurrentIndex(1)
 
     def metrics(self) -> dict[str, BinaryMetrics]:
@@ -305,8 +317,9 @@ class MetricsPanel(QWidget):
             if self._metrics:
                 self._show_intervals()
 
-    def _show_intervals(self) -> None:
-        """The interval line of every metric cell, the note under the table, the error bars."""
+    def _show_intervals(self, errors: bool = True) -> None:
+        """The interval line of every metric cell, the note under the table, and (unless
+        ``errors`` is False: they follow in a later turn) the error bars."""
         stats = self._stats
         self._table.show_intervals(self._metrics, stats, self._stats_failure)
         if self._stats_failure:
@@ -318,7 +331,8 @@ class MetricsPanel(QWidget):
             self._method.setText(
                 stats.method + (f". {NOT_AVAILABLE} — " + "; ".join(notes) if notes else "")
             )
-        self._errors.set_statistics(stats, self._metrics)
+        if errors:
+            self._draw_errors()
         self.export_button.setEnabled(stats is not None)
 
     def _on_row_selected(self) -> None:
@@ -328,12 +342,42 @@ class MetricsPanel(QWidget):
         self._group = list(self._metrics)[rows[0].row()]
         self._draw_group()
 
+    def charts_pending(self) -> bool:
+        """Whether the charts still show an earlier ``set_results``."""
+        return bool(self._chart_turns)
+
+    def _draw_next_chart(self) -> None:
+        """One chart per turn of the event loop, painted before the next: painted in one
+        go (each axis a picture of text) the group's charts held the GUI thread for 60 ms,
+        twice that while a dataset was being scored beside them."""
+        if self._chart_turns and self._metrics:
+            chart = self._chart_turns.pop(0)()
+            (chart.viewport() if isinstance(chart, QAbstractScrollArea) else chart).repaint()
+        if self._chart_turns:
+            self._chart_timer.start()
+
     def _draw_group(self) -> None:
-        m = self._metrics[self._group]
+        self._chart_turns = []
+        for draw in (self._draw_roc, self._draw_reliability, self._draw_confusion):
+            draw()
+
+    def _draw_errors(self) -> QWidget:
+        self._errors.set_statistics(self._stats, self._metrics)
+        return self._errors
+
+    def _draw_roc(self) -> QWidget:
         labels, scores = self._scores[self._group]
-        self._roc.set_group(self._group, m, labels, scores)
+        self._roc.set_group(self._group, self._metrics[self._group], labels, scores)
+        return self._roc
+
+    def _draw_reliability(self) -> QWidget:
+        labels, scores = self._scores[self._group]
         self._reliability.set_calibration(calibration(labels, scores), self._group)
-        self._confusion.set_group(self._group, m)
+        return self._reliability
+
+    def _draw_confusion(self) -> QWidget:
+        self._confusion.set_group(self._group, self._metrics[self._group])
+        return self._confusion
 
 
 def _group_scores(studies: Sequence[StudyResult]) -> dict[str, tuple[np.ndarray, np.ndarray]]:

@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QWidget
 
 from mura_desktop.core.stats.calibration import Calibration
+from mura_desktop.gui.plot_style import style_axes
 
 _LINE = QColor(31, 119, 180)
 _BARS = QColor(150, 150, 150, 90)
@@ -23,11 +24,7 @@ def unit_square(plot: pg.PlotWidget, text: QColor, x_label: str, y_label: str) -
     plot.setXRange(0, 1, padding=0.02)
     plot.setYRange(0, 1, padding=0.02)
     plot.showGrid(x=True, y=True, alpha=0.25)
-    for side, label in (("bottom", x_label), ("left", y_label)):
-        axis = plot.getAxis(side)
-        axis.setPen(pg.mkPen(text))
-        axis.setTextPen(pg.mkPen(text))
-        axis.setLabel(label, color=text.name())
+    style_axes(plot, text, {"bottom": x_label, "left": y_label})
     grey = QColor(text)
     grey.setAlpha(110)
     plot.plot([0, 1], [0, 1], pen=pg.mkPen(grey, width=1, style=Qt.PenStyle.DashLine))
