@@ -132,6 +132,7 @@ def test_maps_show_at_or_above_the_floor_unless_all_views_are_asked_for():
     assert HeatmapStyle(all_views=True).shown(0.10, floor=0.30)
     assert not HeatmapStyle("off", all_views=True).shown(0.99, floor=0.30)
     assert "normalised per image" in style.legend()
+    assert len(style.caption()) < 45 and "50%" in style.caption()
     with pytest.raises(ValueError, match="mode"):
         HeatmapStyle("rainbow")
 

@@ -550,10 +550,15 @@ def test_the_runtime_setting_reaches_the_model_loader(qtbot, tmp_path, tiny_bund
 def test_the_heatmap_bar_says_what_the_drawing_means(qtbot):
     bar = HeatmapBar()
     qtbot.addWidget(bar)
+    bar.resize(516, 40)  # the image column's width in a first-launch window at 1366 × 768
     bar.show()
     bar.set_legend(HeatmapStyle("region", scale_by_probability=True))
-    assert "50% of its peak" in bar.note.text() and "normalised per image" in bar.note.text()
-    assert "opacity scales with the view's probability" in bar.note.text()
+    qtbot.wait(20)
+    assert bar.note.text() == "Outlined: ≥ 50% of this image's peak · opacity × p"
+    assert "normalised per image" in bar.note.toolTip()
+    assert "opacity scales with the view's probability" in bar.note.toolTip()
+    lines = bar.note.heightForWidth(bar.note.width()) / bar.note.fontMetrics().lineSpacing()
+    assert lines < 2.5, "one or two lines, not a column of words"
     assert bar.colorbar.isVisible()
     bar.set_legend(HeatmapStyle("off"))
     assert bar.note.text().startswith("Heatmaps off") and not bar.colorbar.isVisible()

@@ -99,6 +99,18 @@ class HeatmapStyle:
         }[self.mode]
         return f"Heatmap {what} (normalised per image, not a probability){scale}"
 
+    def caption(self) -> str:
+        """``legend`` in a few words, for the line under the image."""
+        if self.mode == "off":
+            return "Heatmaps off"
+        peak = f"≥ {self.fraction:.0%} of this image's peak"
+        what = {
+            "region": f"Outlined: {peak}",
+            "box": f"Box: around {peak}",
+            "wash": "Colours: relative to this image's peak",
+        }[self.mode]
+        return what + (" · opacity × p" if self.scale_by_probability else "")
+
 
 def hottest_region(heatmap: np.ndarray, fraction: float = REGION_FRACTION) -> np.ndarray:
     """Boolean mask: the connected part (8-neighbours) of ``heatmap >= fraction × peak``

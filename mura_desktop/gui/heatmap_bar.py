@@ -75,7 +75,7 @@ class HeatmapBar(QWidget):
     def set_legend(self, style: HeatmapStyle) -> None:
         """Say under the image what ``style``'s drawing means (the longer explanation of the
         per-image scale in the tooltip, so the line under the image stays short)."""
-        self.note.setText(style.legend())
+        self.note.setText(style.caption())
         self.note.setToolTip(f"{style.legend()}. {self.NOTE}")
         self.colorbar.setVisible(style.mode != "off")
 
