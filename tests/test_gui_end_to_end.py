@@ -80,3 +80,34 @@ def test_real_bundle_scores_a_study_and_a_dataset(qtbot, tmp_path, demo_bundle, 
     assert np.isfinite([r.probability for r in window.session.results.values()]).all()
     window.close()
     assert window.service.thread.isFinished()
+
+
+@pytest.mark.slow
+def test_an_approximate_map_is_computed_on_request_and_labelled(
+    qtbot, tmp_path, demo_bundle, phantoms
+):
+    window = MainWindow(Settings(tmp_path / "settings.ini"))
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.modelChanged, timeout=WAIT_MS):
+        window.load_model(demo_bundle)
+    window.act_maps_all_views.trigger()  # a random model's views may sit below the floor
+    with qtbot.waitSignal(window.resultShown, timeout=WAIT_MS):
+        window.open_paths([phantoms / "MURA-v1.1"])
+    uid = window.viewer.current.study.uid
+    qtbot.waitUntil(lambda: window.image_view.heatmap is not None, timeout=WAIT_MS)
+    exact = window.image_view.heatmap
+    layercam = next(a for a in window.map_kind_actions if a.data() == "layercam")
+    with qtbot.waitSignal(window.resultShown, timeout=WAIT_MS):
+        layercam.trigger()  # the real predictor runs grad-cam in the worker thread
+        assert window.image_view.heatmap is None  # never the exact map under its label
+    assert layercam.isChecked()
+    shown = window.image_view.heatmap
+    assert shown is not None and shown.shape == exact.shape and not np.array_equal(shown, exact)
+    assert window.session.heatmaps(uid, "layercam") is not None
+    assert window.heatmap_bar.note.text().startswith("LayerCAM, dense block 3 (approximate)")
+    assert "LayerCAM" in window.image_view.heatmap_style.legend()  # the PDF's legend too
+    cam = next(a for a in window.map_kind_actions if a.data() == "cam")
+    cam.trigger()  # the exact maps are still there: shown at once
+    assert np.array_equal(window.image_view.heatmap, exact)
+    window.close()

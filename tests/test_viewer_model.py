@@ -28,6 +28,7 @@ class Jobs:
     next_id: int = 100
     loads: list[tuple[Path, str, float | None]] = field(default_factory=list)
     studies: dict[int, str] = field(default_factory=dict)
+    maps: dict[int, str] = field(default_factory=dict)
     datasets: dict[int, list[str]] = field(default_factory=dict)
     cancelled: list[int] = field(default_factory=list)
     paused: list[tuple[int, bool]] = field(default_factory=list)
@@ -40,9 +41,10 @@ class Jobs:
         self.loads.append((path, device, threshold))
         return self._id()
 
-    def score_study(self, study, heatmaps=True) -> int:
+    def score_study(self, study, heatmaps=True, maps="cam") -> int:
         job = self._id()
         self.studies[job] = study.uid
+        self.maps[job] = maps
         return job
 
     def score_dataset(self, studies) -> int:
@@ -61,6 +63,7 @@ class Jobs:
 class Prediction:
     result: StudyResult
     heatmaps: dict = field(default_factory=dict)
+    map_kind: str = "cam"
 
 
 def _studies(tmp_path: Path, n: int = 3) -> list[Study]:
@@ -275,3 +278,24 @@ def test_heatmaps_missing_means_scoring_again(setup):
     model.show_study("s0")
     assert jobs.studies[model.current.job] == "s0"
     assert np.isfinite(model.session.results["s0"].probability)
+
+
+def test_another_kind_of_map_scores_the_study_again_and_each_kind_is_kept(setup):
+    model, jobs, studies, _ = setup
+    _load(model, _info("a"))
+    model.show_study("s0")
+    exact = {studies[0].views[0].path: np.zeros((2, 2))}
+    model.study_scored(model.current.job, Prediction(_result(studies[0], 0.9), exact))
+    model.set_display(map_kind="layercam")
+    job = model.current.job
+    assert jobs.maps[job] == "layercam"  # the scores are there, this kind of map is not
+    approximate = {studies[0].views[0].path: np.ones((2, 2))}
+    model.study_scored(job, Prediction(_result(studies[0], 0.9), approximate, "layercam"))
+    assert model.session.heatmaps("s0", "layercam") is approximate
+    assert model.session.heatmaps("s0") is exact
+    model.set_display(map_kind="cam")
+    assert model.current.job is None  # the exact maps are kept: nothing to compute
+    model.show_study("s1")
+    assert jobs.maps[model.current.job] == "cam"
+    with pytest.raises(ValueError, match="kind of map"):
+        model.set_display(map_kind="saliency")

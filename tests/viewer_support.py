@@ -44,14 +44,14 @@ class FakePredictor:
         self.calls: list[str] = []
         self.closed = False
 
-    def predict_study(self, study, *, heatmaps=True, progress=None, should_cancel=None):
+    def predict_study(self, study, *, heatmaps=True, maps="cam", progress=None, should_cancel=None):
         self.calls.append(study.uid)
         self.started.set()
         cancelled = should_cancel or (lambda: False)
         while self.gate is not None and not self.gate.wait(0.002):
             if cancelled():
                 raise FakeCancelled
-        views, maps, images = [], {}, {}
+        views, drawn, images = [], {}, {}
         for i, view in enumerate(study.views):
             if cancelled():
                 raise FakeCancelled
@@ -63,12 +63,12 @@ class FakePredictor:
             views.append(ViewResult(str(view.path), probability=float(image.pixels.mean())))
             if heatmaps:
                 h, w = image.pixels.shape
-                maps[view.path] = np.tile(np.linspace(0, 1, w, dtype=np.float32), (h, 1))
+                drawn[view.path] = np.tile(np.linspace(0, 1, w, dtype=np.float32), (h, 1))
             images[view.path] = image
             if progress:
                 progress(i + 1, len(study.views))
         result = StudyResult.from_views(study, views, self.rule)
-        return SimpleNamespace(result=result, heatmaps=maps, images=images)
+        return SimpleNamespace(result=result, heatmaps=drawn, images=images, map_kind=maps)
 
     def predict_many(self, studies, *, heatmaps=True, should_cancel=None):
         for study in studies:

@@ -43,6 +43,15 @@ def turbo(values: np.ndarray) -> np.ndarray:
 
 # How a heatmap is drawn. The maps are normalised per image, so every mode shows where
 # *this* image's map is highest, never how abnormal the image is.
+# Which map is drawn: the exact class activation map, or one of the gradient-weighted maps
+# of ``inference.alternative_maps`` (approximate, one backward pass per view).
+EXACT_MAP = "cam"
+MAP_KINDS: dict[str, str] = {
+    EXACT_MAP: "Class activation map (exact)",
+    "layercam": "LayerCAM, dense block 3 (approximate)",
+    "gradcam++": "Grad-CAM++, last block (approximate)",
+}
+
 HEATMAP_MODES: dict[str, str] = {
     "region": "Hottest region, outlined",
     "box": "Box around the hottest region",
@@ -62,7 +71,8 @@ class HeatmapStyle:
     ``fraction``: the region's cut-off as a share of the peak. ``scale_by_probability``:
     multiply the opacity by the view's probability, so a map of a view the model calls
     normal is faint. ``all_views``: also draw maps of views below the operating point
-    (by default those show no map: a normal view's map points at nothing).
+    (by default those show no map: a normal view's map points at nothing). ``map_kind``:
+    which map is drawn, a key of ``MAP_KINDS`` (the legends name an approximate one).
     """
 
     mode: str = DEFAULT_HEATMAP_MODE
@@ -70,6 +80,7 @@ class HeatmapStyle:
     fraction: float = REGION_FRACTION
     scale_by_probability: bool = False
     all_views: bool = False
+    map_kind: str = EXACT_MAP
 
     def __post_init__(self) -> None:
         if self.mode not in HEATMAP_MODES:
@@ -77,6 +88,8 @@ class HeatmapStyle:
             raise ValueError(f"heatmap mode {self.mode!r}: choose one of {modes}")
         if not 0.0 < self.fraction < 1.0:
             raise ValueError(f"region fraction {self.fraction} must be in (0, 1)")
+        if self.map_kind not in MAP_KINDS:
+            raise ValueError(f"kind of map {self.map_kind!r}: choose one of {', '.join(MAP_KINDS)}")
 
     def shown(self, probability: float | None, floor: float | None) -> bool:
         """Whether a view scored ``probability`` gets its map drawn, given the model's
@@ -97,7 +110,8 @@ class HeatmapStyle:
             "box": f"box: around the part of this image's map >= {self.fraction:.0%} of its peak",
             "wash": "colours: blue = low, red = high, relative to this image's own peak",
         }[self.mode]
-        return f"Heatmap {what} (normalised per image, not a probability){scale}"
+        kind = "" if self.map_kind == EXACT_MAP else f"{MAP_KINDS[self.map_kind]}: "
+        return f"{kind}Heatmap {what} (normalised per image, not a probability){scale}"
 
     def caption(self) -> str:
         """``legend`` in a few words, for the line under the image."""
@@ -109,7 +123,8 @@ class HeatmapStyle:
             "box": f"Box: around {peak}",
             "wash": "Colours: relative to this image's peak",
         }[self.mode]
-        return what + (" · opacity × p" if self.scale_by_probability else "")
+        kind = "" if self.map_kind == EXACT_MAP else f"{MAP_KINDS[self.map_kind]} · "
+        return kind + what + (" · opacity × p" if self.scale_by_probability else "")
 
 
 def hottest_region(heatmap: np.ndarray, fraction: float = REGION_FRACTION) -> np.ndarray:

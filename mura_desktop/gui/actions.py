@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QKeySequence
 
-from mura_desktop.core.display import HEATMAP_MODES, WINDOW_PRESETS
+from mura_desktop.core.display import HEATMAP_MODES, MAP_KINDS, WINDOW_PRESETS
 from mura_desktop.core.resources import is_frozen
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ MENUS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("&View", ("invert", "rotate_right", "rotate_left", "flip_h", "flip_v", "reset", "-",
                "fit", "actual", "zoom_in", "zoom_out", "loupe", "@presets", "-", "layout_1x1",
                "layout_1x2", "layout_2x2", "link_views", "-", "heatmap",
-               "@heatmap_modes", "maps_all_views", "maps_scale_opacity", "opacity_up",
+               "@heatmap_modes", "@map_kinds", "maps_all_views", "maps_scale_opacity", "opacity_up",
                "opacity_down", "-", "grouped", "@panels")),
     ("M&easure", ("measure_distance", "measure_angle", "measure_cobb", "stop_measuring")),
     ("&Study", ("prev_study", "next_study", "prev_view", "next_view", "first_view",
@@ -177,21 +177,28 @@ def build_actions(window: MainWindow) -> None:
         _action(window, name, lambda _=False, n=name: window.image_view.apply_preset(n), str(i))
         for i, name in enumerate(WINDOW_PRESETS, 1)
     ]
-    window.heatmap_mode_actions = []
-    for mode, text in HEATMAP_MODES.items():
-        if mode == "off":  # the heatmap switch (M) turns maps off
-            continue
-        action = _action(
-            window, text, lambda _=False, m=mode: window.viewer.set_display(heatmap_mode=m), None
-        )
-        action.setCheckable(True)
-        action.setData(mode)
-        window.heatmap_mode_actions.append(action)
+    # the heatmap switch (M) turns maps off
+    modes = {mode: text for mode, text in HEATMAP_MODES.items() if mode != "off"}
+    window.heatmap_mode_actions = _choices(window, "heatmap_mode", modes)
+    window.map_kind_actions = _choices(window, "map_kind", MAP_KINDS)
     if is_frozen():  # the packaged app leaves the trainer out
         window.act_train.setEnabled(False)
         window.act_train.setToolTip("Training runs from a source checkout (see README)")
     window.act_heatmap.setChecked(True)
     window.act_grouped.setChecked(True)
+
+
+def _choices(window: MainWindow, setting: str, choices: dict[str, str]) -> list[QAction]:
+    """One checkable action per choice of a display ``setting``; ``data()`` is the choice."""
+    actions = []
+    for value, text in choices.items():
+        action = _action(
+            window, text, lambda _=False, v=value: window.viewer.set_display(**{setting: v}), None
+        )
+        action.setCheckable(True)
+        action.setData(value)
+        actions.append(action)
+    return actions
 
 
 def build_menus(window: MainWindow) -> None:
@@ -220,6 +227,8 @@ def _fill(window: MainWindow, target, items: tuple[str, ...]) -> None:
                 target.addActions(window.preset_actions)
         elif item == "@heatmap_modes":
             target.addMenu("Heatmap &style").addActions(window.heatmap_mode_actions)
+        elif item == "@map_kinds":
+            target.addMenu("Heatmap &kind").addActions(window.map_kind_actions)
         elif item == "@panels":
             target.addMenu("P&anels").addActions([d.toggleViewAction() for d in window.docks])
         else:
@@ -259,6 +268,7 @@ def check_display_actions(window: MainWindow, display: DisplayState) -> None:
         (window.act_maps_all_views, display.all_views),
         (window.act_maps_scale_opacity, display.scale_opacity),
         *((a, a.data() == display.heatmap_mode) for a in window.heatmap_mode_actions),
+        *((a, a.data() == display.map_kind) for a in window.map_kind_actions),
     ):
         action.blockSignals(True)
         action.setChecked(on)

@@ -369,6 +369,7 @@ class MainWindow(QMainWindow):
         self.heatmap_bar.blockSignals(False)
         check_display_actions(self, display)
         self.browser.set_grouped(display.grouped)
+        self.display.show_heatmap()  # the kind of map may have changed
         self.display.refresh_grid()
 
     def nudge_opacity(self, delta: float) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from mura_desktop.core.display import EXACT_MAP
 from mura_desktop.core.study import Study
 from mura_desktop.core.verdict import VerdictRule
 from mura_desktop.gui.model_info import ModelInfo
@@ -29,6 +30,7 @@ class PredictorLike(Protocol):
         study: Study,
         *,
         heatmaps: bool = True,
+        maps: str = EXACT_MAP,
         progress: Callable[[int, int], None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
     ) -> Any: ...

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mura_desktop.core.display import EXACT_MAP
 from mura_desktop.core.measure import Measurement
 from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.results import ResultSet, StudyResult
@@ -37,7 +38,7 @@ class Session:
     results_file: Path | None = None
     measurements: dict[Path, list[Measurement]] = field(default_factory=dict)
     _by_uid: dict[str, Study] = field(default_factory=dict, repr=False)
-    _heatmaps: OrderedDict[str, dict[Path, np.ndarray]] = field(
+    _heatmaps: OrderedDict[tuple[str, str], dict[Path, np.ndarray]] = field(
         default_factory=OrderedDict, repr=False
     )
 
@@ -120,14 +121,18 @@ class Session:
     def put_result(self, result: StudyResult) -> None:
         self.results[result.uid] = result
 
-    def put_heatmaps(self, uid: str, heatmaps: dict[Path, np.ndarray]) -> None:
-        self._heatmaps[uid] = heatmaps
-        self._heatmaps.move_to_end(uid)
+    def put_heatmaps(
+        self, uid: str, heatmaps: dict[Path, np.ndarray], kind: str = EXACT_MAP
+    ) -> None:
+        """A study's maps of one kind (a key of ``core.display.MAP_KINDS``); the maps of
+        the ``HEATMAP_STUDIES`` studies seen last are kept."""
+        self._heatmaps[uid, kind] = heatmaps
+        self._heatmaps.move_to_end((uid, kind))
         while len(self._heatmaps) > HEATMAP_STUDIES:
             self._heatmaps.popitem(last=False)
 
-    def heatmaps(self, uid: str) -> dict[Path, np.ndarray] | None:
-        return self._heatmaps.get(uid)
+    def heatmaps(self, uid: str, kind: str = EXACT_MAP) -> dict[Path, np.ndarray] | None:
+        return self._heatmaps.get((uid, kind))
 
     def apply_rule(self, rule: VerdictRule) -> None:
         """Re-decide every stored study with ``rule`` (a new threshold): no recomputation."""

@@ -102,7 +102,7 @@ class StudyDisplay:
             w.grid.show_cells([])
             return
         n = len(current.paths)
-        heatmaps = w.viewer.session.heatmaps(current.study.uid) or {}
+        heatmaps = w.viewer.session.heatmaps(current.study.uid, w.viewer.display.map_kind) or {}
         cells = []
         for step in range(1, min(w.grid.n_cells, n)):
             index = (current.view + step) % n
@@ -168,9 +168,9 @@ class StudyDisplay:
         current = w.viewer.current
         if current is None or w.image_view.image is None:
             return
-        heatmap = (w.viewer.session.heatmaps(current.study.uid) or {}).get(
-            current.paths[current.view]
-        )
+        heatmap = (
+            w.viewer.session.heatmaps(current.study.uid, w.viewer.display.map_kind) or {}
+        ).get(current.paths[current.view])
         if heatmap is not None and heatmap.shape != w.image_view.image.pixels.shape:
             log.warning("heatmap shape %s differs from the image; not shown", heatmap.shape)
             heatmap = None

@@ -95,7 +95,9 @@ class ViewerModel(EventSource):
 
     def needs_scoring(self, uid: str) -> bool:
         """A study on screen is scored again when its scores or its heatmaps are missing."""
-        return self.session.results.get(uid) is None or self.session.heatmaps(uid) is None
+        if self.session.results.get(uid) is None:
+            return True
+        return self.session.heatmaps(uid, self.display.map_kind) is None
 
     @property
     def model_loading(self) -> bool:
@@ -172,7 +174,7 @@ class ViewerModel(EventSource):
         self._cancel_study_job()
         current = self.current = CurrentStudy(study, next(self._ids))
         if self.may_auto_score() and self.needs_scoring(uid):
-            current.job = self.scoring.score_study(study)
+            current.job = self.scoring.score_study(study, maps=self.display.map_kind)
         self._emit("study")
         return current
 
@@ -238,7 +240,7 @@ class ViewerModel(EventSource):
             return
         self.adopt_loaded_model()
         self._cancel_study_job()
-        current.job = self.scoring.score_study(current.study)
+        current.job = self.scoring.score_study(current.study, maps=self.display.map_kind)
         self._emit("verdict", None)
 
     def study_progress(self, job: int, done: int, total: int) -> None:
@@ -257,7 +259,7 @@ class ViewerModel(EventSource):
         if not self.session.model:
             self.adopt_loaded_model()
         self.session.put_result(result)
-        self.session.put_heatmaps(result.uid, prediction.heatmaps)
+        self.session.put_heatmaps(result.uid, prediction.heatmaps, prediction.map_kind)
         self._take_view_errors(result)
         self._emit("result", result.uid)
 
@@ -266,6 +268,19 @@ class ViewerModel(EventSource):
         if current is not None and current.job == job:
             current.job_over()
             self._emit("verdict", f"NOT SCORED\n{message}")
+
+    def _score_current_if_due(self) -> None:
+        """Score the study on screen when the policy says so and nothing is loading or
+        scoring it already."""
+        current = self.current
+        if (
+            current is not None
+            and current.job is None
+            and self.model_job is None
+            and self.may_auto_score()
+            and self.needs_scoring(current.study.uid)
+        ):
+            current.job = self.scoring.score_study(current.study, maps=self.display.map_kind)
 
     def _cancel_study_job(self) -> None:
         if self.current is not None and self.current.job is not None:
@@ -351,14 +366,7 @@ class ViewerModel(EventSource):
         for note in info.notes:
             self._emit("message", note)
         self._emit("model", info)
-        current = self.current
-        if (
-            current is not None
-            and self.model_job is None
-            and self.may_auto_score()
-            and self.needs_scoring(current.study.uid)
-        ):
-            current.job = self.scoring.score_study(current.study)
+        self._score_current_if_due()
         self._emit("verdict", None)
         return latest
 
@@ -395,5 +403,9 @@ class ViewerModel(EventSource):
     # --- display ------------------------------------------------------------------------
 
     def set_display(self, **changes: Any) -> None:
+        kind = self.display.map_kind
         self.display.update(**changes)
         self._emit("display")
+        if self.display.map_kind != kind:
+            self._score_current_if_due()
+            self._emit("verdict", None)

@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from mura_desktop.core.display import DEFAULT_HEATMAP_MODE, HEATMAP_MODES, HeatmapStyle
+from mura_desktop.core.display import (
+    DEFAULT_HEATMAP_MODE,
+    EXACT_MAP,
+    HEATMAP_MODES,
+    MAP_KINDS,
+    HeatmapStyle,
+)
 from mura_desktop.core.study import Study
 
 # Where the threshold in force came from.
@@ -22,7 +28,7 @@ class Scoring(Protocol):
     def load_model(
         self, path: Path, device: str = "auto", threshold: float | None = None
     ) -> int: ...
-    def score_study(self, study: Study, heatmaps: bool = True) -> int: ...
+    def score_study(self, study: Study, heatmaps: bool = True, maps: str = EXACT_MAP) -> int: ...
     def score_dataset(self, studies: list[Study]) -> int: ...
     def pause(self, job_id: int, paused: bool) -> None: ...
     def cancel(self, job_id: int) -> None: ...
@@ -76,7 +82,8 @@ class CurrentStudy:
 class DisplayState:
     """``heatmap_mode`` is a key of ``core.display.HEATMAP_MODES`` (not "off": visibility
     is its own switch); ``all_views`` also maps views below the operating point;
-    ``scale_opacity`` weighs a map's opacity by the view's probability."""
+    ``scale_opacity`` weighs a map's opacity by the view's probability; ``map_kind``, a key
+    of ``core.display.MAP_KINDS``, is which map is drawn."""
 
     heatmap_visible: bool = True
     heatmap_opacity: float = 0.45
@@ -84,6 +91,7 @@ class DisplayState:
     heatmap_mode: str = DEFAULT_HEATMAP_MODE
     all_views: bool = False
     scale_opacity: bool = False
+    map_kind: str = EXACT_MAP
 
     def update(self, **changes: Any) -> None:
         """Change the named settings; an unknown name or heatmap style is an error."""
@@ -92,6 +100,8 @@ class DisplayState:
                 raise AttributeError(f"no display setting {name!r}")
             if name == "heatmap_mode" and (value not in HEATMAP_MODES or value == "off"):
                 raise ValueError(f"unknown heatmap style {value!r}")
+            if name == "map_kind" and value not in MAP_KINDS:
+                raise ValueError(f"unknown kind of map {value!r}")
             setattr(self, name, value)
         self.heatmap_opacity = min(max(float(self.heatmap_opacity), 0.0), 1.0)
 
@@ -101,6 +111,7 @@ class DisplayState:
             opacity=self.heatmap_opacity,
             scale_by_probability=self.scale_opacity,
             all_views=self.all_views,
+            map_kind=self.map_kind,
         )
 
 

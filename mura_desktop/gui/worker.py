@@ -26,6 +26,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
+from mura_desktop.core.display import EXACT_MAP
 from mura_desktop.core.results import StudyResult
 from mura_desktop.core.study import Study
 from mura_desktop.core.verdict import VerdictRule
@@ -60,6 +61,7 @@ class ModelJob(Job):
 class StudyJob(Job):
     study: Study | None = None
     heatmaps: bool = True
+    maps: str = EXACT_MAP  # which heatmaps (a key of core.display.MAP_KINDS)
 
 
 @dataclass
@@ -191,6 +193,7 @@ class InferenceWorker(QObject):
             prediction = self._model.predictor.predict_study(
                 job.study,
                 heatmaps=job.heatmaps,
+                maps=job.maps,
                 progress=lambda done, total: self.studyProgress.emit(job.id, done, total),
                 should_cancel=job.cancel.is_set,
             )
@@ -313,8 +316,8 @@ class InferenceService(QObject):
             ModelJob(next(self._ids), path=Path(path), device=device, threshold=threshold)
         )
 
-    def score_study(self, study: Study, heatmaps: bool = True) -> int:
-        return self._start(StudyJob(next(self._ids), study=study, heatmaps=heatmaps))
+    def score_study(self, study: Study, heatmaps: bool = True, maps: str = EXACT_MAP) -> int:
+        return self._start(StudyJob(next(self._ids), study=study, heatmaps=heatmaps, maps=maps))
 
     def score_dataset(self, studies: list[Study]) -> int:
         return self._start(DatasetJob(next(self._ids), studies=list(studies)))

@@ -20,6 +20,7 @@ from pytorch_grad_cam import GradCAMPlusPlus, LayerCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import nn
 
+from mura_desktop.core.display import EXACT_MAP, MAP_KINDS
 from mura_desktop.inference.backends import bundle_networks
 from mura_desktop.inference.bundle import ModelBundle
 from mura_desktop.inference.cam import display_heatmap
@@ -27,10 +28,7 @@ from mura_desktop.inference.network import MuraNet
 from mura_desktop.inference.preprocess import preprocess_batch
 
 # name -> the label shown wherever such a map is drawn
-ALTERNATIVE_MAPS: dict[str, str] = {
-    "layercam": "LayerCAM, dense block 3 (approximate)",
-    "gradcam++": "Grad-CAM++, last block (approximate)",
-}
+ALTERNATIVE_MAPS: dict[str, str] = {k: v for k, v in MAP_KINDS.items() if k != EXACT_MAP}
 
 
 class _LogitColumn(nn.Module):

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from mura_desktop.core.decoding import Decoded, IsolatedDecoder, shared_decoder
-from mura_desktop.core.display import HeatmapStyle, draw_heatmap
+from mura_desktop.core.display import EXACT_MAP, HeatmapStyle, draw_heatmap
 from mura_desktop.core.errors import reason_from
 from mura_desktop.core.pixels import LoadedImage
 from mura_desktop.core.results import NON_FINITE_SCORE, StudyResult, ViewResult
@@ -47,13 +47,14 @@ class StudyPrediction:
     """One study's scores plus what a viewer needs to draw them.
 
     ``heatmaps`` and ``images`` are keyed by ``View.path``; a heatmap is float32 with the
-    image's own shape, min–max normalised per image to [0, 1]. Views that failed to load
-    have neither.
+    image's own shape, min–max normalised per image to [0, 1], of the kind ``map_kind`` (a
+    key of ``core.display.MAP_KINDS``). Views that failed to load have neither.
     """
 
     result: StudyResult
     heatmaps: dict[Path, np.ndarray] = field(default_factory=dict)
     images: dict[Path, LoadedImage] = field(default_factory=dict)
+    map_kind: str = EXACT_MAP
 
     def overlays(self, style: HeatmapStyle, floor: float | None) -> dict[Path, np.ndarray]:
         """Each view with its heatmap drawn as the viewer draws it (RGB uint8), keyed by view
@@ -150,14 +151,19 @@ class Predictor:
         study: Study,
         *,
         heatmaps: bool = True,
+        maps: str = EXACT_MAP,
         progress: ProgressCallback | None = None,
         should_cancel: CancelCallback | None = None,
     ) -> StudyPrediction:
         """Score one study. ``progress(done, total)`` counts views; ``should_cancel()`` is
-        checked between steps and raises ``PredictionCancelled``."""
+        checked between steps and raises ``PredictionCancelled``. ``maps`` other than the
+        exact CAM are computed afterwards, by torch on the CPU (``alternative_maps``)."""
         for prediction in self.predict_many(
-            [study], heatmaps=heatmaps, progress=progress, should_cancel=should_cancel
-        ):
+            [study], heatmaps=heatmaps and maps == EXACT_MAP, progress=progress,
+            should_cancel=should_cancel,
+        ):  # fmt: skip
+            if heatmaps and maps != EXACT_MAP:
+                self._draw_alternative_maps(prediction, maps, should_cancel)
             return prediction
         raise AssertionError("predict_many yields one prediction per study")
 
@@ -202,6 +208,18 @@ class Predictor:
             for work in active:
                 for future in work.pending:
                     future.cancel()
+
+    def _draw_alternative_maps(
+        self, prediction: StudyPrediction, maps: str, should_cancel: CancelCallback | None
+    ) -> None:
+        from mura_desktop.inference.alternative_maps import alternative_heatmaps
+
+        _check(should_cancel)
+        paths = list(prediction.images)
+        images = [prediction.images[p].pixels for p in paths]
+        drawn = alternative_heatmaps(self.bundle, images, maps) if images else []
+        prediction.heatmaps = dict(zip(paths, drawn, strict=True))
+        prediction.map_kind = maps
 
     def close(self) -> None:
         """Stop a decoder given to this predictor (the shared one lives on)."""
