@@ -33,6 +33,7 @@ RULES = {
     "mura_desktop/gui/viewer_state.py": QT + TORCH,
     "mura_desktop/gui/verdict_text.py": QT + TORCH,
     "mura_desktop/gui/events.py": QT + TORCH,
+    "mura_desktop/gui/dataset_run.py": QT + TORCH,
     "mura_desktop/gui/training_metrics.py": QT + TORCH,
     "mura_desktop/gui/trainer_process.py": QT + TORCH,
 }

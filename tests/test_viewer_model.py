@@ -203,17 +203,17 @@ def test_score_all_queues_only_the_unscored_and_cancel_and_pause_reach_it(setup)
     events = Recorder(model)
     todo = model.score_all()
     assert [s.uid for s in todo] == ["s1", "s2"]
-    job = model.dataset_job
+    job = model.dataset.job
     assert jobs.datasets[job] == ["s1", "s2"] and ("dataset", "started", 2) in events.events
     assert model.score_all() == []  # one dataset run at a time
-    model.pause_scoring(True)
-    model.cancel_scoring()
+    model.dataset.pause(True)
+    model.dataset.cancel()
     assert jobs.paused == [(job, True)] and job in jobs.cancelled
     model.dataset_study(job - 1, _result(studies[1], 0.1))  # an older run's answer
     assert "s1" not in model.session.results
     model.dataset_study(job, _result(studies[1], 0.1))
-    model.dataset_finished(job, True)
-    assert "s1" in model.session.results and model.dataset_job is None
+    model.dataset.finished(job, True)
+    assert "s1" in model.session.results and model.dataset.job is None
     assert ("dataset", "finished", 1) in events.events
 
 

@@ -280,14 +280,7 @@ class ImageView(QWidget):
         """One image pixel per screen pixel, centred where the view is centred now."""
         if self._image is None:
             return
-        view = self._viewbox.viewRect()
-        size = self._viewbox.size()
-        ratio = self._graphics.devicePixelRatioF()
-        w, h = size.width() / ratio, size.height() / ratio
-        c = view.center()
-        self._viewbox.setRange(
-            QRectF(c.x() - w / 2, c.y() - h / 2, w, h), padding=0, disableAutoRange=True
-        )
+        self._viewbox.show_one_to_one(self._graphics.devicePixelRatioF())
         self._update_captions()
 
     def zoom_by(self, factor: float) -> None:
@@ -297,8 +290,7 @@ class ImageView(QWidget):
     @property
     def zoom(self) -> float:
         """Screen pixels per image pixel."""
-        view = self._viewbox.viewRect()
-        return self._viewbox.width() / view.width() if view.width() > 0 else 1.0
+        return self._viewbox.zoom()
 
     # --- export -------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QTransform
 
 from mura_desktop.core.display import oriented_frame
@@ -50,3 +50,14 @@ class ImageViewBox(pg.ViewBox):
             self.clicked.emit(ev.scenePos())
         else:
             super().mouseClickEvent(ev)
+
+    def zoom(self) -> float:
+        """Screen pixels per scene unit (per image pixel)."""
+        view = self.viewRect()
+        return self.width() / view.width() if view.width() > 0 else 1.0
+
+    def show_one_to_one(self, device_ratio: float) -> None:
+        """One image pixel per screen pixel, centred where the view is centred now."""
+        size, c = self.size(), self.viewRect().center()
+        w, h = size.width() / device_ratio, size.height() / device_ratio
+        self.setRange(QRectF(c.x() - w / 2, c.y() - h / 2, w, h), padding=0, disableAutoRange=True)

@@ -200,7 +200,7 @@ class MainWindow(QMainWindow):
         self.heatmap_bar.visibilityToggled.connect(lambda on: v.set_display(heatmap_visible=on))
         self.heatmap_bar.opacityChanged.connect(lambda o: v.set_display(heatmap_opacity=o))
         self.no_model_banner.linkActivated.connect(lambda _href: self.dialogs.choose_model_file())
-        self.progress.pauseToggled.connect(v.pause_scoring)
+        self.progress.pauseToggled.connect(v.dataset.pause)
         self.progress.cancelRequested.connect(self.cancel_scoring)
         self.status.skipped_button.clicked.connect(self.dialogs.show_skipped_files)
 
@@ -216,8 +216,8 @@ class MainWindow(QMainWindow):
         s.studyScored.connect(v.study_scored)
         s.studyFailed.connect(v.study_failed)
         s.datasetStudyScored.connect(v.dataset_study)
-        s.datasetProgress.connect(lambda job, done, _total: v.dataset_progress(job, done))
-        s.datasetFinished.connect(v.dataset_finished)
+        s.datasetProgress.connect(lambda job, done, _total: v.dataset.progress(job, done))
+        s.datasetFinished.connect(v.dataset.finished)
         s.crashed.connect(self._on_worker_crashed)
 
         for event, handler in (
@@ -316,7 +316,7 @@ class MainWindow(QMainWindow):
             self.metrics.show()
 
     def cancel_scoring(self) -> None:
-        self.viewer.cancel_scoring()
+        self.viewer.dataset.cancel()
 
     def _on_dataset(self, state: str, number: int) -> None:
         if self.status.dataset(state, number) is not None:

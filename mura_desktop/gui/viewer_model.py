@@ -31,6 +31,7 @@ from typing import Any
 from mura_desktop.core.measure import Measurement
 from mura_desktop.core.results import ResultSet, StudyResult
 from mura_desktop.core.study import FAILED, Scan, ScanProblem, Study
+from mura_desktop.gui.dataset_run import DatasetRun
 from mura_desktop.gui.events import EventSource
 from mura_desktop.gui.model_info import ModelInfo
 from mura_desktop.gui.session import Session
@@ -77,7 +78,7 @@ class ViewerModel(EventSource):
         self.scan_request = 0
         self.scan_inputs: list[Path] = []
         self.model_job: int | None = None
-        self.dataset_job: int | None = None
+        self.dataset = DatasetRun(scoring, self._emit)
         self.deferred_model: Path | None = None
         self.closing = False
         self._unreadable: dict[Path, ScanProblem] = {}  # views found by the scan, undecodable
@@ -135,7 +136,7 @@ class ViewerModel(EventSource):
         """Open what the scan found; None when the answer is stale."""
         if request != self.scan_request or self.closing:
             return None
-        self.cancel_scoring()
+        self.dataset.cancel()
         session = Session.from_scan(scan, self.scan_inputs)
         if self.model is not None:
             session.adopt_model(self.model.record)
@@ -152,7 +153,7 @@ class ViewerModel(EventSource):
 
     def open_results(self, results: ResultSet, path: Path) -> None:
         """Scores from a file come back without running the model."""
-        self.cancel_scoring()
+        self.dataset.cancel()
         self.set_session(Session.from_results(results, path))
 
     def set_session(self, session: Session) -> None:
@@ -222,8 +223,7 @@ class ViewerModel(EventSource):
     def require_model(self) -> bool:
         if self.model is None:
             self._emit("problem", *NO_MODEL_PROBLEM)
-            return False
-        return True
+        return self.model is not None
 
     def adopt_loaded_model(self) -> None:
         """The session's scores become the loaded model's: another model's are dropped."""
@@ -243,15 +243,19 @@ class ViewerModel(EventSource):
         current.job = self.scoring.score_study(current.study, maps=self.display.map_kind)
         self._emit("verdict", None)
 
-    def study_progress(self, job: int, done: int, total: int) -> None:
+    def _scoring(self, job: int) -> CurrentStudy | None:
+        """The study on screen if ``job`` is the one scoring it."""
         current = self.current
-        if current is not None and current.job == job:
+        return current if current is not None and current.job == job else None
+
+    def study_progress(self, job: int, done: int, total: int) -> None:
+        if (current := self._scoring(job)) is not None:
             current.progress = (done, total)
             self._emit("verdict", None)
 
     def study_scored(self, job: int, prediction: Any) -> None:
-        current = self.current
-        if self.closing or current is None or current.job != job:
+        current = self._scoring(job)
+        if self.closing or current is None:
             log.debug("dropping the result of request %d (study no longer on screen)", job)
             return
         result: StudyResult = prediction.result
@@ -264,8 +268,7 @@ class ViewerModel(EventSource):
         self._emit("result", result.uid)
 
     def study_failed(self, job: int, message: str) -> None:
-        current = self.current
-        if current is not None and current.job == job:
+        if (current := self._scoring(job)) is not None:
             current.job_over()
             self._emit("verdict", f"NOT SCORED\n{message}")
 
@@ -294,41 +297,22 @@ class ViewerModel(EventSource):
     def score_all(self) -> list[Study]:
         """Score every study without a score from the loaded model, in the background;
         returns the studies queued."""
-        if not self.require_model() or self.dataset_job is not None:
+        if not self.require_model() or self.dataset.job is not None:
             return []
         self.adopt_loaded_model()
         todo = [s for s in self.session.studies if s.uid not in self.session.results]
         if not todo:
             self._emit("message", "Every study is already scored.")
             return []
-        self.dataset_job = self.scoring.score_dataset(todo)
-        self._emit("dataset", "started", len(todo))
+        self.dataset.start(todo)
         return todo
 
-    def cancel_scoring(self) -> None:
-        if self.dataset_job is not None:
-            self.scoring.cancel(self.dataset_job)
-
-    def pause_scoring(self, paused: bool) -> None:
-        if self.dataset_job is not None:
-            self.scoring.pause(self.dataset_job, paused)
-
     def dataset_study(self, job: int, result: StudyResult) -> None:
-        if self.closing or job != self.dataset_job:
+        if self.closing or not self.dataset.answers(job):
             return
         self.session.put_result(result)
         self._take_view_errors(result)
         self._emit("result", result.uid)
-
-    def dataset_progress(self, job: int, done: int) -> None:
-        if job == self.dataset_job:
-            self._emit("dataset", "progress", done)
-
-    def dataset_finished(self, job: int, cancelled: bool) -> None:
-        if job != self.dataset_job:
-            return
-        self.dataset_job = None
-        self._emit("dataset", "finished", int(cancelled))
 
     # --- the model ----------------------------------------------------------------------
 
@@ -338,7 +322,7 @@ class ViewerModel(EventSource):
         """Load a bundle in the background; work running with the old model is cancelled.
         Without ``threshold``, the one saved for this bundle file applies, else its own."""
         self.deferred_model = None
-        self.cancel_scoring()
+        self.dataset.cancel()
         self._cancel_study_job()
         if threshold is None:
             threshold = self._threshold_for(Path(path))
@@ -383,12 +367,10 @@ class ViewerModel(EventSource):
         if job == self.model_job:
             self.model_job = None
             self._emit("model", self.model)
-        current = self.current
-        if current is not None and current.job == job:
+        if (current := self._scoring(job)) is not None:
             current.job_over()
             self._emit("verdict", "NOT SCORED\nthe model failed on this study (see log)")
-        if job == self.dataset_job:
-            self.dataset_finished(job, True)
+        self.dataset.finished(job, True)
 
     # --- measurements -------------------------------------------------------------------
 
