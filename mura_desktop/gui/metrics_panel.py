@@ -46,6 +46,9 @@ from mura_desktop.gui.stats_worker import StatsWorker
 INTERVAL_DELAY_MS = 1500
 
 
+CHART_TURN_MS = 25  # between two charts' paints: what else waits gets its turn
+
+
 class MetricsPanel(QWidget):
     """κ, AUROC, sensitivity, specificity, accuracy and F1 overall and per body part, each
     with its 95% interval, the ROC curve, reliability diagram and confusion matrix of the
@@ -98,7 +101,7 @@ class MetricsPanel(QWidget):
         self._chart_turns: list[Callable[[], QWidget]] = []
         self._chart_timer = QTimer(self)
         self._chart_timer.setSingleShot(True)
-        self._chart_timer.setInterval(0)
+        self._chart_timer.setInterval(CHART_TURN_MS)
         self._chart_timer.timeout.connect(self._draw_next_chart)
 
         plots = QGridLayout()
