@@ -91,6 +91,8 @@ def reading_tools(window, study: Path, save) -> None:
     before = window.viewer.current.study.uid
     window.open_paths([study])
     wait_for(lambda: shown_other(window, before, every_view=True), "the study's views")
+    uid = window.viewer.current.study.uid
+    wait_for(lambda: uid in window.session.results, "the study's scores")
     window.act_layout_1x2.trigger()
     window.act_link_views.trigger()
     save(window, "side_by_side.png")
@@ -106,20 +108,58 @@ def reading_tools(window, study: Path, save) -> None:
     window.act_loupe.trigger()
 
 
-def save_heatmap_modes(view, save: Callable[[object, str], None]) -> None:
-    """The image view in every heatmap mode (``heatmap_<mode>.png``), and the same view
-    as a view scored below the operating point shows it by default (no map)."""
-    from mura_desktop.core.display import HEATMAP_MODES, HeatmapStyle
+def show_a_drawn_map(window, studies: list[Path]) -> None:
+    """Open abnormal studies until a view the model scores at or above its operating point
+    is on screen (only those show a map by default), to picture what a reader sees."""
+    for study in studies:
+        for index in range(len(window.viewer.current.paths)):
+            window.show_view(index)
+            if window.image_view.heatmap_drawn:
+                return
+        window.open_paths([study])
+        wait_for(
+            lambda s=study: (
+                window.viewer.current is not None
+                and window.viewer.current.study.folder == s
+                and window.image_view.heatmap is not None
+            ),
+            f"the heatmap of {study.name}",
+        )
+    raise RuntimeError("the model scores no abnormal view at its operating point")
+
+
+def save_heatmap_modes(view, out: Path) -> None:
+    """``heatmap_modes.png``: the image view with the hottest region outlined, a box, the
+    colour wash, and a view scored below the operating point as shown by default (no map),
+    side by side."""
+    from PySide6.QtGui import QPainter, QPixmap
+    from PySide6.QtWidgets import QApplication
+
+    from mura_desktop.core.display import HeatmapStyle
 
     style, heatmap = view.heatmap_style, view.heatmap
-    for mode in HEATMAP_MODES:
+    shots = []
+    for mode in ("region", "box", "wash"):
         view.set_heatmap_style(HeatmapStyle(mode, all_views=True))
-        save(view, f"heatmap_{mode}.png")
+        QApplication.processEvents()
+        shots.append(view.grab())
     view.set_heatmap_style(HeatmapStyle())
     view.set_heatmap(heatmap, probability=0.1, floor=0.5)
-    save(view, "heatmap_below_operating_point.png")
+    QApplication.processEvents()
+    shots.append(view.grab())
     view.set_heatmap(heatmap)
     view.set_heatmap_style(style)
+    gap = 6
+    sheet = QPixmap(sum(s.width() for s in shots) + gap * 3, max(s.height() for s in shots))
+    sheet.fill()
+    painter = QPainter(sheet)
+    x = 0
+    for shot in shots:
+        painter.drawPixmap(x, 0, shot)
+        x += shot.width() + gap
+    painter.end()
+    sheet.save(str(out / "heatmap_modes.png"))
+    print(f"wrote {out / 'heatmap_modes.png'}")
 
 
 def main() -> int:
@@ -162,8 +202,9 @@ def main() -> int:
             window.load_model(model)
             wait_for(lambda: window.model is not None, "the model")
             wait_for(lambda: window.image_view.heatmap is not None, "the heatmap")
+            show_a_drawn_map(window, sorted(root.glob("*/XR_*/*/study*_positive")))
             save(window, "study_heatmap.png")
-            save_heatmap_modes(window.image_view, save)
+            save_heatmap_modes(window.image_view, args.out)
 
             finished: list[bool] = []
             window.datasetFinished.connect(finished.append)
@@ -178,6 +219,7 @@ def main() -> int:
             panel = window.metrics_panel
             panel.compute_intervals_now()
             wait_for(lambda: panel.statistics() is not None, "the 95% intervals")
+            wait_for(lambda: not panel.charts_pending(), "the charts")
             save(window.metrics_dock, "dataset_metrics.png")  # a window of its own
 
             window.dialogs.show_model_dialog()

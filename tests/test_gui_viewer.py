@@ -579,14 +579,18 @@ def test_measurements_in_mm_follow_the_view_and_are_saved(
 
 def test_side_by_side_views_loupe_and_linked_zoom(qtbot, window, dataset):
     study = dataset / "MURA-v1.1/valid/XR_HAND/patient00003/study1_positive"
+    load_model(qtbot, window)
     open_and_wait(qtbot, window, [study])
     current = window.viewer.current
     qtbot.waitUntil(lambda: len(current.images) == len(current.paths), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: current.study.uid in window.session.results, timeout=WAIT_MS)
     assert len(current.paths) >= 2
     window.act_layout_1x2.trigger()
     (other,) = [v for v in window.grid.others if v.isVisibleTo(window.grid)]
     assert other.image is current.images[current.paths[1]].image
     assert other.caption("top_left").startswith("view 2/")
+    p = window.session.results[current.study.uid].views[1].probability
+    assert other.caption("top_right") == f"p(abnormal) = {p:.3f}"  # each cell names its score
     window.grid.cellClicked.emit(1)  # clicking the second cell makes it current
     assert window.viewer.current.view == 1
     assert window.image_view.image is current.images[current.paths[1]].image

@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING
 
 from mura_desktop.gui.loader import ImageCache
 from mura_desktop.gui.thumbnails import gray_qimage
-from mura_desktop.gui.verdict_text import record_for, scored_by, status_text
+from mura_desktop.gui.verdict_text import (
+    probability_caption,
+    record_for,
+    scored_by,
+    status_text,
+)
 from mura_desktop.gui.view_grid import Cell
 
 if TYPE_CHECKING:
@@ -196,12 +201,9 @@ class StudyDisplay:
             "top_left", f"view {current.view + 1}/{n}" + (f" · {path.name}" if path else "")
         )
         result = w.viewer.session.results.get(current.study.uid)
-        text = ""
-        if result is not None and current.view < len(result.views):
-            view = result.views[current.view]
-            if view.probability is not None:
-                text = f"p(abnormal) = {view.probability:.3f}"
-        w.image_view.set_caption("top_right", text)
+        scored = result is not None and current.view < len(result.views)
+        probability = result.views[current.view].probability if scored else None
+        w.image_view.set_caption("top_right", probability_caption(probability))
 
     def on_result(self, uid: str) -> None:
         w = self.window

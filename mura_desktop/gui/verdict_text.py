@@ -59,3 +59,8 @@ def record_for(viewer: ViewerModel, result: StudyResult | None) -> ModelRecord:
     if result is not None:
         return viewer.session.model
     return viewer.model.record if viewer.model is not None else ModelRecord()
+
+
+def probability_caption(probability: float | None) -> str:
+    """The corner caption of a scored view ("" when it has no score)."""
+    return "" if probability is None else f"p(abnormal) = {probability:.3f}"

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QGridLayout, QWidget
 
 from mura_desktop.core.pixels import LoadedImage
 from mura_desktop.gui.image_view import ImageView
+from mura_desktop.gui.verdict_text import probability_caption
 
 LAYOUTS: dict[str, tuple[int, int]] = {"1×1": (1, 1), "1×2": (1, 2), "2×2": (2, 2)}
 
@@ -101,6 +102,7 @@ class ViewGrid(QWidget):
                 view.set_heatmap(cell.heatmap if shape_ok else None, cell.probability, cell.floor)
                 view.set_heatmap_visible(self.main.heatmap_visible)
             view.set_caption("top_left", cell.caption)
+            view.set_caption("top_right", probability_caption(cell.probability))
 
     def _follow(self, source: ImageView) -> None:
         """When linked, every other shown cell takes ``source``'s zoom and pan."""
