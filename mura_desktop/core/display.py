@@ -105,26 +105,35 @@ class HeatmapStyle:
         if self.mode == "off":
             return "Heatmaps off"
         scale = "; opacity scales with the view's probability" if self.scale_by_probability else ""
-        what = {
-            "region": f"outlined: where this image's map is >= {self.fraction:.0%} of its peak",
-            "box": f"box: around the part of this image's map >= {self.fraction:.0%} of its peak",
-            "wash": "colours: blue = low, red = high, relative to this image's own peak",
-        }[self.mode]
-        kind = "" if self.map_kind == EXACT_MAP else f"{MAP_KINDS[self.map_kind]}: "
-        return f"{kind}Heatmap {what} (normalised per image, not a probability){scale}"
+        what = _MODE_TEXT[self.mode][0].format(cut=f"{self.fraction:.0%}")
+        return f"{self._kind(': ')}Heatmap {what} (normalised per image, not a probability){scale}"
 
     def caption(self) -> str:
         """``legend`` in a few words, for the line under the image."""
         if self.mode == "off":
             return "Heatmaps off"
-        peak = f"≥ {self.fraction:.0%} of this image's peak"
-        what = {
-            "region": f"Outlined: {peak}",
-            "box": f"Box: around {peak}",
-            "wash": "Colours: relative to this image's peak",
-        }[self.mode]
-        kind = "" if self.map_kind == EXACT_MAP else f"{MAP_KINDS[self.map_kind]} · "
-        return kind + what + (" · opacity × p" if self.scale_by_probability else "")
+        what = _MODE_TEXT[self.mode][1].format(cut=f"{self.fraction:.0%}")
+        return self._kind(" · ") + what + (" · opacity × p" if self.scale_by_probability else "")
+
+    def _kind(self, separator: str) -> str:
+        return "" if self.map_kind == EXACT_MAP else MAP_KINDS[self.map_kind] + separator
+
+
+# Each drawing mode in a legend and in a caption; ``cut`` is the region's share of the peak.
+_MODE_TEXT = {
+    "region": (
+        "outlined: where this image's map is >= {cut} of its peak",
+        "Outlined: ≥ {cut} of this image's peak",
+    ),
+    "box": (
+        "box: around the part of this image's map >= {cut} of its peak",
+        "Box: around ≥ {cut} of this image's peak",
+    ),
+    "wash": (
+        "colours: blue = low, red = high, relative to this image's own peak",
+        "Colours: relative to this image's peak",
+    ),
+}
 
 
 def hottest_region(heatmap: np.ndarray, fraction: float = REGION_FRACTION) -> np.ndarray:
