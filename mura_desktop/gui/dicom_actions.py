@@ -88,7 +88,7 @@ class DicomActions:
                 continue
             floor = result.rule.map_floor(result.body_part)
             scores = {Path(v.path): v.probability for v in result.views}
-            for path, heatmap in (session.heatmaps(study.uid, style.map_kind) or {}).items():
+            for path, heatmap in (window.viewer.shown_heatmaps(study.uid) or {}).items():
                 item = window.display.cache.get(path)
                 if item is None or item.image.pixels.shape != heatmap.shape:
                     continue

@@ -88,7 +88,7 @@ class Exports:
         if result is None:
             return False
         images = {p: item.image for p, item in current.images.items()}
-        heatmaps = session.heatmaps(current.study.uid, self.viewer.display.map_kind) or {}
+        heatmaps = self.viewer.shown_heatmaps(current.study.uid) or {}
         return self._write(
             path,
             lambda target: write_study_report(

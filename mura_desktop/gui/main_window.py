@@ -369,7 +369,8 @@ class MainWindow(QMainWindow):
         self.heatmap_bar.blockSignals(False)
         check_display_actions(self, display)
         self.browser.set_grouped(display.grouped)
-        self.display.show_heatmap()  # the kind of map may have changed
+        if self.display.view_heatmap() is not self.image_view.heatmap:
+            self.display.show_heatmap()  # another kind of map was chosen
         self.display.refresh_grid()
 
     def nudge_opacity(self, delta: float) -> None:

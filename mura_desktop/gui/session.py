@@ -124,8 +124,8 @@ class Session:
     def put_heatmaps(
         self, uid: str, heatmaps: dict[Path, np.ndarray], kind: str = EXACT_MAP
     ) -> None:
-        """A study's maps of one kind (a key of ``core.display.MAP_KINDS``); the maps of
-        the ``HEATMAP_STUDIES`` studies seen last are kept."""
+        """A study's maps of one kind (a key of ``core.display.MAP_KINDS``); the last
+        ``HEATMAP_STUDIES`` sets stored (a study and a kind each) are kept."""
         self._heatmaps[uid, kind] = heatmaps
         self._heatmaps.move_to_end((uid, kind))
         while len(self._heatmaps) > HEATMAP_STUDIES:

@@ -7,6 +7,8 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from mura_desktop.gui.loader import ImageCache
 from mura_desktop.gui.thumbnails import gray_qimage
 from mura_desktop.gui.verdict_text import (
@@ -107,7 +109,7 @@ class StudyDisplay:
             w.grid.show_cells([])
             return
         n = len(current.paths)
-        heatmaps = w.viewer.session.heatmaps(current.study.uid, w.viewer.display.map_kind) or {}
+        heatmaps = w.viewer.shown_heatmaps(current.study.uid) or {}
         cells = []
         for step in range(1, min(w.grid.n_cells, n)):
             index = (current.view + step) % n
@@ -168,14 +170,20 @@ class StudyDisplay:
                 verdict = None if p is None else result.rule.verdict(p, result.body_part)
                 w.thumbnails.set_probability(i, p, verdict)
 
+    def view_heatmap(self) -> np.ndarray | None:
+        """The map of the kind on screen for the view on screen, if there is one."""
+        current = self.window.viewer.current
+        if current is None or not current.paths:
+            return None
+        maps = self.window.viewer.shown_heatmaps(current.study.uid) or {}
+        return maps.get(current.paths[current.view])
+
     def show_heatmap(self) -> None:
         w = self.window
         current = w.viewer.current
         if current is None or w.image_view.image is None:
             return
-        heatmap = (
-            w.viewer.session.heatmaps(current.study.uid, w.viewer.display.map_kind) or {}
-        ).get(current.paths[current.view])
+        heatmap = self.view_heatmap()
         if heatmap is not None and heatmap.shape != w.image_view.image.pixels.shape:
             log.warning("heatmap shape %s differs from the image; not shown", heatmap.shape)
             heatmap = None

@@ -96,9 +96,11 @@ class ViewerModel(EventSource):
 
     def needs_scoring(self, uid: str) -> bool:
         """A study on screen is scored again when its scores or its heatmaps are missing."""
-        if self.session.results.get(uid) is None:
-            return True
-        return self.session.heatmaps(uid, self.display.map_kind) is None
+        return self.session.results.get(uid) is None or self.shown_heatmaps(uid) is None
+
+    def shown_heatmaps(self, uid: str) -> dict[Path, Any] | None:
+        """A study's maps of the kind on screen (``display.map_kind``), or None."""
+        return self.session.heatmaps(uid, self.display.map_kind)
 
     @property
     def model_loading(self) -> bool:
@@ -175,7 +177,7 @@ class ViewerModel(EventSource):
         self._cancel_study_job()
         current = self.current = CurrentStudy(study, next(self._ids))
         if self.may_auto_score() and self.needs_scoring(uid):
-            current.job = self.scoring.score_study(study, maps=self.display.map_kind)
+            current.job = self._score(study)
         self._emit("study")
         return current
 
@@ -240,7 +242,7 @@ class ViewerModel(EventSource):
             return
         self.adopt_loaded_model()
         self._cancel_study_job()
-        current.job = self.scoring.score_study(current.study, maps=self.display.map_kind)
+        current.job = self._score(current.study)
         self._emit("verdict", None)
 
     def _scoring(self, job: int) -> CurrentStudy | None:
@@ -283,7 +285,10 @@ class ViewerModel(EventSource):
             and self.may_auto_score()
             and self.needs_scoring(current.study.uid)
         ):
-            current.job = self.scoring.score_study(current.study, maps=self.display.map_kind)
+            current.job = self._score(current.study)
+
+    def _score(self, study: Study) -> int:
+        return self.scoring.score_study(study, maps=self.display.map_kind)
 
     def _cancel_study_job(self) -> None:
         if self.current is not None and self.current.job is not None:
