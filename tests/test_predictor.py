@@ -19,6 +19,7 @@ from mura_desktop.inference.device import (
     DeviceUnavailableError,
     choose_device,
     cuda_unusable_reason,
+    driver_gpu_absence,
 )
 from mura_desktop.inference.network import build_network, network_from_state_dict
 from mura_desktop.inference.predictor import PredictionCancelled, Predictor, StudyPrediction
@@ -252,7 +253,7 @@ def test_device_asked_for_is_device_used(members: list) -> None:
         with pytest.raises(DeviceUnavailableError, match=f"has {count} CUDA device"):
             choose_device(f"cuda:{count}")
         pytest.skip("this machine has CUDA; the refusal is for machines without it")
-    reason = cuda_unusable_reason()
+    reason = driver_gpu_absence() or cuda_unusable_reason()
     assert reason
     device, note = choose_device("auto")
     assert device == torch.device("cpu") and note is not None and reason.split(" (")[0] in note

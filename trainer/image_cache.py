@@ -17,7 +17,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from mura_desktop.core.errors import CorruptImageError, ImageLoadError
 from mura_desktop.core.pixels import load_image
@@ -29,8 +28,8 @@ CACHE_VERSION = 1
 def decode_resized(path: str | os.PathLike[str], size: int) -> np.ndarray:
     """Decode ``path`` and resize it to (size, size) uint8 (0..255, bone bright)."""
     pixels = load_image(path).pixels
-    resized = resize_gray(pixels, size).mul(255.0).round_().clamp_(0, 255)
-    return resized.to(torch.uint8).numpy()
+    resized = np.clip(np.round(resize_gray(pixels, size) * 255.0), 0, 255)
+    return resized.astype(np.uint8)
 
 
 class ImageCache:

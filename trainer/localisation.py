@@ -96,7 +96,7 @@ class LocalisationCheck:
         mask = self._truth.mask(row)
         if not mask.any():
             return False
-        oracle = display_heatmap(oracle_map(torch.from_numpy(mask), self.grid), mask.shape)
+        oracle = display_heatmap(oracle_map(torch.from_numpy(mask), self.grid).numpy(), mask.shape)
         for name, heatmap in {**maps, self.oracle_name: oracle}.items():
             self._views.setdefault(name, []).append((row["kinds"], localise(heatmap, mask)))
         return True

@@ -66,9 +66,9 @@ def alternative_heatmaps(
 ) -> list[np.ndarray]:
     """Heatmaps of gray ``images`` (float (H, W) in [0, 1]) drawn like the viewer's: each
     at its image's shape, in [0, 1], the mean over the bundle's members. CPU, float32."""
-    batch = preprocess_batch(list(images), bundle.input_size, bundle.mean, bundle.std)
-    per_member = []
-    for net in bundle_networks(bundle):
-        per_member.append(torch.from_numpy(alternative_maps(net, batch, method)))
-    stacked = torch.stack(per_member, dim=1)  # (N, members, S, S)
+    batch = torch.from_numpy(
+        preprocess_batch(list(images), bundle.input_size, bundle.mean, bundle.std)
+    )
+    per_member = [alternative_maps(net, batch, method) for net in bundle_networks(bundle)]
+    stacked = np.stack(per_member, axis=1)  # (N, members, S, S)
     return [display_heatmap(maps, image.shape) for maps, image in zip(stacked, images, strict=True)]

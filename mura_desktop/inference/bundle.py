@@ -1,8 +1,10 @@
 """Model bundles: one file with the weights and everything needed to use them.
 
-A bundle file is ``torch.save`` of plain containers and tensors only, read back with
-``torch.load(..., weights_only=True)``: a user-supplied file is never unpickled into
-arbitrary objects. Layout (format ``mura-desktop-bundle``, version 1)::
+A bundle file is ``torch.save`` of plain containers and tensors only, read back without
+torch by ``torch_archive`` (which, like ``torch.load(..., weights_only=True)``, never
+unpickles a user-supplied file into arbitrary objects); the weights are held as numpy
+arrays, so reading, validating and describing a bundle needs no torch.
+Layout (format ``mura-desktop-bundle``, version 1)::
 
     {"format", "format_version", "architecture", "input_size", "mean", "std",
      "heads": {"abnormality": {"outputs": 1}, "body_part": {"classes": [...]}},
@@ -35,19 +37,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from mura_desktop.core.atomic_write import atomic_open
 from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.study import BODY_PARTS
 from mura_desktop.core.verdict import AGGREGATIONS, VerdictRule
-from mura_desktop.inference.network import (
+from mura_desktop.inference.architectures import (
     ARCHITECTURES,
     OUTPUT_STRIDES,
     expected_shapes,
     feature_grid,
 )
 from mura_desktop.inference.preprocess import IMAGENET_MEAN, IMAGENET_STD
+from mura_desktop.inference.torch_archive import read_torch_archive
 
 BUNDLE_FORMAT = "mura-desktop-bundle"
 BUNDLE_VERSION = 1
@@ -73,11 +75,13 @@ class ModelBundle:
 
     Construction validates everything (architecture, tensor names and shapes, operating
     points, provenance made of plain values) and raises ``ValueError`` on a problem.
+    Members may be given as torch state_dicts; they are kept as numpy arrays (float32 for
+    every floating tensor).
     ``content_hash`` is computed once at construction: treat a bundle as immutable.
     """
 
     architecture: str
-    members: list[dict[str, torch.Tensor]]
+    members: list[dict[str, np.ndarray]]
     input_size: int = 320
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
@@ -105,7 +109,7 @@ class ModelBundle:
         self.part_thresholds = {str(k): float(v) for k, v in self.part_thresholds.items()}
         if not isinstance(self.flip_average, bool):
             raise ValueError(f"flip_average {self.flip_average!r} is not true or false")
-        self.members = [dict(m) for m in self.members]
+        self.members = [_as_arrays(m) for m in self.members]
         _validate(self)
         self.content_hash = _content_hash(_metadata(self), self.members)
 
@@ -245,6 +249,9 @@ def save_bundle(bundle: ModelBundle, path: str | os.PathLike[str], *, half: bool
         "content_hash": content_hash,
         "members": members,
     }
+    import torch
+
+    payload["members"] = [{k: torch.from_numpy(v) for k, v in m.items()} for m in members]
     with atomic_open(path, "wb") as fh:
         torch.save(payload, fh)
     return content_hash
@@ -280,7 +287,7 @@ def load_bundle(path: str | os.PathLike[str]) -> ModelBundle:
             raise ValueError("'members' is not a list of state_dicts")
         bundle = ModelBundle(
             architecture=payload["architecture"],
-            members=[_from_storage(m) for m in members],
+            members=members,
             input_size=payload["input_size"],
             mean=payload["mean"],
             std=payload["std"],
@@ -435,19 +442,37 @@ def _validate(bundle: ModelBundle) -> None:
 
 
 def non_finite_tensors(state: Mapping[str, Any]) -> list[str]:
-    """Names of the floating-point tensors in ``state`` holding NaN or infinity."""
+    """Names of the floating-point tensors (numpy or torch) in ``state`` holding NaN or
+    infinity."""
+    arrays = {name: _as_array(value) for name, value in state.items()}
     return [
         name
-        for name, tensor in state.items()
-        if isinstance(tensor, torch.Tensor)
-        and tensor.is_floating_point()
-        and not bool(torch.isfinite(tensor).all())
+        for name, array in arrays.items()
+        if isinstance(array, np.ndarray)
+        and np.issubdtype(array.dtype, np.floating)
+        and not bool(np.isfinite(array).all())
     ]
+
+
+def _as_array(value: Any) -> Any:
+    """A torch tensor as a numpy array (floating ones as float32), anything else as is."""
+    if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
+        value = value.detach().cpu()
+        value = (value.float() if value.is_floating_point() else value).numpy()
+    if isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.floating):
+        value = value.astype(np.float32, copy=False)
+    return value
+
+
+def _as_arrays(member: Any) -> dict[str, Any]:
+    if not isinstance(member, Mapping):
+        raise ValueError("a member is not a state_dict")
+    return {key: _as_array(value) for key, value in member.items()}
 
 
 def _compare_shapes(member: Mapping[str, Any], expected: Mapping[str, tuple[int, ...]]) -> str:
     """'' when ``member`` has exactly the expected tensors, else a short summary."""
-    not_tensors = [k for k, v in member.items() if not isinstance(v, torch.Tensor)]
+    not_tensors = [k for k, v in member.items() if not isinstance(v, np.ndarray)]
     if not_tensors:
         return f"{len(not_tensors)} entries are not tensors ({_names(not_tensors)})"
     missing = [k for k in expected if k not in member]
@@ -509,16 +534,13 @@ def _metadata(bundle: ModelBundle) -> dict[str, Any]:
     return metadata
 
 
-def _content_hash(metadata: dict[str, Any], members: list[dict[str, torch.Tensor]]) -> str:
+def _content_hash(metadata: dict[str, Any], members: list[dict[str, np.ndarray]]) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps(metadata, sort_keys=True, separators=(",", ":")).encode())
     for member in members:
         digest.update(b"\x00member")
         for key in sorted(member):
-            tensor = member[key].detach().cpu()
-            if tensor.is_floating_point():
-                tensor = tensor.float()
-            array = tensor.contiguous().numpy()
+            array = _as_array(member[key])
             digest.update(f"\x00{key}:{array.dtype.str}:{array.shape}".encode())
             digest.update(np.ascontiguousarray(array).reshape(-1).view(np.uint8).data)
     return digest.hexdigest()
@@ -570,10 +592,11 @@ def _read_torch_file(path: Path) -> Any:
         raise BundleError(path, "empty file")
     if not (head.startswith(_ZIP_MAGIC) or head == _LEGACY_TORCH_MAGIC):
         raise BundleError(path, "not a PyTorch file")
-    if head.startswith(_ZIP_MAGIC):
-        _refuse_inflating_archive(path)
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        if head.startswith(_ZIP_MAGIC):
+            _refuse_inflating_archive(path)
+            return read_torch_archive(path)
+        return _read_legacy_torch_file(path)
     except pickle.UnpicklingError as exc:
         if "global" in str(exc).lower():
             raise BundleError(
@@ -582,31 +605,43 @@ def _read_torch_file(path: Path) -> Any:
                 "or custom classes: save its state_dict instead)",
             ) from exc
         raise BundleError(path, "damaged or not a PyTorch file (unreadable pickle)") from exc
-    except (RuntimeError, EOFError, KeyError, ValueError, OSError) as exc:
+    except (RuntimeError, EOFError, KeyError, ValueError, OSError, zipfile.BadZipFile) as exc:
         detail = str(exc).split(".")[0][:160]
         raise BundleError(path, f"truncated or damaged file ({detail})") from exc
 
 
-def _for_storage(member: Mapping[str, torch.Tensor], half: bool) -> dict[str, torch.Tensor]:
+def _read_legacy_torch_file(path: Path) -> Any:
+    """A checkpoint in PyTorch's pre-1.6 format, which only torch reads: tensors as numpy."""
+    try:
+        import torch
+    except ImportError as exc:
+        raise BundleError(
+            path, "an old-format PyTorch file; reading it needs the full install (with torch)"
+        ) from exc
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(payload, Mapping):
+        return {key: _from_legacy(value) for key, value in payload.items()}
+    return payload
+
+
+def _from_legacy(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _from_legacy(item) for key, item in value.items()}
+    return _as_array(value)
+
+
+def _for_storage(member: Mapping[str, np.ndarray], half: bool) -> dict[str, np.ndarray]:
     stored = {}
-    for key, tensor in member.items():
-        tensor = tensor.detach().cpu().contiguous()
-        if half and tensor.is_floating_point():
-            halved = tensor.half()
-            if not torch.isfinite(halved).all() and torch.isfinite(tensor).all():
+    for key, array in member.items():
+        array = np.ascontiguousarray(array)
+        if half and np.issubdtype(array.dtype, np.floating):
+            with np.errstate(over="ignore"):
+                halved = array.astype(np.float16)
+            if not np.isfinite(halved).all() and np.isfinite(array).all():
                 raise ValueError(f"{key} has values beyond float16 range; save with half=False")
-            tensor = halved
-        stored[key] = tensor
+            array = halved
+        stored[key] = array
     return stored
-
-
-def _from_storage(member: Any) -> dict[str, torch.Tensor]:
-    if not isinstance(member, Mapping):
-        raise ValueError("a member is not a state_dict")
-    return {
-        key: t.float() if isinstance(t, torch.Tensor) and t.dtype == torch.float16 else t
-        for key, t in member.items()
-    }
 
 
 # --- importing plain checkpoints --------------------------------------------------------
@@ -629,11 +664,11 @@ def _is_state_dict(obj: Any) -> bool:
         isinstance(obj, Mapping)
         and bool(obj)
         and all(isinstance(k, str) for k in obj)
-        and all(isinstance(v, torch.Tensor) for v in obj.values())
+        and all(isinstance(v, np.ndarray) for v in obj.values())
     )
 
 
-def _find_state_dict(obj: Any, depth: int = 0) -> dict[str, torch.Tensor] | None:
+def _find_state_dict(obj: Any, depth: int = 0) -> dict[str, np.ndarray] | None:
     if _is_state_dict(obj):
         return dict(obj)
     if not isinstance(obj, Mapping) or depth > 2:
@@ -644,7 +679,7 @@ def _find_state_dict(obj: Any, depth: int = 0) -> dict[str, torch.Tensor] | None
     return None
 
 
-def _canonical_keys(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def _canonical_keys(state_dict: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     changed = True
     while changed:
         changed = False
@@ -663,7 +698,7 @@ def _canonical_keys(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tens
     # Checkpoints from before PyTorch 0.4.1 lack BatchNorm's step counter.
     for key in [k for k in renamed if k.endswith(".running_mean")]:
         counter = key[: -len("running_mean")] + "num_batches_tracked"
-        renamed.setdefault(counter, torch.tensor(0, dtype=torch.long))
+        renamed.setdefault(counter, np.array(0, dtype=np.int64))
     return renamed
 
 
@@ -678,7 +713,7 @@ def _blocks_per_stage(keys: list[str], pattern: str, first_index: int) -> tuple[
     return tuple(counts)
 
 
-def _sniff_architecture(state_dict: Mapping[str, torch.Tensor]) -> str | None:
+def _sniff_architecture(state_dict: Mapping[str, np.ndarray]) -> str | None:
     """A name from ``ARCHITECTURES``, a description of an unsupported network, or None."""
     keys = list(state_dict)
     if any(k.startswith("features.denseblock") for k in keys):
@@ -692,7 +727,7 @@ def _sniff_architecture(state_dict: Mapping[str, torch.Tensor]) -> str | None:
     return None
 
 
-def _resnet_to_muranet(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def _resnet_to_muranet(state_dict: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     converted = {}
     for key, value in state_dict.items():
         if key.startswith("fc."):
@@ -703,7 +738,7 @@ def _resnet_to_muranet(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torc
     return converted
 
 
-def _check_classifier(path: Path, state_dict: Mapping[str, torch.Tensor]) -> None:
+def _check_classifier(path: Path, state_dict: Mapping[str, np.ndarray]) -> None:
     weight = state_dict.get("classifier.weight")
     if weight is None:
         raise BundleError(path, "no classifier tensors (classifier.weight / fc.weight) found")

@@ -4,7 +4,7 @@ With ``logit = w · mean_xy(A) + b`` over the last feature maps ``A`` (post-ReLU
 ``CAM = Σ_k w_k A_k`` satisfies ``mean_xy(CAM) + b = logit`` exactly, so it needs no
 backward pass. For display each map is upsampled to the image's own resolution and
 min–max normalised per image to [0, 1]: values compare regions within one image, not
-images with each other.
+images with each other. numpy only: the viewer draws maps without torch.
 """
 
 from __future__ import annotations
@@ -12,34 +12,38 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import torch
-import torch.nn.functional as F
+
+from mura_desktop.inference.preprocess import bilinear_weights
 
 
-def class_activation_maps(maps: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+def class_activation_maps(maps: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Raw CAMs: ``maps`` (N, C, h, w) weighted by a classifier row ``weight`` (C,) or (1, C).
 
     Returns float32 (N, h, w); its spatial mean plus the classifier bias is the logit.
     """
-    return torch.einsum("nchw,c->nhw", maps.float(), weight.reshape(-1).float())
+    row = np.asarray(weight, dtype=np.float32).reshape(-1)
+    return np.tensordot(np.asarray(maps, dtype=np.float32), row, axes=([1], [0]))
 
 
-def normalize_map(raw: torch.Tensor) -> torch.Tensor:
+def normalize_map(raw: np.ndarray) -> np.ndarray:
     """Min–max normalise each map of (..., H, W) to [0, 1]; a constant map becomes zeros."""
-    flat = raw.flatten(-2)
-    low = flat.amin(-1, keepdim=True)
-    span = flat.amax(-1, keepdim=True) - low
-    span = torch.where(span > 0, span, torch.ones_like(span))
-    return ((flat - low) / span).view_as(raw)
+    flat = np.asarray(raw, dtype=np.float32).reshape(*raw.shape[:-2], -1)
+    low = flat.min(-1, keepdims=True)
+    span = flat.max(-1, keepdims=True) - low
+    span = np.where(span > 0, span, 1.0).astype(np.float32)
+    return ((flat - low) / span).reshape(raw.shape)
 
 
-def display_heatmap(raw_maps: torch.Tensor, shape: Sequence[int]) -> np.ndarray:
+def display_heatmap(raw_maps: np.ndarray, shape: Sequence[int]) -> np.ndarray:
     """One image's heatmap from the raw CAMs of one or more ensemble members.
 
-    ``raw_maps`` is (h, w) or (M, h, w). Each member's map is upsampled (bilinear) to
-    ``shape`` = (H, W) and min–max normalised; members are averaged. float32 in [0, 1].
+    ``raw_maps`` is (h, w) or (M, h, w). Each member's map is upsampled (bilinear, as
+    torch's ``align_corners=False``) to ``shape`` = (H, W) and min–max normalised; members
+    are averaged. float32 in [0, 1].
     """
-    stack = raw_maps.float().cpu().reshape(-1, 1, *raw_maps.shape[-2:])
-    height, width = int(shape[0]), int(shape[1])
-    upsampled = F.interpolate(stack, size=(height, width), mode="bilinear", align_corners=False)
-    return normalize_map(upsampled[:, 0]).mean(0).numpy()
+    stack = np.asarray(raw_maps, dtype=np.float32)
+    stack = stack.reshape(-1, *stack.shape[-2:])
+    rows = bilinear_weights(stack.shape[-2], int(shape[0]))
+    columns = bilinear_weights(stack.shape[-1], int(shape[1]))
+    upsampled = rows @ stack @ columns.T
+    return normalize_map(upsampled).mean(0, dtype=np.float32)

@@ -10,21 +10,16 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping
-from functools import cache
-from types import MappingProxyType
 from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 import torchvision
 from torch import nn
 
 from mura_desktop.core.study import BODY_PARTS
-
-ARCHITECTURES: tuple[str, ...] = ("densenet121", "densenet169", "densenet201", "resnet50")
-# Input pixels per feature-map cell: 32 is torchvision's; 16 keeps the last stage at twice
-# the resolution (finer heatmaps) with the same parameters, so the same weights load.
-OUTPUT_STRIDES: tuple[int, ...] = (32, 16)
+from mura_desktop.inference.architectures import check
 
 _RESNET_TRUNK = ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4")
 
@@ -119,22 +114,17 @@ def build_network(
     Parameters
     ----------
     architecture
-        One of ``ARCHITECTURES``.
+        One of ``architectures.ARCHITECTURES``.
     body_part_head
         Add a 7-way body-part classifier next to the abnormality logit.
     weights
         Passed to the torchvision builder (e.g. ``"IMAGENET1K_V1"``) to initialise the trunk;
         the heads are always freshly initialised. ``None`` (the default) downloads nothing.
     output_stride
-        One of ``OUTPUT_STRIDES``: 16 dilates the last stage (``dilate_last_stage``; for
-        ResNet-50 torchvision's ``replace_stride_with_dilation``).
+        One of ``architectures.OUTPUT_STRIDES``: 16 dilates the last stage
+        (``dilate_last_stage``; for ResNet-50 torchvision's ``replace_stride_with_dilation``).
     """
-    if architecture not in ARCHITECTURES:
-        raise ValueError(
-            f"unknown architecture {architecture!r}; supported: {', '.join(ARCHITECTURES)}"
-        )
-    if output_stride not in OUTPUT_STRIDES:
-        raise ValueError(f"output stride {output_stride!r}: choose one of {OUTPUT_STRIDES}")
+    check(architecture, output_stride)
     dilated = output_stride == 16
     if architecture.startswith("densenet"):
         base = getattr(torchvision.models, architecture)(weights=weights)
@@ -159,39 +149,24 @@ def build_network(
 
 def network_from_state_dict(
     architecture: str,
-    state_dict: dict[str, torch.Tensor],
+    state_dict: Mapping[str, np.ndarray | torch.Tensor],
     *,
     body_part_head: bool = False,
     output_stride: int = 32,
 ) -> MuraNet:
     """A network holding ``state_dict``'s tensors, built without random initialisation.
 
-    The network is built on the meta device and the tensors are assigned (not copied);
-    ``load_state_dict`` is strict, so missing, extra or misshapen tensors raise.
+    The network is built on the meta device and the tensors are assigned (numpy arrays,
+    as a bundle holds them, are shared, not copied); ``load_state_dict`` is strict, so
+    missing, extra or misshapen tensors raise.
     """
+    tensors = {
+        name: torch.from_numpy(value) if isinstance(value, np.ndarray) else value
+        for name, value in state_dict.items()
+    }
     with torch.device("meta"):
         net = build_network(
             architecture, body_part_head=body_part_head, output_stride=output_stride
         )
-    net.load_state_dict(state_dict, strict=True, assign=True)
+    net.load_state_dict(tensors, strict=True, assign=True)
     return net.eval()
-
-
-@cache
-def feature_grid(architecture: str, input_size: int, output_stride: int = 32) -> tuple[int, int]:
-    """(h, w) of the last feature maps for a square ``input_size`` input (a meta-device
-    forward pass, so exact for every trunk and size)."""
-    with torch.device("meta"):
-        net = build_network(architecture, output_stride=output_stride)
-        maps = net.features(torch.empty(1, 3, input_size, input_size))
-    return int(maps.shape[-2]), int(maps.shape[-1])
-
-
-@cache
-def expected_shapes(
-    architecture: str, body_part_head: bool = False
-) -> Mapping[str, tuple[int, ...]]:
-    """Name -> shape of every tensor in the state_dict of ``build_network(architecture)``."""
-    with torch.device("meta"):
-        net = build_network(architecture, body_part_head=body_part_head)
-    return MappingProxyType({name: tuple(t.shape) for name, t in net.state_dict().items()})

@@ -2,6 +2,8 @@
 
 A plain object with ``progress``/``should_cancel`` callbacks, usable from a worker thread,
 the CLI or a test. One ``Predictor`` is meant to be driven by one thread at a time.
+numpy throughout: torch is imported only by the torch backend, so a model that runs on
+OpenVINO scores without it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from mura_desktop.core.decoding import Decoded, IsolatedDecoder, shared_decoder
 from mura_desktop.core.display import EXACT_MAP, HeatmapStyle, draw_heatmap
@@ -132,7 +133,7 @@ class Predictor:
         self._owns_decoder = decoder is not None
 
     @property
-    def device(self) -> torch.device:
+    def device(self) -> str:
         return self.backend.device
 
     @property
@@ -297,15 +298,13 @@ class Predictor:
         )
         outputs = self.backend.forward(batch, maps=heatmaps)
         if self.bundle.flip_average:
-            mirrored = self.backend.forward(batch.flip(-1), maps=heatmaps)
+            mirrored = self.backend.forward(batch[..., ::-1], maps=heatmaps)
             outputs = [flip_averaged(a, b) for a, b in zip(outputs, mirrored, strict=True)]
         probability = ensemble_probability(outputs, self.bundle.temperature)
         parts = [o.body_part for o in outputs if o.body_part is not None]
-        part_probability = (
-            torch.stack([torch.softmax(p, dim=1) for p in parts]).mean(0) if parts else None
-        )
+        part_probability = np.mean([_softmax(p) for p in parts], axis=0) if parts else None
         cams = (
-            torch.stack(
+            np.stack(
                 [
                     class_activation_maps(o.maps, member["classifier.weight"])
                     for o, member in zip(outputs, self.bundle.members, strict=True)
@@ -323,7 +322,7 @@ class Predictor:
                 continue
             work.probability[index] = score
             if part_probability is not None:
-                work.body_part[index] = part_probability[j].numpy()
+                work.body_part[index] = part_probability[j]
             if cams is not None:
                 work.heatmaps[path] = display_heatmap(cams[:, j], image.pixels.shape)
             work.images[path] = image
@@ -346,6 +345,11 @@ class Predictor:
         study_part = _part_name(np.mean(parts, axis=0)) if parts else None
         result = StudyResult.from_views(study, views, self.rule, predicted_body_part=study_part)
         return StudyPrediction(result=result, heatmaps=work.heatmaps, images=work.images)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
 
 
 def _complete(work: _Work) -> bool:

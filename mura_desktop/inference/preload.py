@@ -1,10 +1,11 @@
 """Start what the first score needs while the window is still being built.
 
-``preload(path, ...)`` returns at once; a daemon thread imports torch, reads the bundle,
-opens its backend (from the runtime caches once they are warm) and runs one warm-up forward
-pass. Whoever loads the model later asks ``take()`` for it: the same file and settings get
-the preloaded bundle and backend (waiting for them if need be), anything else gets None
-and loads as usual. A failed preload also gives None, so the usual load reports the error.
+``preload(path, ...)`` returns at once; a daemon thread reads the bundle, opens its
+backend (from the runtime caches once they are warm: OpenVINO then runs without importing
+torch) and runs one warm-up forward pass. Whoever loads the model later asks ``take()``
+for it: the same file and settings get the preloaded bundle and backend (waiting for them
+if need be), anything else gets None and loads as usual. A failed preload also gives
+None, so the usual load reports the error.
 
 This module imports nothing heavy itself: calling it on the GUI thread costs nothing.
 """
@@ -49,7 +50,7 @@ class Preloaded:
 
     def _load(self, path: Path) -> None:
         try:
-            import torch
+            import numpy as np
 
             from mura_desktop.inference.backends.choice import open_backend
             from mura_desktop.inference.bundle import load_bundle
@@ -61,7 +62,7 @@ class Preloaded:
             bundle = load_bundle(path)
             runner = open_backend(bundle, backend, device, precision=precision)
             size = bundle.input_size
-            runner.forward(torch.zeros(WARM_UP_VIEWS, 3, size, size), maps=True)
+            runner.forward(np.zeros((WARM_UP_VIEWS, 3, size, size), np.float32), maps=True)
             self._future.set_result((bundle, runner))
         except Exception as exc:
             log.info("preloading %s failed (the load will say why): %s", path, exc)

@@ -9,6 +9,9 @@ policy is read when torch loads, so ``prefer_passive_waiting`` runs at the entry
 from __future__ import annotations
 
 import os
+import sys
+
+_chosen: int | None = None
 
 
 def prefer_passive_waiting() -> None:
@@ -17,14 +20,31 @@ def prefer_passive_waiting() -> None:
 
 
 def leave_a_core_free() -> None:
-    """Run torch (and the OpenVINO backend, which follows it) on all cores but one, unless
-    the user chose (``OMP_NUM_THREADS``).
+    """Run inference (torch and OpenVINO alike) on all cores but one, unless the user chose
+    (``OMP_NUM_THREADS``).
 
     With every core busy in inference the GUI thread waits for the CPU; on a loaded
     two-core machine two intra-op threads were also five times slower than one.
     """
+    global _chosen
+    if "OMP_NUM_THREADS" not in os.environ:
+        _chosen = max(1, (os.cpu_count() or 1) - 1)
+        if "torch" in sys.modules:
+            apply_to_torch()
+
+
+def inference_threads() -> int | None:
+    """The threads inference is limited to (``OMP_NUM_THREADS``, or ``leave_a_core_free``'s
+    choice), or None where each runtime takes its own default."""
+    try:
+        return int(os.environ["OMP_NUM_THREADS"])
+    except (KeyError, ValueError):
+        return _chosen
+
+
+def apply_to_torch() -> None:
+    """Hold torch to ``inference_threads`` (torch reads ``OMP_NUM_THREADS`` itself)."""
     import torch
 
-    if "OMP_NUM_THREADS" not in os.environ:
-        cores = os.cpu_count() or 1
-        torch.set_num_threads(max(1, min(torch.get_num_threads(), cores - 1)))
+    if _chosen is not None and "OMP_NUM_THREADS" not in os.environ:
+        torch.set_num_threads(min(torch.get_num_threads(), _chosen))

@@ -4,7 +4,8 @@ Every backend runs all members of a bundle on a preprocessed batch and returns, 
 member, the abnormality logit, the body-part logits (when the bundle has that head) and
 the last feature maps, so class activation maps stay exact whichever runtime computed
 them. ``choice.open_backend`` picks one; ``agreement`` is the accuracy guard that decides
-which precisions ``auto`` may pick.
+which precisions ``auto`` may pick. Batches and outputs are numpy arrays: only the torch
+backend imports torch, so OpenVINO scores without it.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-if TYPE_CHECKING:  # the choices below are read by the CLI's parser, before torch loads
-    import torch
+import numpy as np
 
+if TYPE_CHECKING:
     from mura_desktop.inference.bundle import ModelBundle
     from mura_desktop.inference.network import MuraNet
 
@@ -28,15 +29,15 @@ class BackendUnavailableError(ValueError):
 
 @dataclass(frozen=True)
 class MemberOutput:
-    """One member's outputs on a batch of N views, float32 on the CPU.
+    """One member's outputs on a batch of N views, float32 numpy arrays.
 
     ``logit`` (N,); ``body_part`` (N, 7) logits or None; ``maps`` (N, C, h, w), the input of
     the global average pool, or None when they were not asked for.
     """
 
-    logit: torch.Tensor
-    body_part: torch.Tensor | None
-    maps: torch.Tensor | None
+    logit: np.ndarray
+    body_part: np.ndarray | None
+    maps: np.ndarray | None
 
 
 class Backend(Protocol):
@@ -44,25 +45,19 @@ class Backend(Protocol):
 
     name: str  # "torch" or "openvino"
     precision: str  # "float32", "bfloat16" or "float16"
-    device: torch.device
+    device: str  # "cpu", "cuda:0", ...
     batch_size: int  # views per forward pass that keep the device busy
     notes: list[str]  # things the user should know (a fallback, say)
 
-    def forward(self, batch: torch.Tensor, *, maps: bool) -> list[MemberOutput]: ...
+    def forward(self, batch: np.ndarray, *, maps: bool) -> list[MemberOutput]: ...
 
 
-def bundle_networks(bundle: ModelBundle, *, meta: bool = False) -> list[MuraNet]:
-    """The bundle's members as networks, built as the bundle describes them (heads, output
-    stride); ``meta``: shapes only, no weights (for naming what a graph depends on)."""
-    from mura_desktop.inference.network import build_network, network_from_state_dict
+def bundle_networks(bundle: ModelBundle) -> list[MuraNet]:
+    """The bundle's members as torch networks, built as the bundle describes them (heads,
+    output stride)."""
+    from mura_desktop.inference.network import network_from_state_dict
 
     head = bundle.body_parts is not None
-    if meta:
-        import torch
-
-        with torch.device("meta"):
-            return [build_network(bundle.architecture, body_part_head=head,
-                                  output_stride=bundle.output_stride)]  # fmt: skip
     return [
         network_from_state_dict(
             bundle.architecture, member, body_part_head=head, output_stride=bundle.output_stride
@@ -78,7 +73,7 @@ def flip_averaged(plain: MemberOutput, mirrored: MemberOutput) -> MemberOutput:
     return MemberOutput(
         logit=(plain.logit + mirrored.logit) / 2,
         body_part=None if plain.body_part is None else (plain.body_part + mirrored.body_part) / 2,
-        maps=None if plain.maps is None else (plain.maps + mirrored.maps.flip(-1)) / 2,
+        maps=None if plain.maps is None else (plain.maps + mirrored.maps[..., ::-1]) / 2,
     )
 
 

@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import torch
+import numpy as np
 
 from mura_desktop.inference.backends import MemberOutput
 from mura_desktop.inference.bundle import ModelBundle
@@ -51,9 +51,11 @@ def thresholds_of(bundle: ModelBundle) -> list[float]:
     return sorted(float(v) for v in values)
 
 
-def ensemble_probability(outputs: Sequence[MemberOutput], temperature: float) -> torch.Tensor:
-    """Mean over members of ``sigmoid(logit / temperature)``, (N,)."""
-    return torch.stack([torch.sigmoid(o.logit.float() / temperature) for o in outputs]).mean(0)
+def ensemble_probability(outputs: Sequence[MemberOutput], temperature: float) -> np.ndarray:
+    """Mean over members of ``sigmoid(logit / temperature)``, float64 (N,)."""
+    logits = np.stack([np.asarray(o.logit, dtype=np.float64) for o in outputs]) / temperature
+    with np.errstate(over="ignore"):
+        return (1.0 / (1.0 + np.exp(-logits))).mean(0)
 
 
 def compare(
@@ -62,16 +64,16 @@ def compare(
     candidate: Sequence[MemberOutput],
 ) -> Agreement:
     """Agreement of ``candidate`` with ``reference`` (both from the same batch)."""
-    p_ref = ensemble_probability(reference, bundle.temperature).double()
-    p_new = ensemble_probability(candidate, bundle.temperature).double()
+    p_ref = ensemble_probability(reference, bundle.temperature)
+    p_new = ensemble_probability(candidate, bundle.temperature)
     dlogit = max(
-        float((r.logit.double() - c.logit.double()).abs().max())
+        float(np.abs(r.logit.astype(np.float64) - c.logit.astype(np.float64)).max())
         for r, c in zip(reference, candidate, strict=True)
     )
     flips = near = 0
     for threshold in thresholds_of(bundle):
         changed = (p_ref >= threshold) != (p_new >= threshold)
-        close = (p_ref - threshold).abs() <= MARGIN
+        close = np.abs(p_ref - threshold) <= MARGIN
         flips += int((changed & ~close).sum())
         near += int((changed & close).sum())
     correlation = 1.0
@@ -84,7 +86,7 @@ def compare(
             correlation = min(correlation, _correlation(a, b))
     return Agreement(
         views=len(p_ref),
-        max_dp=float((p_ref - p_new).abs().max()) if len(p_ref) else 0.0,
+        max_dp=float(np.abs(p_ref - p_new).max()) if len(p_ref) else 0.0,
         max_dlogit=dlogit,
         flips=flips,
         near_threshold_flips=near,
@@ -92,11 +94,11 @@ def compare(
     )
 
 
-def _correlation(a: torch.Tensor, b: torch.Tensor) -> float:
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
     """Pearson r of two maps; two constant maps agree (1.0), one constant map does not."""
-    x, y = a.flatten().double(), b.flatten().double()
+    x, y = a.astype(np.float64).ravel(), b.astype(np.float64).ravel()
     x, y = x - x.mean(), y - y.mean()
     norm = math.sqrt(float((x * x).sum()) * float((y * y).sum()))
     if norm == 0.0:
-        return 1.0 if float(x.abs().max()) == float(y.abs().max()) == 0.0 else 0.0
+        return 1.0 if float(np.abs(x).max()) == float(np.abs(y).max()) == 0.0 else 0.0
     return float((x * y).sum()) / norm

@@ -5,7 +5,9 @@ On a CUDA device the torch backend runs (float16 autocast). On the CPU every ava
 same batch of the bundled sample views, is timed, and is checked against torch float32 by
 the accuracy guard (``agreement``). ``auto`` takes the fastest that passes; ``torch`` or
 ``openvino`` the fastest of that backend that passes. The probe's record is kept in the
-runtime cache, so later loads only read it (delete its ``probes`` folder to measure again).
+runtime cache, so later loads only read it (delete its ``probes`` folder to measure again),
+and a load whose probe is kept imports torch only when torch is what it runs. Without torch
+installed (the CPU app) OpenVINO float32 is the reference the guard compares with.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-import torch
+import numpy as np
 
 from mura_desktop.core.locations import runtime_cache_dir
 from mura_desktop.core.pixels import load_image
@@ -39,16 +42,16 @@ from mura_desktop.inference.backends.openvino_runtime import (
     openvino_precisions,
     openvino_unavailable_reason,
 )
-from mura_desktop.inference.backends.torch_runtime import TorchBackend, torch_precisions
 from mura_desktop.inference.bundle import ModelBundle
-from mura_desktop.inference.device import choose_device
+from mura_desktop.inference.device import resolve_device
 from mura_desktop.inference.preprocess import preprocess_batch
+from mura_desktop.inference.threads import inference_threads
 
 log = logging.getLogger(__name__)
 
 PROBE_VIEWS = 8
 PROBE_REPEATS = 3
-PROBE_FORMAT = 1  # bump when what a probe record holds changes
+PROBE_FORMAT = 2  # bump when what a probe record holds changes
 
 
 @dataclass(frozen=True)
@@ -61,17 +64,26 @@ class Candidate:
         return f"{self.backend} {self.precision}"
 
 
-REFERENCE = Candidate("torch", "float32")
+def torch_installed() -> bool:
+    return find_spec("torch") is not None
+
+
+def reference() -> Candidate:
+    """What every candidate is checked against: torch float32, or without torch OpenVINO's."""
+    return Candidate("torch" if torch_installed() else "openvino", "float32")
 
 
 def cpu_candidates(requested: str = "auto", precision: str = "auto") -> list[Candidate]:
-    """The (backend, precision) pairs ``requested`` may run on this CPU."""
-    found = [Candidate("torch", p) for p in torch_precisions(torch.device("cpu"))]
-    if openvino_unavailable_reason() is None:
+    """The (backend, precision) pairs ``requested`` may run on this CPU (looking at torch
+    only when torch may be chosen and is installed)."""
+    found = []
+    if requested in ("auto", "torch") and torch_installed():
+        from mura_desktop.inference.backends.torch_runtime import torch_precisions
+
+        found += [Candidate("torch", p) for p in torch_precisions("cpu")]
+    if requested in ("auto", "openvino") and openvino_unavailable_reason() is None:
         found += [Candidate("openvino", p) for p in openvino_precisions()]
-    return [
-        c for c in found if requested in ("auto", c.backend) and precision in ("auto", c.precision)
-    ]
+    return [c for c in found if precision in ("auto", c.precision)]
 
 
 def build_backend(
@@ -83,7 +95,9 @@ def build_backend(
     """``candidate`` on the CPU."""
     if candidate.backend == "openvino":
         return OpenVinoBackend(bundle, candidate.precision, cache=cache)
-    return TorchBackend(bundle, torch.device("cpu"), candidate.precision)
+    from mura_desktop.inference.backends.torch_runtime import TorchBackend
+
+    return TorchBackend(bundle, "cpu", candidate.precision)
 
 
 def open_backend(
@@ -114,33 +128,77 @@ def open_backend(
             raise BackendUnavailableError(f"the OpenVINO backend cannot be used: {reason}")
         if device.strip().lower() == "auto":
             device = "cpu"
-    torch_device, note = choose_device(device)
-    if torch_device.type == "cuda":
+    if requested == "torch" and not torch_installed():
+        raise BackendUnavailableError(
+            "the torch backend cannot be used: this install has no PyTorch (the CPU app)"
+        )
+    device_name, note = resolve_device(device)
+    if device_name.startswith("cuda"):
         if requested == "openvino":
             raise BackendUnavailableError(
                 "the OpenVINO backend runs on the CPU; use --device cpu or --backend torch"
             )
+        from mura_desktop.inference.backends.torch_runtime import TorchBackend
+
         on_gpu = precision if precision != "auto" else None
         chosen: Backend = TorchBackend(
-            bundle, torch_device, on_gpu, fallback=device.strip().lower() == "auto"
+            bundle, device_name, on_gpu, fallback=device.strip().lower() == "auto"
         )
     else:
-        wanted = cpu_candidates(requested, precision)
-        if not wanted:
-            raise BackendUnavailableError(
-                f"{requested} cannot run {precision} on this CPU; use --precision auto"
-            )
-        if len(wanted) == 1:
-            best = wanted[0]
-        else:
-            records = probe(bundle, wanted, cache=cache)
-            passing = [c for c in wanted if records[c.key]["passed"]] or wanted[:1]
-            best = min(passing, key=lambda c: records[c.key]["ms_per_view"])
-            log.info("%s runs on %s (probe: %s)", bundle.name, best.key, _timings(records))
+        best = _best_on_cpu(bundle, requested, precision, cache)
         chosen = build_backend(bundle, best, cache=cache)
     if note:
         chosen.notes.insert(0, note)
     return chosen
+
+
+def _best_on_cpu(
+    bundle: ModelBundle, requested: str, precision: str, cache: Path | None
+) -> Candidate:
+    """The fastest candidate that passes the guard, from the kept probe when there is one
+    (so that choosing OpenVINO does not import torch to list torch's precisions)."""
+    kept = _kept_probe(bundle, cache)
+    if kept is not None:
+        wanted = [
+            c for c in kept[1]
+            if requested in ("auto", c.backend) and precision in ("auto", c.precision)
+        ]  # fmt: skip
+        records = kept[0]
+    else:
+        wanted, records = cpu_candidates(requested, precision), {}
+    if not wanted:
+        raise BackendUnavailableError(
+            f"{requested} cannot run {precision} on this CPU; use --precision auto"
+        )
+    if len(wanted) == 1:
+        return wanted[0]
+    if kept is None:
+        records = probe(bundle, wanted, cache=cache)
+    passing = [c for c in wanted if records[c.key]["passed"]] or wanted[:1]
+    best = min(passing, key=lambda c: records[c.key]["ms_per_view"])
+    log.info("%s runs on %s (probe: %s)", bundle.name, best.key, _timings(records))
+    return best
+
+
+def _probe_path(bundle: ModelBundle, cache: Path | None) -> Path:
+    threads = inference_threads() or "auto-"
+    name = f"{bundle_key(bundle)}-{machine_fingerprint()}-{threads}t.json"
+    return (cache or runtime_cache_dir()) / "probes" / name
+
+
+def _kept_probe(
+    bundle: ModelBundle, cache: Path | None
+) -> tuple[dict[str, dict[str, Any]], list[Candidate]] | None:
+    """The kept probe's records and the candidates this machine had when it was measured,
+    or None when no complete probe is kept."""
+    stored = read_json(_probe_path(bundle, cache)) or {}
+    if stored.get("format") != PROBE_FORMAT:
+        return None
+    records = stored.get("candidates", {})
+    found = [Candidate(*key.split(" ", 1)) for key in stored.get("available", [])]
+    if not found or any(c.key not in records for c in found):
+        return None
+    return records, found
 
 
 def probe(
@@ -148,28 +206,27 @@ def probe(
 ) -> dict[str, dict[str, Any]]:
     """Time and accuracy of each candidate on this machine: ``key -> record``; measured
     once, then read from the cache. The reference is always part of it."""
-    cache = cache or runtime_cache_dir()
-    threads = torch.get_num_threads()
-    path = cache / "probes" / f"{bundle_key(bundle)}-{machine_fingerprint()}-{threads}t.json"
+    path = _probe_path(bundle, cache)
     stored = read_json(path) or {}
     records: dict[str, dict[str, Any]] = (
         stored.get("candidates", {}) if stored.get("format") == PROBE_FORMAT else {}
     )
-    missing = [c for c in [REFERENCE, *wanted] if c.key not in records]
+    standard = reference()
+    missing = [c for c in [standard, *wanted] if c.key not in records]
     if not missing:
         return records
     batch = probe_batch(bundle)
-    reference_backend = TorchBackend(bundle, torch.device("cpu"), "float32")
-    reference = reference_backend.forward(batch, maps=True)
+    reference_backend = build_backend(bundle, standard, cache=cache)
+    expected = reference_backend.forward(batch, maps=True)
     runners: dict[Candidate, Backend] = {}
     for candidate in dict.fromkeys(missing):
         try:
             runner = (
                 reference_backend
-                if candidate == REFERENCE
+                if candidate == standard
                 else build_backend(bundle, candidate, cache=cache)
             )
-            agreement = compare(bundle, reference, runner.forward(batch, maps=True))
+            agreement = compare(bundle, expected, runner.forward(batch, maps=True))
         except Exception as exc:  # a runtime that fails here is simply not chosen
             log.exception("probe of %s failed", candidate.key)
             records[candidate.key] = {"ms_per_view": None, "passed": False, "error": repr(exc)}
@@ -179,21 +236,22 @@ def probe(
     for candidate, seconds in _best_times(runners, batch).items():
         records[candidate.key]["ms_per_view"] = 1000 * seconds / len(batch)
         log.info("probe %s: %s", candidate.key, records[candidate.key])
+    available = [c.key for c in cpu_candidates()]
     try:
-        write_json(path, {"format": PROBE_FORMAT, "candidates": records})
+        write_json(path, {"format": PROBE_FORMAT, "candidates": records, "available": available})
     except OSError as exc:  # a read-only cache costs a probe per launch, nothing else
         log.warning("could not keep the backend probe in %s: %s", path, exc)
     return records
 
 
-def probe_batch(bundle: ModelBundle, views: int = PROBE_VIEWS) -> torch.Tensor:
+def probe_batch(bundle: ModelBundle, views: int = PROBE_VIEWS) -> np.ndarray:
     """The first ``views`` bundled sample views, preprocessed for ``bundle`` (a seeded
     noise batch where the samples are missing)."""
     paths = sorted((samples_dir() / "MURA-v1.1").rglob("*.png"))[:views]
     pixels = [load_image(p).pixels for p in paths]
     if not pixels:
-        generator = torch.Generator().manual_seed(0)
-        pixels = list(torch.rand(views, bundle.input_size, bundle.input_size, generator=generator))
+        noise = np.random.default_rng(0).random((views, bundle.input_size, bundle.input_size))
+        pixels = list(noise.astype(np.float32))
     return preprocess_batch(pixels, bundle.input_size, bundle.mean, bundle.std)
 
 
@@ -205,7 +263,7 @@ def _timings(records: dict[str, dict[str, Any]]) -> str:
     )
 
 
-def _best_times(runners: dict[Candidate, Backend], batch: torch.Tensor) -> dict[Candidate, float]:
+def _best_times(runners: dict[Candidate, Backend], batch: np.ndarray) -> dict[Candidate, float]:
     """Best of ``PROBE_REPEATS`` rounds, each round running every candidate once, so a
     change of load on a shared machine falls on all of them alike."""
     best = dict.fromkeys(runners, float("inf"))
