@@ -50,10 +50,10 @@ from mura_desktop.core.resources import default_model_path  # noqa: E402
 from mura_desktop.inference.backends import describe  # noqa: E402
 from mura_desktop.inference.backends.agreement import compare  # noqa: E402
 from mura_desktop.inference.backends.choice import (  # noqa: E402
-    REFERENCE,
     build_backend,
     cpu_candidates,
     open_backend,
+    reference,
 )
 from mura_desktop.inference.backends.torch_runtime import TorchBackend  # noqa: E402
 from mura_desktop.inference.bundle import ModelBundle, load_bundle, save_bundle  # noqa: E402
@@ -62,7 +62,7 @@ from mura_desktop.inference.predictor import Predictor  # noqa: E402
 from mura_desktop.inference.preprocess import preprocess_batch  # noqa: E402
 from mura_desktop.phantoms import generate_dataset  # noqa: E402
 
-CPU = torch.device("cpu")
+CPU = "cpu"
 
 
 def load() -> str:
@@ -86,15 +86,15 @@ def interleaved(runs: dict[str, object], repeats: int) -> dict[str, list[float]]
 
 def forward_only(bundle: ModelBundle, repeats: int) -> None:
     print(f"\n## 1. Forward only: {bundle.architecture} at {bundle.input_size} px, 4 views")
-    torch.manual_seed(1)
-    batch = torch.randn(4, 3, bundle.input_size, bundle.input_size)
+    batch = np.random.default_rng(1).standard_normal((4, 3, bundle.input_size, bundle.input_size))
+    batch = batch.astype(np.float32)
     plain = (
         TorchBackend(bundle, CPU, "float32").members[0].to(memory_format=torch.contiguous_format)
     )
 
     def contiguous() -> None:
         with torch.inference_mode():
-            plain.forward_all(batch)
+            plain.forward_all(torch.from_numpy(batch))
 
     runs: dict[str, object] = {"torch float32 contiguous": contiguous}
     for candidate in cpu_candidates():
@@ -104,10 +104,10 @@ def forward_only(bundle: ModelBundle, repeats: int) -> None:
         if candidate.backend == "openvino":
             start = time.perf_counter()
             build_backend(bundle, candidate)
-            print(f"{candidate.key}: first open {opened:.1f} s (converts once per bundle), "
-                  f"again {time.perf_counter() - start:.2f} s (cached graph and blob)")  # fmt: skip
+            print(f"{candidate.key}: first open {opened:.2f} s (graph built, compiled), "
+                  f"again {time.perf_counter() - start:.2f} s (compiled blob cached)")  # fmt: skip
         name = candidate.key + " channels-last" * (candidate.backend == "torch")
-        name += " (before)" * (candidate == REFERENCE)
+        name += " (before)" * (candidate == reference())
         runs[name] = lambda b=backend: b.forward(batch, maps=True)
     for run in runs.values():
         run()  # type: ignore[operator]  # warm-up
@@ -118,7 +118,7 @@ def forward_only(bundle: ModelBundle, repeats: int) -> None:
     print(load())
 
 
-def accuracy(demo: ModelBundle, views: torch.Tensor) -> None:
+def accuracy(demo: ModelBundle, views: np.ndarray) -> None:
     print(f"\n## 2. Accuracy guard: demo model ({demo.architecture} {demo.input_size} px) "
           f"vs torch float32, {len(views)} held-out phantom views")  # fmt: skip
     reference = TorchBackend(demo, CPU, "float32").forward(views, maps=True)
@@ -213,7 +213,8 @@ study = discover(sample_paths()[:1]).studies[0]
 bundle, backend = ready.take(sys.argv[2], "cpu")
 from mura_desktop.inference.predictor import Predictor
 result = Predictor(bundle, "cpu", backend=backend).predict_study(study).result
-print(f"{time.time() - start:.2f} {backend.name} {backend.precision} {result.probability:.3f}")
+print(f"{time.time() - start:.2f} {backend.name} {backend.precision} {result.probability:.3f}",
+      "torch" in sys.modules)
 """
 
 
@@ -226,8 +227,9 @@ def first_score(demo_path: Path, repeats: int) -> None:
             [sys.executable, "-c", FIRST_SCORE, str(start), str(demo_path)],
             capture_output=True, text=True, env=env, check=True,
         )  # fmt: skip
-        seconds, name, precision, p = out.stdout.split()
-        print(f"{label}: {seconds} s on {name} {precision} (p = {p})")
+        seconds, name, precision, p, torch_loaded = out.stdout.split()
+        loaded = "torch imported" if torch_loaded == "True" else "torch not imported"
+        print(f"{label}: {seconds} s on {name} {precision} (p = {p}; {loaded})")
     print(load())
 
 
@@ -274,10 +276,9 @@ def sizes() -> None:
     for name, folders in groups.items():
         total = sum(_du(site / f) for f in folders)
         print(f"{name:40s} {total / 2**20:7.0f} MiB")
-    graphs = TMP / "cache" / "mura-desktop" / "runtime" / "openvino"
-    for xml in sorted(graphs.glob("*.xml")):
-        size = _du(xml) + _du(xml.with_suffix(".bin"))
-        print(f"cached graph {xml.name[:40]}…  {size / 2**20:6.1f} MiB")
+    blobs = TMP / "cache" / "mura-desktop" / "runtime" / "openvino-compiled"
+    total = sum(_du(blob) for blob in blobs.glob("*.blob"))
+    print(f"{'compiled OpenVINO blobs (all precisions)':40s} {total / 2**20:7.0f} MiB")
 
 
 def _du(path: Path) -> int:

@@ -49,7 +49,7 @@ def test_layercam_on_block_3_is_finer_than_the_last_block(member) -> None:
     block (2x2 cells, only their interpolation) much less."""
     net = build_network("densenet121")
     net.load_state_dict(member)
-    batch = preprocess_batch(_images()[:1], 64)
+    batch = torch.from_numpy(preprocess_batch(_images()[:1], 64))
 
     def within_quadrants(maps: np.ndarray) -> float:
         quadrants = maps[0].reshape(2, 32, 2, 32).transpose(0, 2, 1, 3).reshape(4, -1)

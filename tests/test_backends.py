@@ -1,5 +1,6 @@
 """Inference backends: every runtime and precision against torch float32 (the accuracy
-guard), OpenVINO's exported outputs, the caches, and what ``auto`` may pick."""
+guard), OpenVINO's graph outputs, the caches, what ``auto`` may pick, and scoring on
+OpenVINO without importing torch."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -18,11 +20,11 @@ from mura_desktop.core.study import BODY_PARTS
 from mura_desktop.inference.backends import BackendUnavailableError
 from mura_desktop.inference.backends.agreement import compare
 from mura_desktop.inference.backends.choice import (
-    REFERENCE,
     build_backend,
     cpu_candidates,
     open_backend,
     probe,
+    reference,
 )
 from mura_desktop.inference.backends.openvino_runtime import (
     OpenVinoBackend,
@@ -37,7 +39,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 needs_openvino = pytest.mark.skipif(
     openvino_unavailable_reason() is not None, reason="OpenVINO is not installed"
 )
-CPU = torch.device("cpu")
+CPU = "cpu"
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +51,7 @@ def demo_bundle() -> ModelBundle:
 
 
 @pytest.fixture(scope="module")
-def held_out(tmp_path_factory, demo_bundle: ModelBundle) -> torch.Tensor:
+def held_out(tmp_path_factory, demo_bundle: ModelBundle) -> np.ndarray:
     """Phantom views the demo model never saw (a seed of their own), all seven parts."""
     from mura_desktop.phantoms import generate_dataset
 
@@ -60,7 +62,7 @@ def held_out(tmp_path_factory, demo_bundle: ModelBundle) -> torch.Tensor:
 
 @pytest.mark.slow
 def test_every_backend_and_precision_agrees_with_torch_float32(
-    demo_bundle: ModelBundle, held_out: torch.Tensor, capsys
+    demo_bundle: ModelBundle, held_out: np.ndarray, capsys
 ) -> None:
     reference = TorchBackend(demo_bundle, CPU, "float32").forward(held_out, maps=True)
     verdicts = {}
@@ -79,38 +81,67 @@ def test_every_backend_and_precision_agrees_with_torch_float32(
 
 
 def test_the_guard_fails_a_changed_verdict_and_a_different_heatmap(
-    demo_bundle: ModelBundle, held_out: torch.Tensor
+    demo_bundle: ModelBundle, held_out: np.ndarray
 ) -> None:
     reference = TorchBackend(demo_bundle, CPU, "float32").forward(held_out[:8], maps=True)
     assert compare(demo_bundle, reference, reference).passed
     shifted = [replace(o, logit=o.logit + 3.0) for o in reference]  # every p far up
     far = compare(demo_bundle, reference, shifted)
     assert not far.passed and far.flips > 0 and far.max_dlogit == pytest.approx(3.0)
-    mirrored = [replace(o, maps=o.maps.flip(-1).flip(-2)) for o in reference]
+    mirrored = [replace(o, maps=o.maps[..., ::-1, ::-1]) for o in reference]
     moved = compare(demo_bundle, reference, mirrored)
     assert moved.flips == 0 and moved.min_correlation < 0.99 and not moved.passed
 
 
 @needs_openvino
-def test_openvino_returns_every_head_and_member_and_converts_once(runtime_cache: Path) -> None:
+def test_openvino_returns_every_head_and_member_and_compiles_once(runtime_cache: Path) -> None:
     torch.manual_seed(3)
     members = [build_network("densenet121", body_part_head=True).state_dict() for _ in range(2)]
     bundle = ModelBundle("densenet121", members, input_size=64, body_parts=BODY_PARTS)
-    batch = torch.randn(3, 3, 64, 64)
+    batch = np.random.default_rng(3).standard_normal((3, 3, 64, 64)).astype(np.float32)
     expected = TorchBackend(bundle, CPU, "float32").forward(batch, maps=True)
+    blobs = runtime_cache / "mura-desktop" / "runtime" / "openvino-compiled"
+    before = set(blobs.glob("*.blob"))
     ov = OpenVinoBackend(bundle, "float32")
     got = ov.forward(batch, maps=True)
     assert len(got) == 2
     for e, g in zip(expected, got, strict=True):
-        torch.testing.assert_close(g.logit, e.logit, atol=1e-4, rtol=1e-4)
-        torch.testing.assert_close(g.body_part, e.body_part, atol=1e-4, rtol=1e-4)
-        torch.testing.assert_close(g.maps, e.maps, atol=1e-4, rtol=1e-4)
+        for name in ("logit", "body_part", "maps"):
+            assert getattr(g, name).dtype == np.float32, name
+            np.testing.assert_allclose(getattr(g, name), getattr(e, name), atol=1e-4, rtol=1e-4)
     assert ov.forward(batch[:1], maps=False)[0].maps is None
-    graphs = sorted((runtime_cache / "mura-desktop" / "runtime" / "openvino").glob("*.xml"))
-    converted = {p: p.stat().st_mtime_ns for p in graphs if bundle.content_hash[:16] in p.name}
-    assert len(converted) == 2
-    OpenVinoBackend(bundle, "float32")  # a second load reads the graphs it converted
-    assert {p: p.stat().st_mtime_ns for p in converted} == converted
+    compiled = {p: p.stat().st_mtime_ns for p in blobs.glob("*.blob")}
+    assert len(set(compiled) - before) == 2  # one per member
+    OpenVinoBackend(bundle, "float32")  # a second load reads the blobs it compiled
+    assert {p: p.stat().st_mtime_ns for p in blobs.glob("*.blob")} == compiled
+
+
+@needs_openvino
+def test_a_kept_probe_that_chose_openvino_scores_without_importing_torch(
+    tiny_bundle_path: Path, runtime_cache: Path
+) -> None:
+    bundle = load_bundle(tiny_bundle_path)
+    probe(bundle, cpu_candidates())
+    code = (
+        "import sys\n"
+        "from mura_desktop.inference.bundle import load_bundle\n"
+        "from mura_desktop.inference.backends.choice import open_backend\n"
+        "from mura_desktop.inference.predictor import Predictor\n"
+        "from mura_desktop.core.discovery import discover\n"
+        "from mura_desktop.core.resources import sample_paths\n"
+        "if __name__ == '__main__':\n"
+        f"    bundle = load_bundle({str(tiny_bundle_path)!r})\n"
+        "    backend = open_backend(bundle, 'openvino', 'auto')\n"
+        "    study = discover(sample_paths()).studies[0]\n"
+        "    with Predictor(bundle, backend=backend) as predictor:\n"
+        "        result = predictor.predict_study(study)\n"
+        "    assert result.result.probability is not None and result.heatmaps\n"
+        "    print(predictor.runtime, 'torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ})  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[0] == "openvino" and out.stdout.split()[-1] == "False"
 
 
 def test_probe_is_measured_once_and_explicit_choices_are_honoured(
@@ -118,7 +149,7 @@ def test_probe_is_measured_once_and_explicit_choices_are_honoured(
 ) -> None:
     bundle = load_bundle(tiny_bundle_path)
     records = probe(bundle, cpu_candidates())
-    assert REFERENCE.key in records and all("ms_per_view" in r for r in records.values())
+    assert reference().key in records and all("ms_per_view" in r for r in records.values())
     stored = list((runtime_cache / "mura-desktop" / "runtime" / "probes").glob("*.json"))
     stamp = {p: p.stat().st_mtime_ns for p in stored}
     auto = open_backend(bundle, "auto", "cpu")
@@ -132,7 +163,9 @@ def test_probe_is_measured_once_and_explicit_choices_are_honoured(
         open_backend(bundle, "openvino", "cpu", precision="float16")
 
 
-def test_entry_point_makes_openmp_wait_passively_before_torch_loads(tiny_bundle_path) -> None:
+def test_entry_point_makes_openmp_wait_passively_and_model_info_needs_no_torch(
+    tiny_bundle_path,
+) -> None:
     code = (
         "import os, sys\n"
         "from mura_desktop.__main__ import main\n"
@@ -143,10 +176,10 @@ def test_entry_point_makes_openmp_wait_passively_before_torch_loads(tiny_bundle_
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split()[-2:] == ["PASSIVE", "True"]
+    assert out.stdout.split()[-2:] == ["PASSIVE", "False"]
     env["OMP_WAIT_POLICY"] = "ACTIVE"  # the user's choice stands
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert out.stdout.split()[-2:] == ["ACTIVE", "True"]
+    assert out.stdout.split()[-2:] == ["ACTIVE", "False"]
 
 
 def test_preload_hands_its_warm_backend_to_the_first_matching_load(

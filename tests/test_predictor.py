@@ -91,7 +91,7 @@ def _study(folder: Path, names: list[str] | None = None) -> Study:
 def _reference_probabilities(member: dict, paths: list[Path]) -> np.ndarray:
     """Independent path: load, preprocess, plain forward of one member."""
     net = network_from_state_dict("densenet121", member, body_part_head=True)
-    batch = preprocess_batch([load_image(p).pixels for p in paths], SIZE)
+    batch = torch.from_numpy(preprocess_batch([load_image(p).pixels for p in paths], SIZE))
     with torch.inference_mode():
         return torch.sigmoid(net(batch)).numpy()
 
@@ -198,13 +198,13 @@ def test_ensemble_averages_members(members: list, study_dir: Path) -> None:
 
     # heatmap = mean of the members' own normalised maps
     pixels = load_image(paths[0]).pixels
-    batch = preprocess_batch([pixels], SIZE)
+    batch = torch.from_numpy(preprocess_batch([pixels], SIZE))
     raw = []
     for member in members:
         net = network_from_state_dict("densenet121", member, body_part_head=True)
         with torch.inference_mode():
             maps = net.forward_all(batch).maps
-            raw.append(torch.einsum("nchw,c->nhw", maps, net.classifier.weight[0])[0])
+            raw.append(torch.einsum("nchw,c->nhw", maps, net.classifier.weight[0])[0].numpy())
     single = [display_heatmap(r, pixels.shape) for r in raw]
     np.testing.assert_allclose(
         prediction.heatmaps[paths[0]], (single[0] + single[1]) / 2, atol=1e-5
@@ -261,7 +261,7 @@ def test_device_asked_for_is_device_used(members: list) -> None:
         with pytest.raises(DeviceUnavailableError, match=f"'{request}' cannot be used"):
             Predictor(_bundle(members[:1]), device=request)
     with Predictor(_bundle(members[:1]), device="auto") as p:
-        assert p.device == torch.device("cpu") and any("running on the CPU" in n for n in p.notes)
+        assert p.device == "cpu" and any("running on the CPU" in n for n in p.notes)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
@@ -276,7 +276,7 @@ def test_cuda_error_falls_back_to_cpu_once(members: list, study_dir: Path) -> No
         handle = p.backend.members[0].features.register_forward_pre_hook(fail_once)
         with pytest.warns(RuntimeWarning, match="continuing on the CPU"):
             on_cpu = p.predict_study(_study(study_dir)).result
-        assert p.device == torch.device("cpu") and "CUDA failed" in p.notes[-1]
+        assert p.device == "cpu" and "CUDA failed" in p.notes[-1]
     assert on_cpu.probability == pytest.approx(on_gpu.probability, abs=2e-3)
 
 

@@ -131,7 +131,7 @@ def test_cache_reads_back_without_decoding(tmp_path):
     Image.fromarray(pixels).save(source)
     cache = ImageCache(tmp_path / "cache", 32)
     first = cache.load(source)
-    expected = resize_gray(pixels / 255.0, 32).mul(255).round().to(torch.uint8).numpy()
+    expected = np.round(resize_gray(pixels / 255.0, 32) * 255).astype(np.uint8)
     np.testing.assert_array_equal(first, expected)
     assert len(list((tmp_path / "cache").rglob("*.npy"))) == 1
     # Same bytes count and mtime but garbage content: a cache hit never decodes the file.

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mura_desktop.core.study import BODY_PARTS
-from mura_desktop.inference.network import ARCHITECTURES, OUTPUT_STRIDES
+from mura_desktop.inference.architectures import ARCHITECTURES, OUTPUT_STRIDES
 
 LOSSES = ("wbce", "focal")
 CLASS_WEIGHT_MODES = ("part-studies", "part-images", "global", "none")

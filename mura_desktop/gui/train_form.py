@@ -26,9 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from mura_desktop.core.output_guard import is_inside
+from mura_desktop.inference.architectures import ARCHITECTURES
 
-# mura_desktop.inference.network.ARCHITECTURES, repeated so this form does not import torch.
-ARCHITECTURES = ("densenet121", "densenet169", "densenet201", "resnet50")
 DEVICES = ("auto", "cpu", "cuda")
 INITS = (("imagenet", "ImageNet weights (downloaded once)"), ("random", "Random"))
 

@@ -633,7 +633,7 @@ def _from_legacy(value: Any) -> Any:
 def _for_storage(member: Mapping[str, np.ndarray], half: bool) -> dict[str, np.ndarray]:
     stored = {}
     for key, array in member.items():
-        array = np.ascontiguousarray(array)
+        array = np.asarray(array, order="C")  # (ascontiguousarray makes a scalar 1-d)
         if half and np.issubdtype(array.dtype, np.floating):
             with np.errstate(over="ignore"):
                 halved = array.astype(np.float16)

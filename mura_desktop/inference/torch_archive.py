@@ -43,6 +43,8 @@ class _Storage:
 def _rebuild_tensor(
     storage: np.ndarray, offset: int, size: tuple[int, ...], stride: tuple[int, ...], *_: Any
 ) -> np.ndarray:
+    if not size:  # a scalar (as_strided reads an empty shape as "keep the storage's")
+        return np.array(storage[offset])
     itemsize = storage.dtype.itemsize
     view = np.lib.stride_tricks.as_strided(
         storage[offset:], shape=tuple(size), strides=tuple(s * itemsize for s in stride)

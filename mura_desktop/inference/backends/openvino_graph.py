@@ -117,4 +117,14 @@ def member_graph(
     outputs = [ops.result(logit), ops.result(maps)]
     if "body_part.weight" in member:
         outputs.append(ops.result(b.linear(pooled, "body_part")))
-    return ov.Model(outputs, [image], f"mura-{architecture}")
+    model = ov.Model(outputs, [image], f"mura-{architecture}")
+    # Operators and tensors are named from a process-wide counter; fixed names give the
+    # same graph the same hash, which is what OpenVINO's compiled-model cache is keyed by.
+    for index, op in enumerate(model.get_ordered_ops()):
+        op.set_friendly_name(f"op{index}")
+        for port, output in enumerate(op.outputs()):
+            output.set_names({f"op{index}:{port}"})
+    image.output(0).set_names({"image"})
+    for name, result in zip(("logit", "maps", "body_part"), outputs, strict=False):
+        result.input_value(0).set_names({name})
+    return model
