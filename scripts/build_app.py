@@ -1,6 +1,7 @@
 """Build the one-folder app with PyInstaller (``build.spec``), then smoke-test it.
 
     .venv/bin/python scripts/build_app.py                  # build, size, self-test
+    .venv/bin/python scripts/build_app.py --flavour cpu    # the small CPU app (no torch)
     .venv/bin/python scripts/build_app.py --no-build --starts 3 [DICOM ...]
 
 Prints the build time, the bundle's size and its largest files, then runs the frozen
@@ -23,17 +24,17 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-NAME = "mura-desktop"
+NAMES = {"full": "mura-desktop", "cpu": "mura-desktop-cpu"}
 SHOWN = re.compile(r"^window_shown_unix=([0-9.]+)$", re.MULTILINE)
 
 
-def build(dist: Path, work: Path) -> float:
+def build(dist: Path, work: Path, flavour: str) -> float:
     """Run PyInstaller on build.spec; returns the wall time in seconds."""
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--log-level", "WARN",
-         "--distpath", str(dist), "--workpath", str(work), str(ROOT / "build.spec")],
-        cwd=ROOT, check=True,
+         "--distpath", str(dist), "--workpath", str(work / flavour), str(ROOT / "build.spec")],
+        cwd=ROOT, check=True, env={**os.environ, "MURA_FLAVOUR": flavour},
     )  # fmt: skip
     return time.perf_counter() - started
 
@@ -87,6 +88,8 @@ def smoke(executable: Path, extra: list[str], starts: int) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("extra", nargs="*", help="DICOM files/folders the self-test decodes too")
+    parser.add_argument("--flavour", choices=NAMES, default="full",
+                        help="full (torch, CUDA) or cpu (OpenVINO only, no torch)")  # fmt: skip
     parser.add_argument("--dist", type=Path, default=ROOT / "dist")
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "pyinstaller")
     parser.add_argument("--no-build", action="store_true", help="test the existing bundle")
@@ -95,16 +98,17 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=12, help="largest parts/files to list")
     args = parser.parse_args()
 
-    bundle = args.dist / NAME
+    name = NAMES[args.flavour]
+    bundle = args.dist / name
     if not args.no_build:
         if bundle.exists():
             shutil.rmtree(bundle)
-        seconds = build(args.dist, args.work)
+        seconds = build(args.dist, args.work, args.flavour)
         print(f"build time: {seconds / 60:.1f} min ({seconds:.0f} s)")
     report_size(bundle, args.top)
     if args.no_smoke:
         return 0
-    executable = bundle / (f"{NAME}.exe" if sys.platform == "win32" else NAME)
+    executable = bundle / (f"{name}.exe" if sys.platform == "win32" else name)
     return smoke(executable, args.extra, max(1, args.starts))
 
 

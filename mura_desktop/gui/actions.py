@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QKeySequence
 
 from mura_desktop.core.display import HEATMAP_MODES, MAP_KINDS, WINDOW_PRESETS
 from mura_desktop.core.resources import is_frozen
+from mura_desktop.gui.viewer_state import map_kind_unavailable_reason
 
 if TYPE_CHECKING:
     from mura_desktop.gui.main_window import MainWindow
@@ -181,6 +182,10 @@ def build_actions(window: MainWindow) -> None:
     modes = {mode: text for mode, text in HEATMAP_MODES.items() if mode != "off"}
     window.heatmap_mode_actions = _choices(window, "heatmap_mode", modes)
     window.map_kind_actions = _choices(window, "map_kind", MAP_KINDS)
+    for action in window.map_kind_actions:
+        if reason := map_kind_unavailable_reason(action.data()):
+            action.setEnabled(False)
+            action.setToolTip(f"{action.text()}: {reason}")
     if is_frozen():  # the packaged app leaves the trainer out
         window.act_train.setEnabled(False)
         window.act_train.setToolTip("Training runs from a source checkout (see README)")

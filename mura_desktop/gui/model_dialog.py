@@ -35,6 +35,7 @@ from mura_desktop.core import locations
 from mura_desktop.core.resources import MODEL_SUFFIX
 from mura_desktop.gui.model_provenance import ProvenanceView
 from mura_desktop.gui.model_task import ModelTask
+from mura_desktop.inference.device import torch_installed
 
 if TYPE_CHECKING:
     from mura_desktop.inference.bundle import ModelBundle
@@ -50,9 +51,9 @@ BUNDLE_FILTER = f"MURA Desktop models (*{MODEL_SUFFIX});;All files (*)"
 
 
 def cuda_is_available() -> bool:
-    import torch
+    from mura_desktop.inference.device import cuda_unusable_reason, driver_gpu_absence
 
-    return bool(torch.cuda.is_available())
+    return driver_gpu_absence() is None and cuda_unusable_reason() is None
 
 
 class ModelDialog(QDialog):
@@ -166,6 +167,12 @@ class ModelDialog(QDialog):
         self._load_button.clicked.connect(self._choose_bundle)
         self._import_button = QPushButton("Import checkpoint…")
         self._import_button.clicked.connect(self._choose_checkpoint)
+        self._can_import = torch_installed()  # a bundle is written with torch.save
+        if not self._can_import:
+            self._import_button.setEnabled(False)
+            self._import_button.setToolTip(
+                "Importing writes a model bundle, which needs PyTorch: use the full install"
+            )
         self._buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -324,8 +331,8 @@ class ModelDialog(QDialog):
             self._set_busy(False)
 
     def _set_busy(self, busy: bool, message: str = "") -> None:
-        for widget in (self._load_button, self._import_button):
-            widget.setEnabled(not busy)
+        self._load_button.setEnabled(not busy)
+        self._import_button.setEnabled(not busy and self._can_import)
         self._buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(not busy)
         self._progress.setVisible(busy)
         if busy:

@@ -16,6 +16,7 @@ from mura_desktop.core.display import (
     HeatmapStyle,
 )
 from mura_desktop.core.study import Study
+from mura_desktop.inference.device import torch_installed
 
 # Where the threshold in force came from.
 BUNDLE_THRESHOLD = "the bundle's operating point"
@@ -113,6 +114,14 @@ class DisplayState:
             all_views=self.all_views,
             map_kind=self.map_kind,
         )
+
+
+def map_kind_unavailable_reason(kind: str) -> str | None:
+    """Why a kind of map cannot be drawn by this install, or None: the approximate maps
+    need PyTorch (a backward pass), which the CPU app leaves out."""
+    if kind != EXACT_MAP and not torch_installed():
+        return "needs PyTorch, which this CPU app leaves out (the full install has it)"
+    return None
 
 
 # Each display setting and the ``Settings`` property that keeps it between launches.

@@ -249,7 +249,10 @@ def save_bundle(bundle: ModelBundle, path: str | os.PathLike[str], *, half: bool
         "content_hash": content_hash,
         "members": members,
     }
-    import torch
+    try:
+        import torch
+    except ImportError as exc:
+        raise BundleError(path, "writing a model bundle needs PyTorch (the full install)") from exc
 
     payload["members"] = [{k: torch.from_numpy(v) for k, v in m.items()} for m in members]
     with atomic_open(path, "wb") as fh:

@@ -43,9 +43,14 @@ def driver_gpu_absence() -> str | None:
     return "no NVIDIA driver is installed"
 
 
+def torch_installed() -> bool:
+    """PyTorch is installed (the CPU app leaves it out and scores on OpenVINO alone)."""
+    return find_spec("torch") is not None
+
+
 def cuda_unusable_reason() -> str | None:
     """Why CUDA cannot be used in this process, or ``None`` when it can."""
-    if find_spec("torch") is None:
+    if not torch_installed():
         return "this install has no PyTorch (the CPU app); GPUs need the full install"
     import torch
 

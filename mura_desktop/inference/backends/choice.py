@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +42,7 @@ from mura_desktop.inference.backends.openvino_runtime import (
     openvino_unavailable_reason,
 )
 from mura_desktop.inference.bundle import ModelBundle
-from mura_desktop.inference.device import resolve_device
+from mura_desktop.inference.device import resolve_device, torch_installed
 from mura_desktop.inference.preprocess import preprocess_batch
 from mura_desktop.inference.threads import inference_threads
 
@@ -62,10 +61,6 @@ class Candidate:
     @property
     def key(self) -> str:
         return f"{self.backend} {self.precision}"
-
-
-def torch_installed() -> bool:
-    return find_spec("torch") is not None
 
 
 def reference() -> Candidate:
