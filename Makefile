@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run demo app test lint bench clean-venv
+.PHONY: setup run demo app app-cpu test lint bench clean-venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ demo: setup
 # The one-folder desktop app (PyInstaller, build.spec) in dist/mura-desktop/, smoke-tested.
 app: setup
 	$(BIN)/python scripts/build_app.py
+
+# The small CPU app (no torch; OpenVINO scores) in dist/mura-desktop-cpu/, smoke-tested.
+app-cpu: setup
+	$(BIN)/python scripts/build_app.py --flavour cpu
 
 test: setup
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest

@@ -102,6 +102,26 @@ def test_pure_layers_load_neither_qt_nor_torch(layer):
     assert out.stdout.strip() == "", f"{layer} pulled in: {out.stdout.strip()}"
 
 
+def test_scoring_on_openvino_loads_no_torch():
+    """The CPU app leaves torch out: everything but the torch runtime and what it serves
+    (the torch network, the gradient maps) imports without it."""
+    torch_side = {
+        "mura_desktop.inference.network",
+        "mura_desktop.inference.alternative_maps",
+        "mura_desktop.inference.backends.torch_runtime",
+    }
+    modules = [m for m in _modules_of("mura_desktop/inference") if m not in torch_side]
+    assert "mura_desktop.inference.predictor" in modules
+    code = (
+        "import importlib, sys\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        f"print(','.join(sorted(b for b in {TORCH!r} if b in sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "", f"the scoring path pulled in: {out.stdout.strip()}"
+
+
 def test_inference_loads_no_qt():
     modules = _modules_of("mura_desktop/inference")
     code = (

@@ -192,6 +192,8 @@ def _score_samples(report: SelfTestReport, window, samples: list[Path], model: P
         return
     info = window.model
     report.check(info.demo, f"model '{info.name}' is marked demo, on {info.device}")
+    torch_note = "PyTorch loaded" if "torch" in sys.modules else "PyTorch not loaded"
+    report.check(bool(info.runtime), f"runtime: {info.runtime} ({torch_note})")
     report.check(window.demo_banner.isVisible(), "demo warning banner visible")
 
     t0 = time.perf_counter()
