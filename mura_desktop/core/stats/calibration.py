@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
 DEFAULT_BINS = 10
 LOGIT_CLIP = 1e-6
@@ -97,6 +96,8 @@ def fit_temperature(
     def nll(log_t: float) -> float:
         p = np.clip(scaled_probabilities(logits, float(np.exp(log_t))), 1e-12, 1 - 1e-12)
         return float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
+
+    from scipy.optimize import minimize_scalar  # a second to import: only when used
 
     lo, hi = np.log(bounds[0]), np.log(bounds[1])
     found = minimize_scalar(nll, bounds=(lo, hi), method="bounded", options={"xatol": 1e-5})

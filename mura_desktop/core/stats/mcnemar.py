@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.stats import binomtest, chi2
 
 EXACT_BELOW = 25
 """Discordant pairs below which the exact binomial test is used (the χ² approximation is
@@ -30,6 +29,8 @@ class McNemarResult:
 def mcnemar_test(correct_a: Sequence[bool], correct_b: Sequence[bool]) -> McNemarResult:
     """Two-sided McNemar: exact binomial under ``EXACT_BELOW`` discordant pairs, else χ²
     with continuity correction."""
+    from scipy.stats import binomtest, chi2  # scipy.stats takes a second to import
+
     a = np.asarray(correct_a, dtype=bool)
     b = np.asarray(correct_b, dtype=bool)
     only_a, only_b = int(np.sum(a & ~b)), int(np.sum(~a & b))
