@@ -20,6 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,13 +46,18 @@ def export(run_dir: Path, out: Path, *, half: bool, name: str) -> None:
     subprocess.run(command, check=True, cwd=ROOT)
 
 
-def logits(bundle: ModelBundle, batches: list[torch.Tensor]) -> torch.Tensor:
+def logits(bundle: ModelBundle, batches: list[np.ndarray]) -> torch.Tensor:
     net = network_from_state_dict(
         bundle.architecture, bundle.members[0], output_stride=bundle.output_stride
     )
     with torch.inference_mode():
         return torch.cat(
-            [net.forward_all(x, flip_average=bundle.flip_average).logit.double() for x in batches]
+            [
+                net.forward_all(
+                    torch.from_numpy(x), flip_average=bundle.flip_average
+                ).logit.double()
+                for x in batches
+            ]
         )
 
 
