@@ -78,6 +78,19 @@ def _modules_of(layer: str) -> list[str]:
     return [_module_name(p) for p in files if p.name != "__main__.py"]
 
 
+def _loaded_by(modules: list[str], watched: tuple[str, ...]) -> str:
+    """Which of ``watched`` a fresh interpreter holds after importing ``modules``
+    (comma-separated, "" for none)."""
+    code = (
+        "import importlib, sys\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+        f"print(','.join(sorted(b for b in {watched!r} if b in sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.strip()
+
+
 @pytest.mark.parametrize(
     "layer",
     [
@@ -92,14 +105,7 @@ def test_pure_layers_load_neither_qt_nor_torch(layer):
     modules = _modules_of(layer)
     if not modules:
         pytest.skip(f"{layer} has no modules yet")
-    code = (
-        "import importlib, sys\n"
-        f"for m in {modules!r}: importlib.import_module(m)\n"
-        f"print(','.join(sorted(b for b in {QT + TORCH!r} if b in sys.modules)))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "", f"{layer} pulled in: {out.stdout.strip()}"
+    assert _loaded_by(modules, QT + TORCH) == "", f"{layer} pulled in Qt or torch"
 
 
 def test_scoring_on_openvino_loads_no_torch():
@@ -112,26 +118,18 @@ def test_scoring_on_openvino_loads_no_torch():
     }
     modules = [m for m in _modules_of("mura_desktop/inference") if m not in torch_side]
     assert "mura_desktop.inference.predictor" in modules
-    code = (
-        "import importlib, sys\n"
-        f"for m in {modules!r}: importlib.import_module(m)\n"
-        f"print(','.join(sorted(b for b in {TORCH!r} if b in sys.modules)))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "", f"the scoring path pulled in: {out.stdout.strip()}"
+    assert _loaded_by(modules, TORCH) == "", "the scoring path pulled in torch"
+
+
+def test_the_statistics_load_scipy_only_to_compute():
+    """scipy.stats and scipy.optimize took 1.1 s of the window's imports on a slow disk."""
+    modules = ["mura_desktop.core.stats.summary", "mura_desktop.core.stats.comparison"]
+    assert _loaded_by(modules, ("scipy.stats", "scipy.optimize")) == ""
 
 
 def test_inference_loads_no_qt():
     modules = _modules_of("mura_desktop/inference")
-    code = (
-        "import importlib, sys\n"
-        f"for m in {modules!r}: importlib.import_module(m)\n"
-        f"print(','.join(sorted(b for b in {QT!r} if b in sys.modules)))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "", f"inference pulled in: {out.stdout.strip()}"
+    assert _loaded_by(modules, QT) == "", "inference pulled in Qt"
 
 
 def _runtime_imports(path: Path, modules: set[str]) -> set[str]:

@@ -4,8 +4,6 @@ hand-worked cases and slow loop implementations of the same definitions."""
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -309,16 +307,3 @@ def test_the_95_percent_quantile_is_scipys() -> None:
     from mura_desktop.core.stats.delong import Z95
 
     assert norm.ppf(0.975) == pytest.approx(Z95, abs=1e-15)
-
-
-def test_the_viewer_loads_the_statistics_without_scipy() -> None:
-    """scipy.stats and scipy.optimize take seconds to import on a slow disk: the window's
-    modules load without them; the statistics import them when they compute."""
-    code = (
-        "import sys\n"
-        "import mura_desktop.core.stats.summary, mura_desktop.core.stats.comparison\n"
-        "print(sorted(m for m in ('scipy.stats', 'scipy.optimize') if m in sys.modules))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"
