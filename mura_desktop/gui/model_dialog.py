@@ -128,6 +128,14 @@ class ModelDialog(QDialog):
         self._runtime = QComboBox()
         for key, text in RUNTIMES:
             self._runtime.addItem(text, key)
+        if not torch_installed():
+            torch_row = self._runtime.findData("torch")
+            self._runtime.model().item(torch_row).setEnabled(False)
+            self._runtime.setItemData(
+                torch_row, "This CPU app has no PyTorch: it runs on OpenVINO",
+                Qt.ItemDataRole.ToolTipRole,
+            )  # fmt: skip
+            runtime = "auto" if runtime == "torch" else runtime
         self._runtime.setCurrentIndex(max(self._runtime.findData(runtime), 0))
         self._runtime.setToolTip(
             "Automatic measures the runtimes once per model and machine and takes the fastest "
