@@ -51,9 +51,9 @@ BUNDLE_FILTER = f"MURA Desktop models (*{MODEL_SUFFIX});;All files (*)"
 
 
 def cuda_is_available() -> bool:
-    from mura_desktop.inference.device import cuda_unusable_reason, driver_gpu_absence
+    from mura_desktop.inference.device import resolve_device
 
-    return driver_gpu_absence() is None and cuda_unusable_reason() is None
+    return resolve_device("auto")[0] != "cpu"
 
 
 class ModelDialog(QDialog):

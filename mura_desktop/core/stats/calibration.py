@@ -79,7 +79,8 @@ def scaled_probabilities(logits: np.ndarray, temperature: float) -> np.ndarray:
     """Ensemble probabilities after scaling: the mean over members (rows of a 2-D
     ``logits``) of ``sigmoid(logit / T)``, as the predictor computes them."""
     z = np.atleast_2d(np.asarray(logits, dtype=np.float64)) / temperature
-    return (1.0 / (1.0 + np.exp(-z))).mean(0)
+    with np.errstate(over="ignore"):  # exp(-z) = inf for a very negative logit: p = 0
+        return (1.0 / (1.0 + np.exp(-z))).mean(0)
 
 
 def fit_temperature(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mura_desktop.core.stats.calibration import scaled_probabilities
 from mura_desktop.inference.backends import MemberOutput
 from mura_desktop.inference.bundle import ModelBundle
 from mura_desktop.inference.cam import class_activation_maps
@@ -53,9 +54,7 @@ def thresholds_of(bundle: ModelBundle) -> list[float]:
 
 def ensemble_probability(outputs: Sequence[MemberOutput], temperature: float) -> np.ndarray:
     """Mean over members of ``sigmoid(logit / temperature)``, float64 (N,)."""
-    logits = np.stack([np.asarray(o.logit, dtype=np.float64) for o in outputs]) / temperature
-    with np.errstate(over="ignore"):
-        return (1.0 / (1.0 + np.exp(-logits))).mean(0)
+    return scaled_probabilities(np.stack([o.logit for o in outputs]), temperature)
 
 
 def compare(

@@ -1,4 +1,4 @@
-"""Where converted graphs, compiled blobs and probe results are kept between launches.
+"""Where compiled OpenVINO blobs and backend probes are kept between launches.
 
 Everything lives under the platformdirs user cache (``~/.cache/mura-desktop/runtime`` on
 Linux), keyed so that a stale entry is never used: by the bundle's content hash (its

@@ -62,6 +62,10 @@ class Candidate:
     def key(self) -> str:
         return f"{self.backend} {self.precision}"
 
+    def asked_for(self, backend: str, precision: str) -> bool:
+        """``backend`` and ``precision`` (either may be ``auto``) admit this candidate."""
+        return backend in ("auto", self.backend) and precision in ("auto", self.precision)
+
 
 def reference() -> Candidate:
     """What every candidate is checked against: torch float32, or without torch OpenVINO's."""
@@ -78,7 +82,7 @@ def cpu_candidates(requested: str = "auto", precision: str = "auto") -> list[Can
         found += [Candidate("torch", p) for p in torch_precisions("cpu")]
     if requested in ("auto", "openvino") and openvino_unavailable_reason() is None:
         found += [Candidate("openvino", p) for p in openvino_precisions()]
-    return [c for c in found if precision in ("auto", c.precision)]
+    return [c for c in found if c.asked_for(requested, precision)]
 
 
 def build_backend(
@@ -154,11 +158,8 @@ def _best_on_cpu(
     (so that choosing OpenVINO does not import torch to list torch's precisions)."""
     kept = _kept_probe(bundle, cache)
     if kept is not None:
-        wanted = [
-            c for c in kept[1]
-            if requested in ("auto", c.backend) and precision in ("auto", c.precision)
-        ]  # fmt: skip
-        records = kept[0]
+        records, found = kept
+        wanted = [c for c in found if c.asked_for(requested, precision)]
     else:
         wanted, records = cpu_candidates(requested, precision), {}
     if not wanted:
