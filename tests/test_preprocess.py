@@ -61,3 +61,6 @@ def test_batch_of_mixed_sizes() -> None:
     batch = preprocess_batch(images, 32, mean=(0, 0, 0), std=(1, 1, 1))
     assert batch.shape == (2, 3, 32, 32) and batch.dtype == np.float32
     assert np.allclose(batch[0], 0.5, atol=1e-6) and np.allclose(batch[1], 0.0)
+    assert preprocess_batch([], 32).shape == (0, 3, 32, 32)
+    with pytest.raises(ValueError, match="grayscale"):
+        resize_gray(np.zeros((4, 4, 3), np.float32), 32)
