@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -56,6 +57,7 @@ class TrainConfig:
     flip: bool = True
     rotation: float = 30.0
     contrast: float = 0.0
+    cam_equivariance: float = 0.0
     body_part_head: bool = False
     body_part_loss_weight: float = 0.5
     select_metric: str = "valid_loss"
@@ -107,6 +109,8 @@ class TrainConfig:
             problems.append(f"--lr {self.lr} must be positive")
         if not 0.0 <= self.contrast < 1.0:
             problems.append(f"--contrast {self.contrast} must be in [0, 1)")
+        if not (math.isfinite(self.cam_equivariance) and self.cam_equivariance >= 0.0):
+            problems.append(f"--cam-equivariance {self.cam_equivariance} must be >= 0")
         if not 0.0 <= self.rotation <= 180.0:
             problems.append(f"--rotation {self.rotation} must be in [0, 180] degrees")
         for name, value, allowed in (
@@ -255,6 +259,16 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
     o.add_argument("--rotation", type=float, default=s, help=f"max rotation, deg ({d.rotation:g})")
     o.add_argument(
         "--contrast", type=float, default=s, help="contrast jitter amplitude, e.g. 0.2 (off)"
+    )
+    o.add_argument(
+        "--cam-equivariance",
+        type=float,
+        default=s,
+        metavar="WEIGHT",
+        help="weight of a term that makes the heatmap follow the image when it is mirrored: "
+        "each batch is scored again mirrored (left-right, up-down or both) and the two "
+        "class-activation maps are pulled together, so a map cannot peak beside its "
+        "evidence; twice the work per step (0 = off, the paper's recipe)",
     )
     o.add_argument(
         "--select",

@@ -75,15 +75,26 @@ class DivergenceGuard:
 
 
 class TrainingModel(nn.Module):
-    """What DDP wraps: the network's abnormality logits plus body-part logits if any."""
+    """What DDP wraps: the network's abnormality logits, body-part logits if any, and with
+    ``cam=True`` its class-activation maps (B, h, w) without the bias."""
 
     def __init__(self, net: MuraNet) -> None:
         super().__init__()
         self.net = net
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self, x: torch.Tensor, cam: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         out = self.net.forward_all(x)
-        return out.logit, out.body_part
+        maps = None
+        if cam:
+            maps = torch.einsum("bchw,c->bhw", out.maps, self.net.classifier.weight[0])
+        return out.logit, out.body_part, maps
+
+
+# Mirrorings the equivariance term draws from, as the dims of an (..., H, W) tensor they
+# flip. Each is its own inverse, so a map is taken back by flipping the same dims.
+MIRRORINGS: tuple[tuple[int, ...], ...] = ((-1,), (-2,), (-2, -1))
 
 
 @dataclass(frozen=True)
@@ -94,6 +105,7 @@ class Step:
     amp_dtype: torch.dtype | None = None
     channels_last: bool = False
     body_part_weight: float = 0.0
+    cam_equivariance: float = 0.0
 
     @property
     def device(self) -> torch.device:
@@ -119,17 +131,32 @@ def batch_loss(
     criterion: AbnormalityLoss,
     batch: Batch,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean loss of a batch (abnormality + weighted body-part term) and its logits."""
+    """Mean loss of a batch (abnormality + weighted body-part term) and its logits.
+
+    With ``step.cam_equivariance`` > 0 the batch is scored again mirrored (one of
+    ``MIRRORINGS``, drawn per batch) and the loss adds that weight times the mean absolute
+    difference between each view's CAM and its mirrored view's CAM mirrored back: a network
+    whose maps peak beside their evidence, on one side, cannot make the two agree.
+    """
     x = step.inputs(batch)
     labels = batch.labels.to(step.device, non_blocking=True)
     parts = batch.parts.to(step.device, non_blocking=True)
+    equivariance = step.cam_equivariance > 0
+    if equivariance:
+        dims = MIRRORINGS[int(torch.randint(len(MIRRORINGS), ()))]
+        x = torch.cat([x, x.flip(dims)])
+        labels, parts = labels.repeat(2), parts.repeat(2)
     with step.autocast():
-        logits, part_logits = model(x)
+        logits, part_logits, cams = model(x, cam=equivariance)
     loss = criterion(logits, labels, parts)
     if part_logits is not None and step.body_part_weight > 0:
         loss = loss + step.body_part_weight * F.cross_entropy(
             part_logits.float(), parts, ignore_index=-1
         )
+    if cams is not None:
+        seen, mirrored = cams.float().chunk(2)
+        loss = loss + step.cam_equivariance * (seen - mirrored.flip(dims)).abs().mean()
+        logits = logits[: len(seen)]
     return loss, logits.float()
 
 
@@ -254,7 +281,7 @@ def predict_views(
         labels = batch.labels.to(step.device, non_blocking=True)
         parts = batch.parts.to(step.device, non_blocking=True)
         with step.autocast():
-            logits, _ = model(x)
+            logits, _, _ = model(x)
         per_sample = criterion.per_sample(logits, labels, parts)
         indices += batch.indices.tolist()
         probs += torch.sigmoid(logits.float()).cpu().tolist()

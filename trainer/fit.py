@@ -275,7 +275,9 @@ def _fit(
         )
     if config.compile:
         model = torch.compile(model)
-    step = Step(runtime, precision, channels_last, config.body_part_loss_weight)
+    step = Step(
+        runtime, precision, channels_last, config.body_part_loss_weight, config.cam_equivariance
+    )
 
     log.write(
         "start",
