@@ -62,7 +62,7 @@ def test_predict_heatmaps_draw_only_views_at_the_operating_point_unless_asked(
     study = next(p for p in phantom_dataset.rglob("study*") if list(p.glob("*.png")))
     view = sorted(study.glob("*.png"))[0]
     pixels = load_image(view).pixels
-    written = {}
+    written, modes = {}, {}
     for name, extra in {"none": ["--threshold", "1.0"], "box": ["--all-views"]}.items():
         out = tmp_path / name
         code = main([
@@ -71,7 +71,10 @@ def test_predict_heatmaps_draw_only_views_at_the_operating_point_unless_asked(
         ])  # fmt: skip
         assert code == EXIT_OK, capsys.readouterr().err
         [png] = out.rglob(f"{view.stem}_heatmap.png")
-        written[name] = np.asarray(Image.open(png).convert("RGB"))
+        with Image.open(png) as image:
+            modes[name] = image.mode
+            written[name] = np.asarray(image.convert("RGB"))
+    assert modes == {"none": "L", "box": "RGB"}  # a view without a map is stored gray
     assert np.array_equal(written["none"], gray_rgb(pixels))
     assert not np.array_equal(written["box"], gray_rgb(pixels))
     colours = written["box"][(written["box"] != gray_rgb(pixels)).any(-1)]

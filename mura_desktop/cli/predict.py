@@ -370,9 +370,12 @@ def _heatmap_folders(studies: list[Study]) -> dict[str, Path]:
 
 def _write_overlays(study_dir: Path, prediction, style: HeatmapStyle, floor: float) -> None:
     """Each view with its map drawn as the viewer draws it (``style``); a view scored below
-    ``floor`` gets no map unless the style asks for all views."""
+    ``floor`` gets no map unless the style asks for all views. A view without colour is
+    written as a gray PNG: the same pixels, a third of the encoding."""
     study_dir.mkdir(parents=True, exist_ok=True)
     for path, rgb in prediction.overlays(style, floor).items():
-        Image.fromarray(np.ascontiguousarray(rgb)).save(
+        red = rgb[..., 0]
+        gray = np.array_equal(red, rgb[..., 1]) and np.array_equal(red, rgb[..., 2])
+        Image.fromarray(np.ascontiguousarray(red if gray else rgb)).save(
             study_dir / f"{Path(path).stem}_heatmap.png", compress_level=PNG_COMPRESS_LEVEL
         )

@@ -188,25 +188,47 @@ def overlay_layers(
     opacity = float(np.clip(style.opacity, 0.0, 1.0))
     if style.scale_by_probability and probability is not None:
         opacity *= float(np.clip(probability, 0.0, 1.0))
-    rgb = turbo(heat)
+    if style.mode == "wash":
+        return turbo(heat), opacity * heat
+    # Colour is computed only where the alpha can be non-zero; elsewhere it stays black.
+    rgb = np.zeros((*heat.shape, 3), dtype=np.float32)
     if style.mode == "off":
         return rgb, np.zeros(heat.shape, dtype=np.float32)
-    if style.mode == "wash":
-        return rgb, opacity * heat
     width = max(1, round(max(heat.shape) / 150))
     region = hottest_region(heat, style.fraction)
-    line = _outline(region, width) if style.mode == "region" else _box(region, width)
-    alpha = np.where(region, opacity * heat, 0.0) if style.mode == "region" else np.zeros_like(heat)
+    if style.mode == "region":
+        line = _outline(region, width)
+        alpha = np.where(region, opacity * heat, 0.0)
+        box = _support(region)
+        if box is not None:
+            rgb[box] = turbo(heat[box])
+    else:
+        line = _box(region, width)
+        alpha = np.zeros_like(heat)
     rgb[line] = OUTLINE_RGB
     alpha = np.where(line, 1.0, alpha).astype(np.float32)
     return rgb, alpha
 
 
+def _support(mask: np.ndarray) -> tuple[slice, slice] | None:
+    """The bounding box (rows, columns) of ``mask``'s true pixels; None when it has none."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if not rows.size:
+        return None
+    columns = np.flatnonzero(mask.any(axis=0))
+    return slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1)
+
+
 def composite(image: np.ndarray, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """RGB uint8: colour ``rgb`` weighted ``alpha`` over grayscale ``image`` ([0, 1])."""
-    gray = np.clip(image, 0.0, 1.0)[..., None].astype(np.float32)
-    a = alpha[..., None].astype(np.float32)
-    return (((gray * (1.0 - a) + rgb * a) * 255.0) + 0.5).astype(np.uint8)
+    gray = np.clip(image, 0.0, 1.0).astype(np.float32, copy=False)
+    out = gray_rgb(gray)
+    box = _support(alpha > 0)  # outside it the blend is the gray itself
+    if box is not None:
+        g = gray[box][..., None]
+        a = alpha[box][..., None].astype(np.float32, copy=False)
+        out[box] = ((g * (1.0 - a) + rgb[box] * a) * 255.0 + 0.5).astype(np.uint8)
+    return out
 
 
 def draw_heatmap(
