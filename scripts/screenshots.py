@@ -109,13 +109,20 @@ def reading_tools(window, study: Path, save) -> None:
 
 
 def show_a_drawn_map(window, studies: list[Path]) -> None:
-    """Open abnormal studies until a view the model scores at or above its operating point
-    is on screen (only those show a map by default), to picture what a reader sees."""
+    """Open abnormal studies until one the model calls abnormal shows a view the model scores
+    at or above its operating point (only those show a map by default), to picture what a
+    reader sees."""
     for study in studies:
-        for index in range(len(window.viewer.current.paths)):
-            window.show_view(index)
-            if window.image_view.heatmap_drawn:
-                return
+        current = window.viewer.current
+        result = window.viewer.session.results.get(current.study.uid)
+        if result is not None and result.verdict == "abnormal":
+            threshold = window.model.rule.threshold_for(current.study.body_part)
+            views = {Path(v.path): v.probability for v in result.views}
+            for index, path in enumerate(current.paths):
+                window.show_view(index)
+                p = views.get(Path(path))
+                if window.image_view.heatmap_drawn and p is not None and p >= threshold:
+                    return
         window.open_paths([study])
         wait_for(
             lambda s=study: (
