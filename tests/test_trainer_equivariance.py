@@ -30,9 +30,12 @@ def _batch(n: int = 8) -> Batch:
 
 
 def _mirror_error(model: TrainingModel, batch: Batch) -> float:
-    """Mean |CAM(x) - mirrored-back CAM(mirrored x)| over the three mirrorings."""
+    """Mean |CAM(x) - mirrored-back CAM(mirrored x)| over the three mirrorings.
+
+    Measured with batch statistics (train mode), as the term sees them: after a couple of
+    dozen steps the running statistics of eval mode are still far from settled."""
     x = normalize_gray(batch.images)
-    model.eval()
+    model.train()
     errors = []
     with torch.no_grad():
         for dims in MIRRORINGS:
@@ -62,7 +65,7 @@ def _trained(weight: float, steps: int = 24) -> tuple[TrainingModel, Batch]:
 def test_the_term_pulls_the_maps_towards_following_the_mirrored_image():
     without, batch = _trained(0.0)
     with_term, _ = _trained(5.0)
-    assert _mirror_error(with_term, batch) < 0.5 * _mirror_error(without, batch)
+    assert _mirror_error(with_term, batch) < 0.4 * _mirror_error(without, batch)
 
 
 def test_the_cam_is_the_classifier_over_the_feature_maps():
