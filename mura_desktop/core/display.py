@@ -166,14 +166,25 @@ def _outline(region: np.ndarray, width: int) -> np.ndarray:
     return region & ~ndimage.binary_erosion(region, iterations=width, border_value=0)
 
 
+def _support(mask: np.ndarray) -> tuple[slice, slice] | None:
+    """The bounding box (rows, columns) of ``mask``'s true pixels; None when it has none."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if not rows.size:
+        return None
+    columns = np.flatnonzero(mask.any(axis=0))
+    return slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1)
+
+
 def _box(region: np.ndarray, width: int) -> np.ndarray:
     """A rectangle ``width`` px wide around ``region``'s bounding box (inside the image)."""
     box = np.zeros_like(region)
-    rows, columns = np.nonzero(region)
-    if rows.size:
-        top, bottom, left, right = rows.min(), rows.max(), columns.min(), columns.max()
-        box[top : bottom + 1, left : right + 1] = True
-        box[top + width : bottom + 1 - width, left + width : right + 1 - width] = False
+    support = _support(region)
+    if support is not None:
+        rows, columns = support
+        box[rows, columns] = True
+        box[
+            rows.start + width : rows.stop - width, columns.start + width : columns.stop - width
+        ] = False
     return box
 
 
@@ -208,15 +219,6 @@ def overlay_layers(
     rgb[line] = OUTLINE_RGB
     alpha = np.where(line, 1.0, alpha).astype(np.float32)
     return rgb, alpha
-
-
-def _support(mask: np.ndarray) -> tuple[slice, slice] | None:
-    """The bounding box (rows, columns) of ``mask``'s true pixels; None when it has none."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    if not rows.size:
-        return None
-    columns = np.flatnonzero(mask.any(axis=0))
-    return slice(rows[0], rows[-1] + 1), slice(columns[0], columns[-1] + 1)
 
 
 def composite(image: np.ndarray, rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
