@@ -11,7 +11,7 @@ In one run, on this machine:
 3. ``Predictor`` per study (``predict_study`` in a loop) vs batched across studies
    (``predict_many``), and ``mura-desktop predict`` with and without ``--heatmaps``, on a
    phantom dataset, for torch float32 and for the backend ``auto`` picks;
-4. PNG compression levels for the overlays;
+4. PNG encoders for the overlays (Pillow's and ``core.png``'s);
 5. first score: a fresh process preloads the demo model, then scores the first sample
    study (cold runtime cache, then warm);
 6. OpenMP's wait policy, active vs passive, on the loaded machine;
@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 TMP = Path(tempfile.mkdtemp(prefix="bench-runtime-"))
@@ -46,6 +47,7 @@ from mura_desktop.__main__ import main as entry_point  # noqa: E402
 from mura_desktop.core.discovery import discover  # noqa: E402
 from mura_desktop.core.display import blend_heatmap  # noqa: E402
 from mura_desktop.core.pixels import load_image  # noqa: E402
+from mura_desktop.core.png import encode_png  # noqa: E402
 from mura_desktop.core.resources import default_model_path  # noqa: E402
 from mura_desktop.inference.backends import describe  # noqa: E402
 from mura_desktop.inference.backends.agreement import compare  # noqa: E402
@@ -179,25 +181,38 @@ def _quietly(argv: list[str]) -> None:
     assert code == 0, code
 
 
-def png_levels(dataset: Path) -> None:
-    print("\n## 4. Overlay PNG: compression level, one overlay per image (median of 5)")
+def png_encoders(dataset: Path) -> None:
+    print("\n## 4. Overlay PNG encoders, one overlay per image (median of 5)")
     paths = sorted(dataset.rglob("*.png"))[:4]
     overlays = []
     for path in paths:
         image = load_image(path).pixels
         yy, xx = np.mgrid[0 : image.shape[0], 0 : image.shape[1]]
         heat = np.exp(-((yy - image.shape[0] / 2) ** 2 + (xx - image.shape[1] / 3) ** 2) / 5e3)
-        overlays.append(Image.fromarray(blend_heatmap(image, heat.astype(np.float32))))
-    for level in (1, 3, 6):
-        samples, size = [], 0
-        for _ in range(5):
-            start = time.perf_counter()
-            for overlay in overlays:
-                buffer = io.BytesIO()
-                overlay.save(buffer, format="PNG", compress_level=level)
-                size = buffer.tell()
-            samples.append((time.perf_counter() - start) / len(overlays))
-        print(f"level {level}: {ms(samples)} per overlay, {size / 1024:.0f} KiB (last)")
+        overlays.append(blend_heatmap(image, heat.astype(np.float32)))
+
+    def pillow(pixels: np.ndarray, level: int) -> int:
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, format="PNG", compress_level=level)
+        return buffer.tell()
+
+    encoders = {f"Pillow, zlib level {level}": partial(pillow, level=level) for level in (1, 6)}
+    encoders["core.png (Up filter, ISA-L level 1), what predict writes"] = lambda p: len(
+        encode_png(p)
+    )
+    for name, encode in encoders.items():
+        for kind, pick in (
+            ("RGB", lambda o: o),
+            ("gray", lambda o: np.ascontiguousarray(o[..., 0])),
+        ):
+            images = [pick(o) for o in overlays]
+            samples, size = [], 0
+            for _ in range(5):
+                start = time.perf_counter()
+                size = sum(encode(image) for image in images)
+                samples.append((time.perf_counter() - start) / len(images))
+            print(f"{name:56s} {kind:4s} {ms(samples)} per overlay, "
+                  f"{size / len(images) / 1024:.0f} KiB")  # fmt: skip
 
 
 FIRST_SCORE = """
@@ -314,7 +329,7 @@ def main() -> int:
 
     dataset = generate_dataset(TMP / "data", args.studies, seed=99, size=512).root
     predictor_runs(bundle, dataset, max(2, args.repeats // 2))
-    png_levels(dataset)
+    png_encoders(dataset)
     first_score(demo_path, 3)
     wait_policy(3)
     sizes()

@@ -1,8 +1,8 @@
 """Heatmap overlays written beside the scoring, not in its way.
 
-Colouring and PNG encoding take about as long as a CPU forward pass; here they run in a
-few threads (numpy and zlib release the GIL) while the next batch is scored. At most
-``limit`` studies wait at a time, so a slow disk holds back scoring instead of memory.
+Colouring and PNG encoding run in a few threads (numpy and ISA-L release the GIL) while
+the next batch is scored. At most ``limit`` studies wait at a time, so a slow disk holds
+back scoring instead of memory.
 """
 
 from __future__ import annotations
@@ -10,10 +10,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-
-# zlib level 1 wrote a 512 px overlay in 12-27 ms, Pillow's default (6) in 48-97 ms, for
-# files 7% larger (bench/bench_runtime.py).
-PNG_COMPRESS_LEVEL = 1
 
 
 class OverlayWriter:

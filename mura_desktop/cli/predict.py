@@ -11,9 +11,8 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from mura_desktop.cli.overlay_writer import PNG_COMPRESS_LEVEL, OverlayWriter
+from mura_desktop.cli.overlay_writer import OverlayWriter
 from mura_desktop.core.dicom_results import (
     NoDicomContext,
     is_dicom_result_file,
@@ -27,6 +26,7 @@ from mura_desktop.core.display import (
 )
 from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.output_guard import OutputRefused, check_output_file, check_output_folder
+from mura_desktop.core.png import encode_png
 from mura_desktop.core.progress import ProgressBar
 from mura_desktop.core.resources import default_model_path
 from mura_desktop.core.results import ResultSet, StudyResult, is_results_csv, is_results_json
@@ -376,6 +376,5 @@ def _write_overlays(study_dir: Path, prediction, style: HeatmapStyle, floor: flo
     for path, rgb in prediction.overlays(style, floor).items():
         red = rgb[..., 0]
         gray = np.array_equal(red, rgb[..., 1]) and np.array_equal(red, rgb[..., 2])
-        Image.fromarray(np.ascontiguousarray(red if gray else rgb)).save(
-            study_dir / f"{Path(path).stem}_heatmap.png", compress_level=PNG_COMPRESS_LEVEL
-        )
+        png = encode_png(np.ascontiguousarray(red) if gray else rgb)
+        (study_dir / f"{Path(path).stem}_heatmap.png").write_bytes(png)
