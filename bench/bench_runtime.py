@@ -53,9 +53,8 @@ from mura_desktop.inference.backends import describe  # noqa: E402
 from mura_desktop.inference.backends.agreement import compare  # noqa: E402
 from mura_desktop.inference.backends.choice import (  # noqa: E402
     build_backend,
-    cpu_candidates,
+    every_cpu_candidate,
     open_backend,
-    reference,
 )
 from mura_desktop.inference.backends.torch_runtime import TorchBackend  # noqa: E402
 from mura_desktop.inference.bundle import ModelBundle, load_bundle, save_bundle  # noqa: E402
@@ -99,7 +98,7 @@ def forward_only(bundle: ModelBundle, repeats: int) -> None:
             plain.forward_all(torch.from_numpy(batch))
 
     runs: dict[str, object] = {"torch float32 contiguous": contiguous}
-    for candidate in cpu_candidates():
+    for candidate in every_cpu_candidate():
         start = time.perf_counter()
         backend = build_backend(bundle, candidate)
         opened = time.perf_counter() - start
@@ -109,7 +108,7 @@ def forward_only(bundle: ModelBundle, repeats: int) -> None:
             print(f"{candidate.key}: first open {opened:.2f} s (graph built, compiled), "
                   f"again {time.perf_counter() - start:.2f} s (compiled blob cached)")  # fmt: skip
         name = candidate.key + " channels-last" * (candidate.backend == "torch")
-        name += " (before)" * (candidate == reference())
+        name += " (before)" * (candidate.key == "torch float32")
         runs[name] = lambda b=backend: b.forward(batch, maps=True)
     for run in runs.values():
         run()  # type: ignore[operator]  # warm-up
@@ -124,7 +123,7 @@ def accuracy(demo: ModelBundle, views: np.ndarray) -> None:
     print(f"\n## 2. Accuracy guard: demo model ({demo.architecture} {demo.input_size} px) "
           f"vs torch float32, {len(views)} held-out phantom views")  # fmt: skip
     reference = TorchBackend(demo, CPU, "float32").forward(views, maps=True)
-    for candidate in cpu_candidates():
+    for candidate in every_cpu_candidate():
         got = build_backend(demo, candidate).forward(views, maps=True)
         print(f"{candidate.key:18s} {compare(demo, reference, got).line()}")
 
