@@ -6,6 +6,7 @@ module and shared by the tests that only read it.
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import os
@@ -32,8 +33,17 @@ from mura_desktop.phantoms import generate_dataset
 from trainer.__main__ import main
 from trainer.checkpoint import load_checkpoint
 from trainer.config import TrainConfig
-from trainer.fit import COMPLETED, DIVERGED, RunError, _lr_scheduler, amp_dtype, fit
+from trainer.fit import (
+    COMPLETED,
+    DIVERGED,
+    RunError,
+    _lr_scheduler,
+    _step_reporter,
+    amp_dtype,
+    fit,
+)
 from trainer.initial_weights import InitError, initial_network
+from trainer.metrics_log import MetricsLog
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = {"arch": "densenet121", "size": 64, "init": "random", "batch_size": 8, "workers": 0}
@@ -447,6 +457,24 @@ def test_cosine_schedule_warms_up_then_decays_to_zero() -> None:
     assert lrs.index(max(lrs)) == 9
     assert all(b <= a for a, b in itertools.pairwise(lrs[9:]))
     assert lrs[-1] < 1e-6
+
+
+def test_step_records_carry_the_learning_rate_of_their_step(tmp_path: Path) -> None:
+    """Under a cosine schedule the rate moves every batch; a step record logs the rate at
+    that step, not the epoch's first."""
+    config = TrainConfig(lr=1e-3, epochs=1, schedule="cosine", log_every=1)
+    optimizer = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=config.lr)
+    scheduler = _lr_scheduler(config, optimizer, steps_per_epoch=40)
+    log = MetricsLog(tmp_path / "metrics.jsonl")
+    on_step = _step_reporter(log, config, 1, 0, 40, True, io.StringIO(), optimizer)
+    expected = []
+    for batch in range(1, 41):
+        optimizer.step()
+        scheduler.step()
+        expected.append(optimizer.param_groups[0]["lr"])
+        on_step(batch, 40, 0.5, 10.0)
+    logged = [r["lr"] for r in read_records(log.path) if r["event"] == "step"]
+    assert logged == pytest.approx(expected) and len(set(logged)) > 30
 
 
 @pytest.mark.parametrize(

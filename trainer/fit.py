@@ -309,7 +309,14 @@ def _fit(
             lr = optimizer.param_groups[0]["lr"]
             say(f"epoch {epoch}/{config.epochs}  lr {lr:.2e}")
             on_step = _step_reporter(
-                log, config, epoch, global_step, len(train_loader), runtime.is_main, stream, lr
+                log,
+                config,
+                epoch,
+                global_step,
+                len(train_loader),
+                runtime.is_main,
+                stream,
+                optimizer,
             )
             stats = run_epoch(
                 step,
@@ -538,8 +545,10 @@ def _step_reporter(
     n_batches: int,
     is_main: bool,
     stream: TextIO,
-    lr: float,
+    optimizer: torch.optim.Optimizer,
 ) -> Callable[[int, int, float, float], None]:
+    """Logs every ``log_every`` batches with the learning rate of that moment (a cosine
+    schedule changes it every batch)."""
     bar = ProgressBar(n_batches, "batches", stream=stream)
 
     def on_step(batch: int, batches: int, loss: float, rate: float) -> None:
@@ -554,7 +563,7 @@ def _step_reporter(
                 batch=batch,
                 batches=batches,
                 train_loss=loss,
-                lr=lr,
+                lr=optimizer.param_groups[0]["lr"],
                 images_per_s=rate,
             )
 
