@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from mura_desktop.cli.overlay_writer import OverlayWriter
+from mura_desktop.core.dicom_result_names import is_dicom_result_file
 from mura_desktop.core.dicom_results import (
     NoDicomContext,
-    is_dicom_result_file,
     write_dicom_results,
 )
 from mura_desktop.core.discovery import discover

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from pydicom.valuerep import validate_value
 from mura_desktop import __version__
 from mura_desktop.core.atomic_write import write_atomically
 from mura_desktop.core.deflate_guard import refuse_deflate_bomb
+from mura_desktop.core.dicom_result_names import SR_NAME, sc_name
 from mura_desktop.core.formats import open_regular_file
 from mura_desktop.core.labels import Verdict
 from mura_desktop.core.model_record import ModelRecord
@@ -57,9 +57,6 @@ VERDICT_CODES = {
 }
 NO_UNITS = codes.UCUM.NoUnits
 
-SR_NAME = "mura_sr.dcm"
-_SC_NAME = re.compile(r"mura_heatmap_\d+\.dcm")
-
 
 class NoDicomContext(ValueError):
     """A study whose views are not DICOM instances of one study: nothing to attach a DICOM
@@ -81,11 +78,6 @@ class DicomResultFiles:
     report: Path
     overlays: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-
-
-def is_dicom_result_file(path: Path) -> bool:
-    """Whether ``path`` is named as a file ``write_dicom_results`` writes."""
-    return path.name == SR_NAME or _SC_NAME.fullmatch(path.name) is not None
 
 
 def read_source_header(path: str | os.PathLike[str]) -> Dataset:
@@ -122,7 +114,7 @@ def write_dicom_results(
         rgb = rgb_of.get(view.path)
         if rgb is None or view.path not in sources:
             continue  # not scored, or its header could not be read (noted above)
-        target = out / f"mura_heatmap_{number}.dcm"
+        target = out / sc_name(number)
         _save(build_overlay(sources[view.path], rgb, series_uid, number), target)
         files.overlays.append(target)
     return files

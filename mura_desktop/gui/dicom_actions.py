@@ -1,6 +1,9 @@
 """The main window's DICOM network and DICOM results commands: export the scores as DICOM
 (SR + heatmap Secondary Captures), send them to the configured PACS, set that PACS up, and
-run the DICOM listener, whose arriving studies appear in the study list as they come."""
+run the DICOM listener, whose arriving studies appear in the study list as they come.
+
+highdicom and pynetdicom (0.4-0.6 s of imports) load when one of these commands is first
+used, not with the window."""
 
 from __future__ import annotations
 
@@ -14,12 +17,11 @@ from PySide6.QtWidgets import QFileDialog
 
 from mura_desktop.core.display import HeatmapStyle, draw_heatmap, windowed
 from mura_desktop.core.results import ResultSet
-from mura_desktop.gui.dicom_export import export_dicom_results, write_dicom_export
-from mura_desktop.gui.listener_service import ListenerService
-from mura_desktop.gui.pacs_dialog import PacsDialog, PacsSender, describe
 
 if TYPE_CHECKING:
+    from mura_desktop.gui.listener_service import ListenerService
     from mura_desktop.gui.main_window import MainWindow
+    from mura_desktop.gui.pacs_dialog import PacsSender
 
 RESCAN_MS = 1000  # studies completed meanwhile are listed together
 
@@ -27,26 +29,44 @@ RESCAN_MS = 1000  # studies completed meanwhile are listed together
 class DicomActions:
     def __init__(self, window: MainWindow) -> None:
         self.window = window
-        self.listener = ListenerService(window)
-        self.sender = PacsSender(window.settings, window)
+        self._listener: ListenerService | None = None
+        self._sender: PacsSender | None = None
         self._rescan = QTimer(window)
         self._rescan.setSingleShot(True)
         self._rescan.setInterval(RESCAN_MS)
         self._rescan.timeout.connect(self._show_received)
-        self.listener.started.connect(self._started)
-        self.listener.stored.connect(lambda _uid, text: self._say(text))
-        self.listener.scored.connect(lambda _scored: self._arrived())
-        self.listener.problem.connect(self._say)
-        self.listener.failed.connect(
-            lambda text: window.report(
-                f"The listener did not start: {text}", "Check the port and the model."
+
+    @property
+    def listener(self) -> ListenerService:
+        if self._listener is None:
+            from mura_desktop.gui.listener_service import ListenerService
+
+            window, listener = self.window, ListenerService(self.window)
+            listener.started.connect(self._started)
+            listener.stored.connect(lambda _uid, text: self._say(text))
+            listener.scored.connect(lambda _scored: self._arrived())
+            listener.problem.connect(self._say)
+            listener.failed.connect(
+                lambda text: window.report(
+                    f"The listener did not start: {text}", "Check the port and the model."
+                )
             )
-        )
-        self.listener.stopped.connect(lambda: self._say("The DICOM listener stopped."))
-        self.sender.sent.connect(lambda report: self._say(describe(report)))
-        self.sender.failed.connect(
-            lambda text: window.report(f"Not sent: {text}", "Check the PACS settings (C-ECHO).")
-        )
+            listener.stopped.connect(lambda: self._say("The DICOM listener stopped."))
+            self._listener = listener
+        return self._listener
+
+    @property
+    def sender(self) -> PacsSender:
+        if self._sender is None:
+            from mura_desktop.gui.pacs_dialog import PacsSender, describe
+
+            window, sender = self.window, PacsSender(self.window.settings, self.window)
+            sender.sent.connect(lambda report: self._say(describe(report)))
+            sender.failed.connect(
+                lambda text: window.report(f"Not sent: {text}", "Check the PACS settings (C-ECHO).")
+            )
+            self._sender = sender
+        return self._sender
 
     # --- DICOM results ------------------------------------------------------------------
 
@@ -58,6 +78,8 @@ class DicomActions:
             self.window, "Export DICOM results into", self.window.settings.last_save_dir
         )
         if folder:
+            from mura_desktop.gui.dicom_export import export_dicom_results
+
             export_dicom_results(self.window, results, folder, self.overlays())
 
     def send_to_pacs(self) -> None:
@@ -65,6 +87,8 @@ class DicomActions:
         results = self._results()
         if results is None:
             return
+        from mura_desktop.gui.dicom_export import write_dicom_export
+
         folder = Path(tempfile.mkdtemp(prefix="mura-send-"))
         export = write_dicom_export(results, folder, self.overlays())
         files = [p for w in export.written for p in (w.report, *w.overlays)]
@@ -75,6 +99,8 @@ class DicomActions:
             self._say(f"Sending {len(files)} DICOM objects to {self.window.settings.pacs_node}…")
 
     def pacs_settings(self) -> None:
+        from mura_desktop.gui.pacs_dialog import PacsDialog
+
         PacsDialog(self.window.settings, self.window).open()
 
     def overlays(self) -> dict[str, np.ndarray]:
@@ -106,7 +132,8 @@ class DicomActions:
         first), filing into the saved folder (asked for the first time)."""
         window = self.window
         if not on:
-            self.listener.stop()
+            if self._listener is not None:
+                self._listener.stop()
             return
         model = window.viewer.model
         if model is None or model.bundle is None:
@@ -137,8 +164,10 @@ class DicomActions:
         )
 
     def shutdown(self) -> None:
-        self.listener.shutdown()
-        self.sender.shutdown()
+        if self._listener is not None:
+            self._listener.shutdown()
+        if self._sender is not None:
+            self._sender.shutdown()
 
     # --- internals ----------------------------------------------------------------------
 

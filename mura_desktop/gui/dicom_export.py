@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from mura_desktop.core.dicom_result_names import is_dicom_result_file
 from mura_desktop.core.dicom_results import (
     DicomResultFiles,
     NoDicomContext,
-    is_dicom_result_file,
     write_dicom_results,
 )
 from mura_desktop.core.output_guard import OutputRefused, check_output_folder

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mura_desktop.core.dicom_results import SR_NAME, dicom_report, is_dicom_result_file
+from mura_desktop.core.dicom_result_names import SR_NAME, is_dicom_result_file
+from mura_desktop.core.dicom_results import dicom_report
 
 
 class DicomResultsView(QWidget):

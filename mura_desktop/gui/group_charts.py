@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QPalette
 from PySide6.QtWidgets import (
@@ -25,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from mura_desktop.core.metrics import BinaryMetrics, roc_curve
+from mura_desktop.gui.pyqtgraph_setup import pg
 from mura_desktop.gui.reliability_plot import unit_square
 
 _CORRECT = QColor(46, 160, 67)

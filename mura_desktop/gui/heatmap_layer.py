@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pyqtgraph as pg
 
 from mura_desktop.core.display import HeatmapStyle, layers_rgba, overlay_layers
+from mura_desktop.gui.pyqtgraph_setup import pg
 
 DISPLAY_SIDE = 768
 """The longest side the overlay is drawn at on screen. Maps are smooth (upsampled from a

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import (
@@ -35,9 +34,8 @@ from mura_desktop.core.display import (
 from mura_desktop.core.pixels import LoadedImage
 from mura_desktop.gui.heatmap_layer import HeatmapLayer
 from mura_desktop.gui.image_viewbox import GRAY_LUT, ImageViewBox, screen_transform
+from mura_desktop.gui.pyqtgraph_setup import pg
 from mura_desktop.gui.view_captions import ViewCaptions
-
-pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
 _DRAG_GAIN = 1.0 / 400.0  # window units per screen pixel of drag
 

@@ -4,11 +4,11 @@ conventions, and the transform that orients an image on screen."""
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QTransform
 
 from mura_desktop.core.display import oriented_frame
+from mura_desktop.gui.pyqtgraph_setup import pg
 
 GRAY_LUT = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)
 

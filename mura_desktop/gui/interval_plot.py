@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QWidget
 
 from mura_desktop.core.stats.summary import StudyStatistics
 from mura_desktop.gui.plot_style import style_axes
+from mura_desktop.gui.pyqtgraph_setup import pg
 
 SERIES = (("kappa", "κ", QColor(214, 39, 40)), ("auroc", "AUROC", QColor(31, 119, 180)))
 _OFFSET = 0.15

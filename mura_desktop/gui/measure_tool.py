@@ -9,7 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from mura_desktop.core.measure import POINTS, Calibration, Measurement
 from mura_desktop.gui.image_view import ImageView
+from mura_desktop.gui.pyqtgraph_setup import pg
 
 if TYPE_CHECKING:
     from mura_desktop.gui.main_window import MainWindow

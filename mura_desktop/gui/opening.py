@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog
 
-from mura_desktop.core.dicom_results import SR_NAME
+from mura_desktop.core.dicom_result_names import SR_NAME
 from mura_desktop.core.resources import MODEL_SUFFIX, default_model_path
 from mura_desktop.core.results import ResultSet
 from mura_desktop.gui.skipped_dialog import problem_counts

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import pyqtgraph as pg
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem
+
+from mura_desktop.gui.pyqtgraph_setup import pg
 
 
 def style_axes(plot: pg.PlotWidget, text: QColor, labels: dict[str, str] | None = None) -> None:

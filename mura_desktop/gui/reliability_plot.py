@@ -3,13 +3,13 @@ against the mean predicted probability per bin, with each bin's share of the stu
 
 from __future__ import annotations
 
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QWidget
 
 from mura_desktop.core.stats.calibration import Calibration
 from mura_desktop.gui.plot_style import style_axes
+from mura_desktop.gui.pyqtgraph_setup import pg
 
 _LINE = QColor(31, 119, 180)
 _BARS = QColor(150, 150, 150, 90)

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import math
 
-import pyqtgraph as pg
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
+from mura_desktop.gui.pyqtgraph_setup import pg
 from mura_desktop.gui.training_metrics import TrainingCurves
 
 

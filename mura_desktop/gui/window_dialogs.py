@@ -15,13 +15,13 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from mura_desktop import __version__
 from mura_desktop.core.resources import MODEL_SUFFIX
 from mura_desktop.gui.compare_dialog import CompareDialog
-from mura_desktop.gui.dicom_results_view import DicomResultsView
 from mura_desktop.gui.model_dialog import ModelDialog
 from mura_desktop.gui.shortcuts import ShortcutsDialog
 from mura_desktop.gui.skipped_dialog import SkippedFilesDialog
 from mura_desktop.gui.train_window import TrainWindow
 
 if TYPE_CHECKING:
+    from mura_desktop.gui.dicom_results_view import DicomResultsView
     from mura_desktop.gui.main_window import MainWindow
 
 
@@ -120,6 +120,8 @@ class WindowDialogs:
 
     def show_dicom_results(self, folder: Path) -> None:
         """Our SR and heatmap Secondary Captures, read back, in a window of their own."""
+        from mura_desktop.gui.dicom_results_view import DicomResultsView  # loads highdicom
+
         view = DicomResultsView()
         view.setWindowTitle(f"DICOM results — {folder.name}")
         try:
