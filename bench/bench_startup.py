@@ -1,8 +1,8 @@
 """Viewer start-up: process start → main window shown → first image → first study scored.
 
 Each run is a fresh interpreter (offscreen Qt platform) started the way ``mura-desktop``
-starts the viewer (``gui.app.run_viewer``): the model's preload begins, QApplication, main
-window, ``show()``, then the study is opened and scored. Times are wall clock from just
+starts the viewer (``gui.app.run_viewer``): QApplication, main window, ``show()``, the
+model's preload begins, then the study is opened and scored. Times are wall clock from just
 before the process is spawned. ``--model`` configures a random DenseNet-121 at 320 px,
 ``--demo`` the bundled demo model. The runs share one empty runtime cache: the first is a
 machine's very first launch (the backend probe runs), the others the usual one.
@@ -38,13 +38,15 @@ def child(t0: float, study: str, model: str | None, settings: str) -> None:
     from mura_desktop.gui.settings import Settings
     from mura_desktop.inference.preload import preload
 
-    preloaded = preload(model, leave_a_core=True) if model else None
     app = create_application()
-    window = MainWindow(Settings(settings), model_factory=BundleLoader(preloaded))
+    loader = BundleLoader()
+    window = MainWindow(Settings(settings), model_factory=loader)
     window.resize(1400, 900)  # the offscreen "screen" is 800×600; size it like a desktop
     window.show()
     QApplication.processEvents()
     shown = time.time()
+    if model:
+        loader.preloaded = preload(model, leave_a_core=True)
     torch_at_show = "torch" in sys.modules
     marks: dict[str, float] = {}
     window.imageShown.connect(lambda *_: marks.setdefault("image", time.time()))

@@ -191,7 +191,7 @@ def test_entry_point_makes_openmp_wait_passively_and_model_info_needs_no_torch(
     assert out.stdout.split()[-2:] == ["ACTIVE", "False"]
 
 
-def test_preload_hands_its_warm_backend_to_the_first_matching_load(
+def test_preload_hands_its_backend_to_the_first_matching_load(
     tiny_bundle_path: Path, tmp_path: Path
 ) -> None:
     from mura_desktop.gui.model_loading import BundleLoader

@@ -63,14 +63,15 @@ class BundleLoader:
     """The real ``ModelFactory``: a bundle file → ``Predictor``. Imports torch on first call.
 
     The last bundle read is kept, so changing only device or threshold does not re-read it.
-    ``preloaded`` (``inference.preload.preload``, started at launch) serves the first load
-    of the same file and device with the bundle and backend it has ready; ``backend()``
-    says which runtime to use (``auto``, ``torch``, ``openvino``: the user's setting).
+    ``preloaded`` (``inference.preload.preload``, started at launch; it may be set after
+    construction, before the first load) serves the first load of the same file and device
+    with the bundle and backend it has ready; ``backend()`` says which runtime to use
+    (``auto``, ``torch``, ``openvino``: the user's setting).
     """
 
     def __init__(self, preloaded: Any = None, backend: Callable[[], str] = lambda: "auto") -> None:
         self._cached: tuple[tuple[str, int, int], Any] | None = None
-        self._preloaded = preloaded
+        self.preloaded = preloaded
         self._backend = backend
 
     def __call__(self, path: Path, device: str, threshold: float | None) -> LoadedModel:
@@ -85,7 +86,7 @@ class BundleLoader:
             raise ModelLoadError(f"{path}: cannot open the model file ({exc.strerror})") from exc
         key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
         backend = self._backend()
-        ready = self._preloaded.take(path, device, backend) if self._preloaded is not None else None
+        ready = self.preloaded.take(path, device, backend) if self.preloaded is not None else None
         if ready is not None:
             bundle, backend = ready
             self._cached = (key, bundle)
