@@ -40,6 +40,8 @@ _worker_limit = MEMORY_LIMIT
 
 def _start_worker(memory_bytes: int | None) -> None:
     global _worker_limit
+    import mura_desktop.core.dicom_pixels  # noqa: F401  pydicom loads here, not at the first file
+
     if memory_bytes is not None:
         import resource
 

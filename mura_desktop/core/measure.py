@@ -6,11 +6,12 @@ coordinates (x along columns, y along rows), whatever the orientation on screen.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import MutableSequence, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pydicom.dataset import Dataset
-from pydicom.multival import MultiValue
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 Point = tuple[float, float]
 
@@ -114,7 +115,7 @@ def _angle(u: Sequence[float], v: Sequence[float]) -> float:
 
 
 def _pair(value) -> tuple[float, float] | None:
-    values = list(value) if isinstance(value, (MultiValue, list, tuple)) else []
+    values = list(value) if isinstance(value, (MutableSequence, tuple)) else []
     if len(values) != 2:
         return None
     numbers = [_number(v) for v in values]

@@ -11,8 +11,6 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from mura_desktop.core.codestreams import FrameHeader, frame_header
-from mura_desktop.core.dicom_pixels import display_pixels, named_windows, read_dataset
-from mura_desktop.core.dicom_tags import describe, reader_tags
 from mura_desktop.core.display import NamedWindow, ValueScale
 from mura_desktop.core.errors import (
     BlankImageError,
@@ -134,6 +132,10 @@ def _unknown_content_reason(path: Path, head: bytes) -> str:
 
 
 def _load_dicom(path: Path, fh: BinaryIO) -> LoadedImage:
+    # pydicom (0.25 s to import) loads with the first DICOM file, not with the viewer
+    from mura_desktop.core.dicom_pixels import display_pixels, named_windows, read_dataset
+    from mura_desktop.core.dicom_tags import describe, reader_tags
+
     try:
         ds = read_dataset(fh, path)
         pixels, scale, note = display_pixels(ds, path)

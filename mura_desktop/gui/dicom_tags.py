@@ -8,6 +8,7 @@ pixel data, so a view whose pixels failed to decode still shows it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,7 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mura_desktop.core.dicom_header import HeaderNode, read_header
+if TYPE_CHECKING:
+    from mura_desktop.core.dicom_header import HeaderNode
 
 
 class DicomTagsPanel(QWidget):
@@ -108,6 +110,8 @@ class DicomTagsPanel(QWidget):
     def show_header_of_unreadable(self, title: str, path: Path) -> None:
         """A view whose pixels could not be decoded: its header, read on its own."""
         self._title.setText(title)
+        from mura_desktop.core.dicom_header import read_header  # pydicom: see core.pixels
+
         try:
             summary = read_header(path).summary
         except (OSError, ValueError):
@@ -141,6 +145,8 @@ class DicomTagsPanel(QWidget):
         if self.tabs.currentIndex() != 1 or self._path is None or self._tree_for == self._path:
             return
         self._tree_for = self._path
+        from mura_desktop.core.dicom_header import read_header
+
         try:
             header = read_header(self._path)
         except (OSError, ValueError) as exc:

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydicom.errors import InvalidDicomError
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
@@ -120,6 +119,8 @@ class WindowDialogs:
 
     def show_dicom_results(self, folder: Path) -> None:
         """Our SR and heatmap Secondary Captures, read back, in a window of their own."""
+        from pydicom.errors import InvalidDicomError
+
         from mura_desktop.gui.dicom_results_view import DicomResultsView  # loads highdicom
 
         view = DicomResultsView()
