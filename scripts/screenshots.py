@@ -223,7 +223,7 @@ def main() -> int:
             wait_for(lambda: bool(finished), "dataset scoring")
             window.refresh_metrics()
             save(window, "dataset_scored.png")
-            panel = window.metrics_panel
+            panel = window.metrics.panel
             panel.compute_intervals_now()
             wait_for(lambda: panel.statistics() is not None, "the 95% intervals")
             wait_for(lambda: not panel.charts_pending(), "the charts")

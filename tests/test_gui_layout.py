@@ -37,6 +37,7 @@ def test_a_crushed_saved_layout_falls_back_to_the_default(qtbot, settings, tmp_p
     first.resize(1366, 768)
     first.show()
     dock = first.metrics_dock
+    assert first.metrics.panel is dock.widget()  # built, as by a user who docked it
     first.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)  # as older versions did
     dock.setFloating(False)
     dock.show()

@@ -49,7 +49,7 @@ COMMANDS: tuple[Command, ...] = (
             lambda w: w.exports.choose_report_target, "Ctrl+P",
             "One page: views with heatmaps, scores, verdict, model"),
     Command("export_metrics", "Export &metrics report (PDF)…",
-            lambda w: w.metrics_panel.choose_report_target, None,
+            lambda w: w.metrics.choose_report_target, None,
             "The dataset's metrics with 95% intervals, error bars and reliability diagram"),
     Command("export_dicom", "Export &DICOM results…",
             lambda w: w.dicom.choose_export_folder, None,

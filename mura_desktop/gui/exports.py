@@ -108,7 +108,7 @@ class Exports:
     def export_metrics_report(self, path: Path) -> bool:
         if not self.writable_target(path):
             return False
-        panel = self.window.metrics_panel
+        panel = self.window.metrics.panel
         return self._write(path, panel.write_report, f"Wrote metrics report {path}")
 
     # --- where ----------------------------------------------------------------------------

@@ -167,7 +167,7 @@ class MainWindow(QMainWindow):
         self.verdict_dock = self._dock("Verdict", self.verdict, right)
         self.tags_dock = self._dock("Header", self.tags, right)
         self.metrics = MetricsDock(self)
-        self.metrics_panel, self.metrics_dock = self.metrics.panel, self.metrics.dock
+        self.metrics_dock = self.metrics.dock
         self.measure = MeasureController(self, lambda text: self.statusBar().showMessage(text))
         self.measure_dock = self._dock("Measurements", self.measure.panel, right)
         self.tabifyDockWidget(self.tags_dock, self.measure_dock)
@@ -277,7 +277,7 @@ class MainWindow(QMainWindow):
         self.service.shutdown()
         self.dicom.shutdown()
         self.loader.shutdown()
-        self.metrics_panel.shutdown()
+        self.metrics.shutdown()
         super().closeEvent(event)
 
     # --- opening things -----------------------------------------------------------------

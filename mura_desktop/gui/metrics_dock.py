@@ -1,5 +1,8 @@
 """The main window's metrics: the panel in a dock that floats as a window of its own,
-refreshed at most once a second while scores stream in."""
+refreshed at most once a second while scores stream in.
+
+The panel (its three charts) is built when it is first shown or asked for: built with the
+window it took 0.15-0.37 s of the window's start-up, hidden."""
 
 from __future__ import annotations
 
@@ -8,10 +11,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDockWidget
 
-from mura_desktop.gui.metrics_panel import MetricsPanel
-
 if TYPE_CHECKING:
     from mura_desktop.gui.main_window import MainWindow
+    from mura_desktop.gui.metrics_panel import MetricsPanel
 
 REFRESH_MS = 1000
 
@@ -19,11 +21,9 @@ REFRESH_MS = 1000
 class MetricsDock:
     def __init__(self, window: MainWindow) -> None:
         self.window = window
-        self.panel = MetricsPanel()
-        self.panel.reportRequested.connect(lambda: window.exports.choose_metrics_report_target())
+        self._panel: MetricsPanel | None = None
         self.dock = QDockWidget("Metrics", window)
         self.dock.setObjectName("dock_metrics")
-        self.dock.setWidget(self.panel)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         # A window of its own by default: docked under or beside the image it starves it.
         self.dock.setAllowedAreas(
@@ -31,10 +31,16 @@ class MetricsDock:
         )
         self.dock.setFloating(True)
         self.dock.hide()
+        self.dock.visibilityChanged.connect(self._on_visibility)
         self._timer = QTimer(window)
         self._timer.setSingleShot(True)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
+
+    @property
+    def panel(self) -> MetricsPanel:
+        """The panel, built (and filled with the scores so far) on first use."""
+        return self._panel if self._panel is not None else self._build()
 
     def show(self) -> None:
         dock = self.dock
@@ -51,8 +57,28 @@ class MetricsDock:
 
     def refresh(self) -> None:
         viewer = self.window.viewer
-        if viewer.closing:
+        if viewer.closing or self._panel is None:  # an unbuilt panel is filled when built
             return
         results = list(viewer.session.results.values())
         threshold = results[0].rule.threshold if results else None
-        self.panel.set_results(results, threshold, viewer.session.model)
+        self._panel.set_results(results, threshold, viewer.session.model)
+
+    def choose_report_target(self) -> None:
+        self.panel.choose_report_target()
+
+    def shutdown(self) -> None:
+        if self._panel is not None:
+            self._panel.shutdown()
+
+    def _on_visibility(self, visible: bool) -> None:
+        if visible and self._panel is None:  # shown from the View menu or a saved layout
+            self._build()
+
+    def _build(self) -> MetricsPanel:
+        from mura_desktop.gui.metrics_panel import MetricsPanel
+
+        panel = self._panel = MetricsPanel()
+        panel.reportRequested.connect(lambda: self.window.exports.choose_metrics_report_target())
+        self.dock.setWidget(panel)
+        self.refresh()
+        return panel
