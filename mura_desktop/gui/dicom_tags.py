@@ -109,9 +109,9 @@ class DicomTagsPanel(QWidget):
 
     def show_header_of_unreadable(self, title: str, path: Path) -> None:
         """A view whose pixels could not be decoded: its header, read on its own."""
-        self._title.setText(title)
         from mura_desktop.core.dicom_header import read_header  # pydicom: see core.pixels
 
+        self._title.setText(title)
         try:
             summary = read_header(path).summary
         except (OSError, ValueError):
@@ -142,11 +142,11 @@ class DicomTagsPanel(QWidget):
 
     def _fill_tree(self) -> None:
         """Read the full header when its tab is visible and it is not read yet."""
+        from mura_desktop.core.dicom_header import read_header
+
         if self.tabs.currentIndex() != 1 or self._path is None or self._tree_for == self._path:
             return
         self._tree_for = self._path
-        from mura_desktop.core.dicom_header import read_header
-
         try:
             header = read_header(self._path)
         except (OSError, ValueError) as exc:

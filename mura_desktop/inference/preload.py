@@ -2,10 +2,10 @@
 
 ``preload(path, ...)`` returns at once; a daemon thread reads the bundle, opens its
 backend (from the runtime caches once they are warm: OpenVINO then runs without importing
-torch) and, on a GPU, runs one warm-up forward pass. Whoever loads the model later asks ``take()``
-for it: the same file and settings get the preloaded bundle and backend (waiting for them
-if need be), anything else gets None and loads as usual. A failed preload also gives
-None, so the usual load reports the error.
+torch) and, on a GPU, runs one warm-up forward pass. Whoever loads the model later asks
+``take()`` for it: the same file and settings get the preloaded bundle and backend (waiting
+for them if need be), anything else gets None and loads as usual. A failed preload also
+gives None, so the usual load reports the error.
 
 This module imports nothing heavy itself: calling it on the GUI thread costs nothing.
 """
