@@ -84,3 +84,45 @@ def test_the_cap_is_on_top_of_what_the_parents_main_module_maps(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "(2000, 2000)"
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (an exited one not yet reaped is not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows does not reparent orphans")
+def test_workers_exit_when_their_process_is_killed(tmp_path):
+    """A viewer killed without shutting down (SIGKILL here) left its workers waiting forever."""
+    image = _png(tmp_path / "a.png", 32)
+    script = tmp_path / "holder.py"
+    script.write_text(
+        "import multiprocessing, sys, time\n"
+        "from mura_desktop.core.decoding import IsolatedDecoder\n"
+        "if __name__ == '__main__':\n"
+        "    decoder = IsolatedDecoder(workers=2)\n"
+        "    decoder.decode(sys.argv[1])\n"
+        "    print(*[p.pid for p in multiprocessing.active_children()], flush=True)\n"
+        "    time.sleep(300)\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, str(script), str(image)], stdout=subprocess.PIPE, text=True
+    )
+    workers = [int(pid) for pid in holder.stdout.readline().split()]
+    assert workers and all(_running(pid) for pid in workers)
+    holder.kill()
+    holder.wait()
+    deadline = time.monotonic() + 20
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_running(pid) for pid in workers), "orphaned decoding workers kept running"

@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from concurrent.futures import Future, InvalidStateError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
@@ -36,12 +37,14 @@ DIED = (
 
 
 _worker_limit = MEMORY_LIMIT
+ORPHAN_CHECK_S = 1.0
 
 
-def _start_worker(memory_bytes: int | None) -> None:
+def _start_worker(memory_bytes: int | None, parent: int) -> None:
     global _worker_limit
     import mura_desktop.core.dicom_pixels  # noqa: F401  pydicom loads here, not at the first file
 
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
     if memory_bytes is not None:
         import resource
 
@@ -50,6 +53,15 @@ def _start_worker(memory_bytes: int | None) -> None:
         limit = _address_space_in_use() + memory_bytes
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         _worker_limit = memory_bytes
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    """A worker outlives a parent killed without shutting the pool down (SIGTERM, SIGKILL):
+    it waits on a queue whose writing end it holds itself. Where the system hands orphans
+    to another parent (POSIX), it exits when that happens."""
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_S)
+    os._exit(0)
 
 
 def _address_space_in_use() -> int:
@@ -124,7 +136,7 @@ class IsolatedDecoder:
                 self._workers,
                 mp_context=get_context("spawn"),
                 initializer=_start_worker,
-                initargs=(self._memory,),
+                initargs=(self._memory, os.getpid()),
             )
         return self._pool
 
