@@ -132,7 +132,7 @@ def _unknown_content_reason(path: Path, head: bytes) -> str:
 
 
 def _load_dicom(path: Path, fh: BinaryIO) -> LoadedImage:
-    # pydicom (0.25 s to import) loads with the first DICOM file, not with the viewer
+    # pydicom (0.25 s to import) loads where a DICOM is read, not with the window
     from mura_desktop.core.dicom_pixels import display_pixels, named_windows, read_dataset
     from mura_desktop.core.dicom_tags import describe, reader_tags
 

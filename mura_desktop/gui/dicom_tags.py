@@ -142,10 +142,10 @@ class DicomTagsPanel(QWidget):
 
     def _fill_tree(self) -> None:
         """Read the full header when its tab is visible and it is not read yet."""
-        from mura_desktop.core.dicom_header import read_header
-
         if self.tabs.currentIndex() != 1 or self._path is None or self._tree_for == self._path:
             return
+        from mura_desktop.core.dicom_header import read_header  # pydicom: see core.pixels
+
         self._tree_for = self._path
         try:
             header = read_header(self._path)
