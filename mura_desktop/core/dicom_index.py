@@ -1,4 +1,8 @@
-"""DICOM headers for discovery: a few tags per file, never the pixels; DICOMDIR listings."""
+"""DICOM headers for discovery: a few tags per file, never the pixels; DICOMDIR listings.
+
+pydicom is imported by the functions that read a DICOM file, so scanning a folder of
+PNGs or JPEGs never loads it (0.35 s, on the first image's path in the viewer).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,6 @@ import re
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
-
-from pydicom import dcmread
-from pydicom.errors import InvalidDicomError
-from pydicom.uid import MediaStorageDirectoryStorage
 
 from mura_desktop.core.deflate_guard import refuse_deflate_bomb
 from mura_desktop.core.errors import CorruptImageError, UnsupportedImageError
@@ -79,6 +79,9 @@ def read_dicom_header(path: str | os.PathLike[str]) -> DicomHeader:
             raise UnsupportedImageError(path, "not a DICOM file (no DICM marker)")
         fp.seek(0)
         refuse_deflate_bomb(fp, path)
+        from pydicom import dcmread
+        from pydicom.errors import InvalidDicomError
+
         try:
             ds = dcmread(fp, stop_before_pixels=True, specific_tags=_HEADER_TAGS, force=True)
             fields = {tag: ds.get(tag) for tag in _HEADER_TAGS}
@@ -135,6 +138,9 @@ def dicomdir_instances(path: str | os.PathLike[str]) -> list[Path]:
     Raises ``DicomdirError`` if the file is not a readable DICOMDIR or a reference would
     leave its folder.
     """
+    from pydicom import dcmread
+    from pydicom.uid import MediaStorageDirectoryStorage
+
     path = Path(path)
     try:
         ds = dcmread(path)
