@@ -37,9 +37,8 @@ def _trained_looking(architecture: str, output_stride: int) -> torch.nn.Module:
 def test_graph_computes_what_the_torch_network_computes(
     architecture: str, output_stride: int
 ) -> None:
-    import openvino
-
     from mura_desktop.inference.backends.openvino_graph import member_graph
+    from mura_desktop.inference.backends.openvino_module import openvino
 
     net = _trained_looking(architecture, output_stride)
     member = {k: v.numpy() for k, v in net.state_dict().items()}

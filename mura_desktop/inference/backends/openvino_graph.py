@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-import openvino as ov
-import openvino.opset13 as ops
 
 from mura_desktop.inference.architectures import DENSENET_BLOCKS, RESNET50_BLOCKS
+from mura_desktop.inference.backends.openvino_module import openvino as ov
+from mura_desktop.inference.backends.openvino_module import opset as ops
 
 BATCH_NORM_EPS = 1e-5  # torchvision's
 Node = ov.Output

@@ -33,7 +33,7 @@ def openvino_unavailable_reason() -> str | None:
     if find_spec("openvino") is None:
         return "OpenVINO is not installed (pip install openvino)"
     try:
-        import openvino
+        from mura_desktop.inference.backends.openvino_module import openvino
 
         devices = openvino.Core().available_devices
     except Exception as exc:
@@ -45,7 +45,7 @@ def openvino_unavailable_reason() -> str | None:
 
 def openvino_precisions() -> tuple[str, ...]:
     """The precisions OpenVINO's CPU plugin runs natively here; the first is the reference."""
-    import openvino
+    from mura_desktop.inference.backends.openvino_module import openvino
 
     capabilities = openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
     return ("float32", "bfloat16") if "BF16" in capabilities else ("float32",)
@@ -69,9 +69,8 @@ class OpenVinoBackend:
         reason = openvino_unavailable_reason()
         if reason is not None:
             raise BackendUnavailableError(f"the OpenVINO backend cannot be used: {reason}")
-        import openvino
-
         from mura_desktop.inference.backends.openvino_graph import member_graph
+        from mura_desktop.inference.backends.openvino_module import openvino
 
         available = openvino_precisions()
         self.precision = precision or available[0]
