@@ -36,7 +36,7 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
 
     from mura_desktop.gui.app import create_application
     from mura_desktop.gui.main_window import MainWindow
@@ -97,8 +97,12 @@ def main() -> int:
         clock.start()
         probe.start()
         stepper.start()
-        while not done["finished"]:
-            app.processEvents()
+        # The event loop the viewer runs (app.exec()): it sleeps between events, where a
+        # processEvents() loop would spin on a core the decoders and inference need.
+        loop = QEventLoop()
+        window.datasetFinished.connect(loop.quit)
+        if not done["finished"]:
+            loop.exec()
         probe.stop()
         stepper.stop()
         elapsed = time.perf_counter() - started

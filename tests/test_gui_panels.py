@@ -161,6 +161,29 @@ def test_metrics_panel_follows_streaming_results_quickly(panel):
     assert per_call < 0.25, f"set_results took {per_call * 1000:.0f} ms"
 
 
+def test_metrics_panel_charts_stay_put_while_results_stream(qtbot, panel):
+    """The notes above and beside the charts change length as results stream in and the
+    intervals arrive between them; each move of the charts re-laid and repainted their
+    axes (20-40 ms a chart on the GUI thread)."""
+    results = make_results(90, seed=8)  # about 13 studies a part: some without intervals
+    panel.resize(600, 800)
+    panel.show()
+    panel.set_results(results[:60], threshold=0.5)
+    _intervals(qtbot, panel)  # each note has been shown once: the tallest is known
+    panel.set_results(results[:65], threshold=0.5)
+    qtbot.waitUntil(lambda: not panel.charts_pending(), timeout=5_000)
+    charts = (panel._roc, panel._reliability, panel._errors)
+    placed = [c.geometry() for c in charts]
+    for end in (70, 80, 90):
+        _intervals(qtbot, panel)  # the method, with what has no interval: a longer note
+        qtbot.wait(50)  # the layout follows in a later turn of the event loop
+        assert [c.geometry() for c in charts] == placed
+        panel.set_results(results[:end], threshold=0.5)  # pending again: a short note
+        qtbot.waitUntil(lambda: not panel.charts_pending(), timeout=5_000)
+        assert panel.intervals_pending()
+        assert [c.geometry() for c in charts] == placed
+
+
 def _intervals(qtbot, panel) -> None:
     with qtbot.waitSignal(panel.intervalsReady, timeout=30_000):
         panel.compute_intervals_now()

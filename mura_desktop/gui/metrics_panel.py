@@ -49,6 +49,33 @@ INTERVAL_DELAY_MS = 1500
 CHART_TURN_MS = 25  # between two charts' paints: what else waits gets its turn
 
 
+class _SteadyLabel(QLabel):
+    """A word-wrapped label that keeps the tallest height its texts have needed.
+
+    The notes above and beside the charts change length with every refresh (the intervals
+    pending, then their method); each change of height moved the charts, and a moved chart
+    re-lays and repaints its axes: 20-40 ms a chart, 0.2-0.3 s of the GUI thread at once
+    while a dataset was scored.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWordWrap(True)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self._keep_height()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._keep_height()
+
+    def _keep_height(self) -> None:
+        needed = self.heightForWidth(self.width())
+        if needed > self.minimumHeight():
+            self.setMinimumHeight(needed)
+
+
 class MetricsPanel(QWidget):
     """κ, AUROC, sensitivity, specificity, accuracy and F1 overall and per body part, each
     with its 95% interval, the ROC curve, reliability diagram and confusion matrix of the
@@ -80,10 +107,8 @@ class MetricsPanel(QWidget):
         self._delay.setInterval(INTERVAL_DELAY_MS)
         self._delay.timeout.connect(self._compute_intervals)
 
-        self._summary = QLabel()
-        self._summary.setWordWrap(True)
-        self._method = QLabel()
-        self._method.setWordWrap(True)
+        self._summary = _SteadyLabel()
+        self._method = _SteadyLabel()
         self._method.setStyleSheet("color: gray;")
 
         self._message = QLabel()
