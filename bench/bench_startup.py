@@ -32,6 +32,7 @@ def child(t0: float, study: str, model: str | None, settings: str) -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
+    from mura_desktop.core.display import load_region_tools
     from mura_desktop.gui.app import create_application
     from mura_desktop.gui.main_window import MainWindow
     from mura_desktop.gui.model_loading import BundleLoader
@@ -47,6 +48,7 @@ def child(t0: float, study: str, model: str | None, settings: str) -> None:
     shown = time.time()
     if model:
         loader.preloaded = preload(model, leave_a_core=True)
+        loader.preloaded.when_done(load_region_tools)
     torch_at_show = "torch" in sys.modules
     marks: dict[str, float] = {}
     window.imageShown.connect(lambda *_: marks.setdefault("image", time.time()))

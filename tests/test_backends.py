@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -208,6 +209,23 @@ def test_preload_hands_its_backend_to_the_first_matching_load(
     assert ready.take(tiny_bundle_path, "cpu") is None  # handed over once
     again = BundleLoader(ready)(tiny_bundle_path, "cpu", None)
     assert again.predictor.backend is not backend
+
+
+def test_work_after_a_preload_runs_in_its_thread_once_it_is_done(tiny_bundle_path: Path) -> None:
+    import threading
+
+    from mura_desktop.inference.preload import preload
+
+    ran: list[tuple[str, bool]] = []
+    ready = preload(tiny_bundle_path, device="cpu", backend="auto")
+    ready.when_done(lambda: ran.append((threading.current_thread().name, ready._future.done())))
+    assert ready.take(tiny_bundle_path, "cpu", timeout=60) is not None
+    deadline = time.monotonic() + 10
+    while not ran and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ran == [("mura-preload", True)]
+    ready.when_done(lambda: ran.append((threading.current_thread().name, True)))  # done: now
+    assert ran[1] == (threading.current_thread().name, True)
 
 
 def test_preloading_imports_nothing_heavy_on_the_calling_thread() -> None:

@@ -109,6 +109,7 @@ def run_viewer(paths: Sequence[str], model: str | None = None) -> int:
     configure_logging()
     install_exception_hooks()
     log.info("MURA Desktop %s starting; paths %s", __version__, list(paths))
+    from mura_desktop.core.display import load_region_tools
     from mura_desktop.gui.main_window import MainWindow
     from mura_desktop.gui.model_loading import BundleLoader
     from mura_desktop.gui.opening import startup_model_path
@@ -130,5 +131,6 @@ def run_viewer(paths: Sequence[str], model: str | None = None) -> int:
         loader.preloaded = preload(
             model_path, device=settings.device, backend=settings.backend, leave_a_core=True
         )
+        loader.preloaded.when_done(load_region_tools)
     QTimer.singleShot(0, lambda: window.start([Path(p) for p in paths], model))
     return app.exec()

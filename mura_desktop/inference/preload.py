@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,12 @@ class Preloaded:
         except Exception as exc:
             log.info("preloading %s failed (the load will say why): %s", path, exc)
             self._future.set_exception(exc)
+
+    def when_done(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` in the preload's thread once it has finished (at once, in this
+        thread, if it has): work that must not compete with the load but can share the
+        cores with the first forward pass, which leaves the interpreter free."""
+        self._future.add_done_callback(lambda _: callback())
 
     def take(
         self,
