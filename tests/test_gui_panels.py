@@ -184,6 +184,40 @@ def test_metrics_panel_charts_stay_put_while_results_stream(qtbot, panel):
         assert [c.geometry() for c in charts] == placed
 
 
+def test_metrics_panel_paints_each_chart_on_its_own_turn(qtbot, panel):
+    """Painted together (the panel's first showing, a table row that moves them all) the
+    charts held the GUI thread for 0.2-0.3 s while a dataset was scored beside them."""
+    from PySide6.QtCore import QEvent, QObject
+
+    class PaintCounter(QObject):
+        def __init__(self) -> None:
+            super().__init__()
+            self.count = 0
+
+        def eventFilter(self, watched, event) -> bool:
+            self.count += event.type() == QEvent.Type.Paint
+            return False
+
+    charts = (panel._roc, panel._reliability, panel._errors)
+    counters = []
+    for chart in charts:
+        counters.append(PaintCounter())
+        chart.viewport().installEventFilter(counters[-1])
+    results = make_results(200, seed=9)
+    panel.show()
+    panel.set_results([r for r in results if r.body_part != "HAND"], threshold=0.5)
+    panel.repaint()  # the whole panel, now: as at its first showing
+    assert [c.count for c in counters] == [0, 0, 0]
+    qtbot.waitUntil(lambda: not panel.charts_pending(), timeout=5_000)
+    assert all(c.count for c in counters)
+    before = [c.count for c in counters]
+    panel.set_results(results, threshold=0.5)  # a new row (HAND): every chart moves
+    panel.repaint()
+    assert [c.count for c in counters] == before
+    qtbot.waitUntil(lambda: not panel.charts_pending(), timeout=5_000)
+    assert all(c.count > b for c, b in zip(counters, before, strict=True))
+
+
 def _intervals(qtbot, panel) -> None:
     with qtbot.waitSignal(panel.intervalsReady, timeout=30_000):
         panel.compute_intervals_now()
