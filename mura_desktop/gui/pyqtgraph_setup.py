@@ -7,17 +7,10 @@ They are hidden while pyqtgraph loads; torch imports them as usual afterwards.
 
 from __future__ import annotations
 
-import sys
+from mura_desktop.core.hidden_imports import hidden_module
 
-_CUDA = "cuda.bindings"
-_hidden = _CUDA not in sys.modules
-if _hidden:
-    sys.modules[_CUDA] = None  # "import cuda.bindings" raises ImportError
-try:
+with hidden_module("cuda.bindings"):
     import pyqtgraph as pg
-finally:
-    if _hidden:
-        del sys.modules[_CUDA]
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 

@@ -9,17 +9,10 @@ ImportError); ``import openvino.tools.ovc`` by name still works afterwards.
 
 from __future__ import annotations
 
-import sys
+from mura_desktop.core.hidden_imports import hidden_module
 
-_CONVERTER = "openvino.tools.ovc"
-_hidden = _CONVERTER not in sys.modules and "openvino" not in sys.modules
-if _hidden:
-    sys.modules[_CONVERTER] = None  # "from openvino.tools.ovc import ..." raises ImportError
-try:
+with hidden_module("openvino.tools.ovc"):
     import openvino
     import openvino.opset13 as opset
-finally:
-    if _hidden:
-        del sys.modules[_CONVERTER]
 
 __all__ = ["openvino", "opset"]
