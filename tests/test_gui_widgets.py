@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QByteArray, QEvent, QPoint, QPointF, Qt
+from PySide6.QtCore import QByteArray, QEvent, QObject, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
@@ -30,7 +30,7 @@ from mura_desktop.core.verdict import VerdictRule
 from mura_desktop.gui.heatmap_bar import HeatmapBar
 from mura_desktop.gui.heatmap_layer import DISPLAY_SIDE
 from mura_desktop.gui.image_view import ImageView
-from mura_desktop.gui.scoring_progress import EtaClock
+from mura_desktop.gui.scoring_progress import EtaClock, ScoringProgress
 from mura_desktop.gui.session import Session
 from mura_desktop.gui.settings import MAX_RECENT, Settings
 from mura_desktop.gui.study_browser import StudyBrowser
@@ -400,6 +400,29 @@ def test_thumbnail_is_small_and_windowed():
     thumb = make_thumbnail(pixels, 0.25, 0.75, size=100)
     assert max(thumb.shape) <= 100 and thumb.dtype == np.uint8
     assert thumb[0, 0] == 0 and thumb[-1, -1] == 255
+
+
+def test_progress_is_drawn_with_the_next_paint_not_at_once(qtbot):
+    """QProgressBar.setValue repaints its window synchronously: once per scored study,
+    with whatever else was waiting to be drawn, in the middle of the GUI thread's work."""
+
+    class Paints(QObject):
+        count = 0
+
+        def eventFilter(self, watched, event) -> bool:
+            self.count += event.type() == QEvent.Type.Paint
+            return False
+
+    progress = ScoringProgress()
+    qtbot.addWidget(progress)
+    progress.start(48)
+    qtbot.waitExposed(progress)
+    qtbot.wait(100)  # its first paint is done
+    paints = Paints()
+    progress.bar.installEventFilter(paints)
+    progress.update_progress(12)
+    assert paints.count == 0 and progress.bar.value() == 12
+    qtbot.waitUntil(lambda: paints.count > 0, timeout=2_000)
 
 
 def test_eta_excludes_paused_time():
