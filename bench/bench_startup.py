@@ -34,12 +34,10 @@ def child(t0: float, study: str, model: str | None, settings: str) -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtWidgets import QApplication
 
-    from mura_desktop.core.display import load_region_tools
-    from mura_desktop.gui.app import create_application
+    from mura_desktop.gui.app import begin_preload, create_application
     from mura_desktop.gui.main_window import MainWindow
     from mura_desktop.gui.model_loading import BundleLoader
     from mura_desktop.gui.settings import Settings
-    from mura_desktop.inference.preload import preload
 
     app = create_application()
     loader = BundleLoader()
@@ -49,8 +47,7 @@ def child(t0: float, study: str, model: str | None, settings: str) -> None:
     QApplication.processEvents()
     shown = time.time()
     if model:
-        loader.preloaded = preload(model, leave_a_core=True)
-        loader.preloaded.when_done(load_region_tools)
+        begin_preload(loader, Path(model))
     torch_at_show = "torch" in sys.modules
     marks: dict[str, float] = {}
     window.imageShown.connect(lambda *_: marks.setdefault("image", time.time()))

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QLabel, QPushButton
+from viewer_support import PaintCounter
 
 from mura_desktop.core.display import HeatmapStyle
 from mura_desktop.core.metrics import roc_curve, study_metrics
@@ -187,22 +188,8 @@ def test_metrics_panel_charts_stay_put_while_results_stream(qtbot, panel):
 def test_metrics_panel_paints_each_chart_on_its_own_turn(qtbot, panel):
     """Painted together (the panel's first showing, a table row that moves them all) the
     charts held the GUI thread for 0.2-0.3 s while a dataset was scored beside them."""
-    from PySide6.QtCore import QEvent, QObject
-
-    class PaintCounter(QObject):
-        def __init__(self) -> None:
-            super().__init__()
-            self.count = 0
-
-        def eventFilter(self, watched, event) -> bool:
-            self.count += event.type() == QEvent.Type.Paint
-            return False
-
     charts = (panel._roc, panel._reliability, panel._errors)
-    counters = []
-    for chart in charts:
-        counters.append(PaintCounter())
-        chart.viewport().installEventFilter(counters[-1])
+    counters = [PaintCounter(chart.viewport()) for chart in charts]
     results = make_results(200, seed=9)
     panel.show()
     panel.set_results([r for r in results if r.body_part != "HAND"], threshold=0.5)

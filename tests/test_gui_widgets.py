@@ -7,9 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QByteArray, QEvent, QObject, QPoint, QPointF, Qt
+from PySide6.QtCore import QByteArray, QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication
+from viewer_support import PaintCounter
 
 from mura_desktop.core.display import (
     DEFAULT_HEATMAP_MODE,
@@ -405,21 +406,12 @@ def test_thumbnail_is_small_and_windowed():
 def test_progress_is_drawn_with_the_next_paint_not_at_once(qtbot):
     """QProgressBar.setValue repaints its window synchronously: once per scored study,
     with whatever else was waiting to be drawn, in the middle of the GUI thread's work."""
-
-    class Paints(QObject):
-        count = 0
-
-        def eventFilter(self, watched, event) -> bool:
-            self.count += event.type() == QEvent.Type.Paint
-            return False
-
     progress = ScoringProgress()
     qtbot.addWidget(progress)
     progress.start(48)
     qtbot.waitExposed(progress)
     qtbot.wait(100)  # its first paint is done
-    paints = Paints()
-    progress.bar.installEventFilter(paints)
+    paints = PaintCounter(progress.bar)
     progress.update_progress(12)
     assert paints.count == 0 and progress.bar.value() == 12
     qtbot.waitUntil(lambda: paints.count > 0, timeout=2_000)

@@ -15,6 +15,8 @@ from types import SimpleNamespace
 
 import numpy as np
 from PIL import Image
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QWidget
 
 from mura_desktop.core.errors import ImageLoadError
 from mura_desktop.core.model_record import ModelRecord
@@ -26,6 +28,19 @@ from mura_desktop.gui.model_info import ModelInfo
 from mura_desktop.gui.model_loading import LoadedModel, ModelLoadError
 
 WAIT_MS = 10_000
+
+
+class PaintCounter(QObject):
+    """Counts the paint events ``widget`` receives from now on."""
+
+    def __init__(self, widget: QWidget) -> None:
+        super().__init__(widget)
+        self.count = 0
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        self.count += event.type() == QEvent.Type.Paint
+        return False
 
 
 class FakeCancelled(Exception):

@@ -13,6 +13,7 @@ import threading
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon
@@ -23,6 +24,9 @@ from mura_desktop.core.resources import icon_path, sample_paths
 from mura_desktop.gui.gui_gc import collect_on_gui_thread
 from mura_desktop.gui.messages import log_file, show_unexpected
 from mura_desktop.gui.settings import APPLICATION, ORGANIZATION
+
+if TYPE_CHECKING:
+    from mura_desktop.gui.model_loading import BundleLoader
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +101,18 @@ def create_application(argv: Sequence[str] | None = None) -> QApplication:
     return app
 
 
+def begin_preload(
+    loader: BundleLoader, path: Path, *, device: str = "auto", backend: str = "auto"
+) -> None:
+    """Start loading the model at ``path`` in the background for ``loader``'s first load,
+    and then what the first map drawn needs (the viewer's start and bench_startup.py)."""
+    from mura_desktop.core.display import load_region_tools
+    from mura_desktop.inference.preload import preload
+
+    loader.preloaded = preload(path, device=device, backend=backend, leave_a_core=True)
+    loader.preloaded.when_done(load_region_tools)
+
+
 def run_viewer(paths: Sequence[str], model: str | None = None) -> int:
     """The ``mura-desktop [PATH ...]`` entry point: show the window, then open and load."""
     from mura_desktop.gui.system_libraries import preflight
@@ -109,12 +125,10 @@ def run_viewer(paths: Sequence[str], model: str | None = None) -> int:
     configure_logging()
     install_exception_hooks()
     log.info("MURA Desktop %s starting; paths %s", __version__, list(paths))
-    from mura_desktop.core.display import load_region_tools
     from mura_desktop.gui.main_window import MainWindow
     from mura_desktop.gui.model_loading import BundleLoader
     from mura_desktop.gui.opening import startup_model_path
     from mura_desktop.gui.settings import Settings
-    from mura_desktop.inference.preload import preload
 
     settings = Settings()
     if not paths and settings.geometry is None:  # never closed before: a first launch
@@ -128,9 +142,6 @@ def run_viewer(paths: Sequence[str], model: str | None = None) -> int:
     # interpreter while importing) and the first score no sooner.
     model_path = startup_model_path(settings, model)
     if model_path is not None and model_path.is_file():
-        loader.preloaded = preload(
-            model_path, device=settings.device, backend=settings.backend, leave_a_core=True
-        )
-        loader.preloaded.when_done(load_region_tools)
+        begin_preload(loader, model_path, device=settings.device, backend=settings.backend)
     QTimer.singleShot(0, lambda: window.start([Path(p) for p in paths], model))
     return app.exec()
