@@ -148,6 +148,7 @@ def test_self_test_from_source_passes(tmp_path):
     assert out.count(" study (") == 8
     assert "8/8 studies scored" in out
     assert "is marked demo" in out and "demo warning banner visible" in out
+    assert "compressed transfer syntaxes available" in out
     assert not (tmp_path / "home").exists()  # the user's settings were not touched
 
 
