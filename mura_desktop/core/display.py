@@ -167,7 +167,8 @@ def hottest_region(heatmap: np.ndarray, fraction: float = REGION_FRACTION) -> np
 
 
 def _outline(region: np.ndarray, width: int) -> np.ndarray:
-    """The pixels of ``region`` within ``width`` pixels of its edge."""
+    """The pixels of ``region`` within ``width`` pixels of its edge (``region`` may be
+    cropped to its bounding box: what lies outside the array counts as outside it)."""
     from scipy import ndimage
 
     return region & ~ndimage.binary_erosion(region, iterations=width, border_value=0)
@@ -214,17 +215,20 @@ def overlay_layers(
         return rgb, np.zeros(heat.shape, dtype=np.float32)
     width = max(1, round(max(heat.shape) / 150))
     region = hottest_region(heat, style.fraction)
+    alpha = np.zeros(heat.shape, dtype=np.float32)
+    box = _support(region)
+    if box is None:
+        return rgb, alpha
+    # Everything drawn lies in the region's bounding box: work on that crop alone.
+    inside, heat_box = region[box], heat[box]
     if style.mode == "region":
-        line = _outline(region, width)
-        alpha = np.where(region, opacity * heat, 0.0)
-        box = _support(region)
-        if box is not None:
-            rgb[box] = turbo(heat[box])
+        line = _outline(inside, width)
+        alpha[box] = np.where(inside, opacity * heat_box, 0.0)
+        rgb[box] = turbo(heat_box)
     else:
-        line = _box(region, width)
-        alpha = np.zeros_like(heat)
-    rgb[line] = OUTLINE_RGB
-    alpha = np.where(line, 1.0, alpha).astype(np.float32)
+        line = _box(inside, width)
+    rgb[box][line] = OUTLINE_RGB
+    alpha[box][line] = 1.0
     return rgb, alpha
 
 
@@ -260,8 +264,14 @@ def overlay_rgba(
 
 
 def layers_rgba(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Overlay layers (``overlay_layers``) as one RGBA uint8 array."""
-    return (np.concatenate([rgb, alpha[..., None]], axis=-1) * 255.0 + 0.5).astype(np.uint8)
+    """Overlay layers (``overlay_layers``) as one RGBA uint8 array; outside the bounding box
+    of the pixels with some alpha, all four channels are 0."""
+    out = np.zeros((*alpha.shape, 4), dtype=np.uint8)
+    box = _support(alpha > 0)
+    if box is not None:
+        layers = np.concatenate([rgb[box], alpha[box][..., None]], axis=-1)
+        out[box] = (layers * 255.0 + 0.5).astype(np.uint8)
+    return out
 
 
 def shown_rgb(
