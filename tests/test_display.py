@@ -15,6 +15,7 @@ from mura_desktop.core.display import (
     HeatmapStyle,
     ValueScale,
     Window,
+    _outline,  # the line's pixels, checked against scipy
     auto_window,
     blend_heatmap,
     clipped_square,
@@ -103,6 +104,17 @@ def test_region_mode_colours_only_the_region_and_outlines_it():
     assert alpha[40, 40] == pytest.approx(0.5 * heat[40, 40])  # inside: the wash
     edge = region & ~np.roll(region, 1, axis=1)
     assert np.all(alpha[edge] == 1.0) and np.allclose(rgb[edge], OUTLINE_RGB)
+
+
+def test_the_outline_is_the_regions_band_within_the_line_width_of_its_edge():
+    from scipy import ndimage
+
+    rng = np.random.default_rng(3)
+    for size in (1, 2, 7, 40):
+        for width in (1, 3):
+            region = rng.random((size, size + 3)) < 0.8  # blobs touch the array's edges
+            band = region & ~ndimage.binary_erosion(region, iterations=width, border_value=0)
+            assert np.array_equal(_outline(region, width), band), (size, width)
 
 
 def test_box_mode_draws_only_a_rectangle_around_the_region():
