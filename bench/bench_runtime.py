@@ -13,7 +13,8 @@ In one run, on this machine:
    phantom dataset, for torch float32 and for the backend ``auto`` picks;
 4. PNG encoders for the overlays (Pillow's and ``core.png``'s);
 5. first score: a fresh process preloads the demo model, then scores the first sample
-   study (cold runtime cache, then warm);
+   study (cold runtime cache: on the probe's reference, the probe measured after it, as the
+   idle viewer does; then warm);
 6. OpenMP's wait policy, active vs passive, on the loaded machine;
 7. sizes: the installed runtimes and the cached graphs.
 
@@ -224,11 +225,14 @@ shared_decoder()
 from mura_desktop.core.discovery import discover
 from mura_desktop.core.resources import sample_paths
 study = discover(sample_paths()[:1]).studies[0]
-bundle, backend = ready.take(sys.argv[2], "cpu")
+bundle, backend, pending = ready.take(sys.argv[2], "cpu")
 from mura_desktop.inference.predictor import Predictor
-result = Predictor(bundle, "cpu", backend=backend).predict_study(study).result
+predictor = Predictor(bundle, "cpu", backend=backend, pending=pending)
+result = predictor.predict_study(study).result
 print(f"{time.time() - start:.2f} {backend.name} {backend.precision} {result.probability:.3f}",
       "torch" in sys.modules)
+while predictor.probing:  # what the idle viewer does next on a first launch
+    predictor.probe_step()
 """
 
 

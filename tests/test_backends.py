@@ -28,6 +28,7 @@ from mura_desktop.inference.backends.choice import (
     open_backend,
     probe,
     reference,
+    start_backend,
 )
 from mura_desktop.inference.backends.openvino_runtime import (
     OpenVinoBackend,
@@ -173,6 +174,61 @@ def test_probe_is_measured_once_and_explicit_choices_are_honoured(
         open_backend(bundle, "openvino", "cpu", precision="float16")
 
 
+def test_a_first_load_starts_on_the_reference_and_measures_the_probe_in_units(
+    tiny_bundle_path: Path, tmp_path: Path
+) -> None:
+    """Nothing kept: the backend to start on is the guard's reference and the probe is left
+    to run a unit at a time; once it is done the choice is kept and a later start makes it
+    at once, with no probe."""
+    bundle = load_bundle(tiny_bundle_path)
+    candidates = cpu_candidates()
+    started, pending = start_backend(bundle, "auto", "cpu", cache=tmp_path)
+    if len(candidates) < 2:
+        assert pending is None  # no choice to measure on this CPU
+        return
+    assert (started.name, started.precision) == (reference(candidates).backend, "float32")
+    probes = tmp_path / "probes"
+    units = 0
+    while not pending.step():
+        units += 1
+        assert not probes.exists(), "kept only once it is measured"
+    assert units >= 2 + 2 * len(candidates)  # compile and check each, then timed rounds
+    records = json.loads(next(probes.glob("*.json")).read_text())["candidates"]
+    passing = [c for c in candidates if records[c.key]["passed"]]
+    fastest = min(passing, key=lambda c: records[c.key]["ms_per_view"])
+    chosen = pending.chosen
+    assert (chosen.name, chosen.precision) == (fastest.backend, fastest.precision)
+    assert pending.step() and pending.chosen is chosen  # done stays done
+    again, none = start_backend(bundle, "auto", "cpu", cache=tmp_path)
+    assert none is None and (again.name, again.precision) == (chosen.name, chosen.precision)
+
+
+def test_a_predictor_scores_on_the_reference_until_its_probe_ends(
+    tiny_bundle_path: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from mura_desktop.core.discovery import discover
+    from mura_desktop.core.resources import sample_paths
+    from mura_desktop.inference.predictor import Predictor
+
+    monkeypatch.setenv("MURA_RUNTIME_CACHE", str(tmp_path))
+    bundle = load_bundle(tiny_bundle_path)
+    study = discover(sample_paths()[:1]).studies[0]
+    with Predictor(bundle, "cpu", probe_later=True) as predictor:
+        first = predictor.runtime
+        if not predictor.probing:
+            assert len(cpu_candidates()) < 2
+            return
+        assert first == f"{reference(cpu_candidates()).backend} float32 on cpu"
+        before = predictor.predict_study(study).result
+        while not predictor.probe_step():
+            assert predictor.runtime == first
+        assert not predictor.probing and not predictor.probe_step()
+        after = predictor.predict_study(study).result
+    assert before.probability is not None and after.probability is not None
+    assert abs(before.probability - after.probability) < 0.02  # the guard's tolerance
+    assert predictor.runtime == Predictor(bundle, "cpu").runtime  # what a batch run picks
+
+
 def test_entry_point_makes_openmp_wait_passively_and_model_info_needs_no_torch(
     tiny_bundle_path,
 ) -> None:
@@ -204,7 +260,7 @@ def test_preload_hands_its_backend_to_the_first_matching_load(
     assert other.take(tiny_bundle_path, "cpu", "openvino", "float32", timeout=60) is None
     ready = preload(tiny_bundle_path, device="cpu", backend="auto")
     loaded = BundleLoader(ready)(tiny_bundle_path, "cpu", None)
-    bundle, backend = ready._future.result()
+    bundle, backend, _ = ready._future.result()
     assert loaded.predictor.backend is backend and loaded.info.bundle is bundle
     assert ready.take(tiny_bundle_path, "cpu") is None  # handed over once
     again = BundleLoader(ready)(tiny_bundle_path, "cpu", None)

@@ -111,3 +111,51 @@ def test_an_approximate_map_is_computed_on_request_and_labelled(
     cam.trigger()  # the exact maps are still there: shown at once
     assert np.array_equal(window.image_view.heatmap, exact)
     window.close()
+
+
+@pytest.mark.slow
+def test_a_first_launch_scores_at_once_and_takes_the_probes_choice_between_studies(
+    qtbot, tmp_path, demo_bundle, phantoms, monkeypatch
+):
+    """Nothing kept on this machine: the study opened first is scored on float32 while the
+    probe waits; the probe then runs between the dataset's studies and the rest of the
+    session (status bar, the session's model record) names the runtime it chose."""
+    import json
+
+    from mura_desktop.gui import worker
+    from mura_desktop.inference.backends.choice import cpu_candidates, reference
+
+    candidates = cpu_candidates()
+    if len(candidates) < 2:
+        pytest.skip("this CPU offers one runtime: there is nothing to probe")
+    monkeypatch.setenv("MURA_RUNTIME_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(worker, "PROBE_IDLE_S", 3600.0)  # never idle long enough here
+    start = f"{reference(candidates).backend} float32 on cpu"
+    window = MainWindow(Settings(tmp_path / "settings.ini"))
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.modelChanged, timeout=WAIT_MS):
+        window.load_model(demo_bundle)
+    assert window.model.runtime == start
+    with qtbot.waitSignal(window.resultShown, timeout=WAIT_MS):
+        window.open_paths([phantoms / "MURA-v1.1"])
+    assert window.session.model.details["runtime"] == start
+    assert not (tmp_path / "cache" / "probes").exists()
+
+    changes = []
+    window.service.runtimeChanged.connect(changes.append)
+    with qtbot.waitSignal(window.datasetFinished, timeout=WAIT_MS):
+        window.score_all()
+    kept = list((tmp_path / "cache" / "probes").glob("*.json"))
+    assert len(kept) == 1, "the probe ran between the dataset's studies"
+    records = json.loads(kept[0].read_text())["candidates"]
+    passing = [c for c in candidates if records[c.key]["passed"]]
+    fastest = min(passing, key=lambda c: records[c.key]["ms_per_view"])
+    chosen = f"{fastest.key} on cpu"
+    qtbot.waitUntil(lambda: window.model.runtime == chosen, timeout=WAIT_MS)
+    assert [info.runtime for info in changes] == ([] if chosen == start else [chosen])
+    assert window.session.model.details["runtime"] == chosen
+    assert chosen in window.status.model_label.text()
+    assert len(window.session.results) == 5
+    assert np.isfinite([r.probability for r in window.session.results.values()]).all()
+    window.close()

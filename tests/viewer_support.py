@@ -54,6 +54,8 @@ class FakePredictor:
         self.device = "cpu"
         self.notes: list[str] = []
         self.rule = rule
+        self.runtime = "fake on cpu"
+        self.probing = False
         self.gate = gate
         self.started = threading.Event()
         self.calls: list[str] = []
@@ -88,6 +90,9 @@ class FakePredictor:
     def predict_many(self, studies, *, heatmaps=True, should_cancel=None):
         for study in studies:
             yield self.predict_study(study, heatmaps=heatmaps, should_cancel=should_cancel)
+
+    def probe_step(self) -> bool:
+        return False
 
     def close(self) -> None:
         self.closed = True

@@ -212,6 +212,7 @@ class MainWindow(QMainWindow):
         s = self.service
         s.modelLoaded.connect(self._on_model_loaded)
         s.modelFailed.connect(v.model_failed)
+        s.runtimeChanged.connect(v.runtime_changed)
         s.studyProgress.connect(v.study_progress)
         s.studyScored.connect(v.study_scored)
         s.studyFailed.connect(v.study_failed)

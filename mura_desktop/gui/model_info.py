@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,3 +36,7 @@ class ModelInfo:
     @property
     def content_hash(self) -> str:
         return self.record.content_hash
+
+    def running_on(self, runtime: str) -> ModelInfo:
+        """This model's info once ``runtime`` runs it (its record names the runtime too)."""
+        return replace(self, runtime=runtime, record=self.record.with_details(runtime=runtime))

@@ -24,6 +24,10 @@ class PredictorLike(Protocol):
     device: Any
     notes: list[str]
     rule: VerdictRule
+    runtime: str
+    probing: bool  # a runtime probe is pending: probe_step() has work to do
+
+    def probe_step(self) -> bool: ...
 
     def predict_study(
         self,
@@ -60,7 +64,9 @@ class ModelLoadError(Exception):
 
 
 class BundleLoader:
-    """The real ``ModelFactory``: a bundle file → ``Predictor``. Imports torch on first call.
+    """The real ``ModelFactory``: a bundle file → ``Predictor``. Where no runtime probe is
+    kept for the bundle and machine, the predictor starts on the probe's reference and leaves
+    the probe to the worker (``Predictor.probe_step``), so the first load waits for no probe.
 
     The last bundle read is kept, so changing only device or threshold does not re-read it.
     ``preloaded`` (``inference.preload.preload``, started at launch; it may be set after
@@ -87,8 +93,9 @@ class BundleLoader:
         key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
         backend = self._backend()
         ready = self.preloaded.take(path, device, backend) if self.preloaded is not None else None
+        pending = None
         if ready is not None:
-            bundle, backend = ready
+            bundle, backend, pending = ready
             self._cached = (key, bundle)
         elif self._cached is not None and self._cached[0] == key:
             bundle = self._cached[1]
@@ -99,7 +106,9 @@ class BundleLoader:
                 raise ModelLoadError(str(exc)) from exc
             self._cached = (key, bundle)
         try:
-            predictor = Predictor(bundle, device=device, threshold=threshold, backend=backend)
+            predictor = Predictor(
+                bundle, device, threshold, backend=backend, probe_later=True, pending=pending
+            )
         except ValueError as exc:
             raise ModelLoadError(f"{path}: {exc}") from exc
         info = ModelInfo(

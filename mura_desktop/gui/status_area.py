@@ -39,8 +39,9 @@ class StatusArea:
     def show_loading(self, name: str) -> None:
         self.model_label.setText(f"Loading model {name}…")
         self.model_label.setToolTip(
-            "The first load of a model on this computer measures the runtimes and converts "
-            "the model (up to a minute); later loads reuse what it found."
+            "The first load of a model on this computer converts it (up to a minute) and "
+            "scores on float32 while it measures the faster runtimes in the background; "
+            "later loads reuse what it found."
         )
 
     def show_problems(self, problems: list[ScanProblem]) -> None:

@@ -359,6 +359,20 @@ class ViewerModel(EventSource):
         self._emit("verdict", None)
         return latest
 
+    def runtime_changed(self, info: ModelInfo) -> None:
+        """The loaded model moved to the runtime its probe chose (a machine's first load of
+        it): what the status bar and the session's model record name from now on. The scores
+        made before stand: the probe's choice passed the guard against the runtime that made
+        them."""
+        if self.closing or self.model is None or self.model.content_hash != info.content_hash:
+            return
+        self.model = info
+        if self.session.results_file is None:
+            self.adopt_loaded_model()
+        self._emit("model", info)
+        self._emit("message", f"Runtimes measured on this computer: the model now runs on "
+                   f"{info.runtime}, the fastest that passed the accuracy check.")  # fmt: skip
+
     def model_failed(self, job: int, message: str) -> None:
         if job != self.model_job:
             return

@@ -6,8 +6,12 @@ queued signals. Each request also carries a ``threading.Event`` the GUI sets to 
 the predictor polls it between views, so an abandoned study stops within one batch.
 
 The worker does one unit of work per turn of its event loop (load a model, score the
-interactive study, or score the next study of a dataset) so a study the user opens while a
-dataset is being scored is served after at most one dataset study.
+interactive study, score the next study of a dataset, or one unit of a pending runtime
+probe) so a study the user opens while a dataset is being scored is served after at most
+one dataset study. A model loaded before its runtime probe was measured on this machine
+starts on the probe's reference; the probe runs once the worker has been idle for
+``PROBE_IDLE_S`` (or between a dataset's studies, which it speeds up), and
+``runtimeChanged`` says when the model moved to the runtime it chose.
 
 What loading a model means (``BundleLoader`` and the ``ModelFactory`` seam) is in
 ``model_loading``; the loader runs here, in the worker thread.
@@ -18,6 +22,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -35,6 +40,7 @@ from mura_desktop.gui.model_loading import BundleLoader, LoadedModel, ModelFacto
 log = logging.getLogger(__name__)
 
 SHUTDOWN_TIMEOUT_MS = 60_000
+PROBE_IDLE_S = 1.5  # a study opened with the model (a launch's) is asked for by then
 
 
 # --- jobs -------------------------------------------------------------------------------
@@ -90,6 +96,7 @@ class InferenceWorker(QObject):
     datasetProgress = Signal(int, int, int)  # id, studies done, studies total
     datasetStudyScored = Signal(int, object)  # id, StudyResult
     datasetFinished = Signal(int, bool)  # id, cancelled
+    runtimeChanged = Signal(object)  # ModelInfo: the loaded model, on the probe's choice
     crashed = Signal(int, str)  # id, traceback of an unexpected exception
 
     def __init__(self, factory: ModelFactory) -> None:
@@ -101,6 +108,10 @@ class InferenceWorker(QObject):
         self._dataset: DatasetJob | None = None
         self._scheduled = False
         self._stopped = False
+        self._last_work = time.monotonic()
+        self._probe_timer = QTimer(self)  # a child: it moves to the worker's thread with it
+        self._probe_timer.setSingleShot(True)
+        self._probe_timer.timeout.connect(self._schedule)
 
     @Slot(object)
     def submit(self, job: Job) -> None:
@@ -156,12 +167,38 @@ class InferenceWorker(QObject):
         elif self._study_job is not None:
             job, self._study_job = self._study_job, None
             self._guarded(job, self._score_study)
+        elif self._probe_due():
+            self._probe_step()
         elif self._dataset is not None and not self._dataset.paused:
             self._guarded(self._dataset, self._score_next_in_dataset)
         else:
+            if self._probing():
+                wait = PROBE_IDLE_S - (time.monotonic() - self._last_work)
+                self._probe_timer.start(max(0, round(1000 * wait)))
             return
-        if self._model_job or self._study_job or (self._dataset and not self._dataset.paused):
+        busy = self._model_job or self._study_job or (self._dataset and not self._dataset.paused)
+        if busy or self._probing():
             self._schedule()
+
+    def _probing(self) -> bool:
+        return self._model is not None and self._model.predictor.probing
+
+    def _probe_due(self) -> bool:
+        """The user's work comes first: a probe unit runs after ``PROBE_IDLE_S`` without
+        any, or between a dataset's studies."""
+        if not self._probing():
+            return False
+        if self._dataset is not None and not self._dataset.paused:
+            return True
+        return time.monotonic() - self._last_work >= PROBE_IDLE_S
+
+    def _probe_step(self) -> None:
+        model = self._model
+        assert model is not None
+        before = model.predictor.runtime
+        if model.predictor.probe_step() and model.predictor.runtime != before:
+            model.info = model.info.running_on(model.predictor.runtime)
+            self.runtimeChanged.emit(model.info)
 
     def _guarded(self, job: Job, step: Callable[[Any], None]) -> None:
         try:
@@ -171,6 +208,8 @@ class InferenceWorker(QObject):
             if job is self._dataset:
                 self._dataset = None
             self.crashed.emit(job.id, traceback.format_exc())
+        finally:
+            self._last_work = time.monotonic()
 
     def _load_model(self, job: ModelJob) -> None:
         try:
@@ -272,6 +311,7 @@ class InferenceService(QObject):
     datasetProgress = Signal(int, int, int)
     datasetStudyScored = Signal(int, object)
     datasetFinished = Signal(int, bool)
+    runtimeChanged = Signal(object)
     crashed = Signal(int, str)
 
     _ids = itertools.count(1)
@@ -297,6 +337,7 @@ class InferenceService(QObject):
             "datasetProgress",
             "datasetStudyScored",
             "datasetFinished",
+            "runtimeChanged",
             "crashed",
         ):
             getattr(self._worker, name).connect(getattr(self, name))

@@ -28,7 +28,7 @@ from mura_desktop.core.results import NON_FINITE_SCORE, StudyResult, ViewResult
 from mura_desktop.core.study import BODY_PARTS, Study
 from mura_desktop.inference.backends import Backend, describe, flip_averaged
 from mura_desktop.inference.backends.agreement import ensemble_probability
-from mura_desktop.inference.backends.choice import open_backend
+from mura_desktop.inference.backends.choice import PendingProbe, open_backend, start_backend
 from mura_desktop.inference.bundle import ModelBundle
 from mura_desktop.inference.cam import class_activation_maps, display_heatmap
 from mura_desktop.inference.preprocess import preprocess_batch
@@ -100,6 +100,12 @@ class Predictor:
     backend
         ``"auto"``, ``"torch"`` or ``"openvino"`` (see ``backends.choice.open_backend``), or
         a backend already built (``preload`` hands one over).
+    probe_later
+        With ``backend="auto"`` and no probe kept for this machine: start on the probe's
+        reference at once and leave the probe to ``probe_step`` (the viewer), instead of
+        measuring it first (a batch run).
+    pending
+        The probe still to run for a ``backend`` already built (``preload`` hands it over).
     precision
         ``"auto"`` (the fastest that passes the accuracy guard), ``"float32"``,
         ``"bfloat16"`` or ``"float16"`` (CUDA).
@@ -120,14 +126,23 @@ class Predictor:
         precision: str = "auto",
         max_batch: int | None = None,
         decoder: IsolatedDecoder | None = None,
+        probe_later: bool = False,
+        pending: PendingProbe | None = None,
     ) -> None:
         self.bundle = bundle
         self.rule = bundle.verdict_rule(threshold)
-        self.backend = (
-            open_backend(bundle, backend, device, precision=precision)
-            if isinstance(backend, str)
-            else backend
-        )
+        if not isinstance(backend, str):
+            self.backend, self._pending = backend, pending
+        elif probe_later:
+            self.backend, self._pending = start_backend(
+                bundle, backend, device, precision=precision
+            )
+        else:
+            self.backend, self._pending = (
+                open_backend(bundle, backend, device, precision=precision),
+                None,
+            )
+        self._asked_batch = max_batch
         self.max_batch = max_batch or self.backend.batch_size
         self._decoder = decoder or shared_decoder()
         self._owns_decoder = decoder is not None
@@ -144,6 +159,30 @@ class Predictor:
     def runtime(self) -> str:
         """What runs the model, e.g. ``"openvino bfloat16 on cpu"``."""
         return describe(self.backend)
+
+    @property
+    def probing(self) -> bool:
+        """A probe is pending (``probe_later``): ``probe_step`` has work to do."""
+        return self._pending is not None
+
+    def probe_step(self) -> bool:
+        """One unit of the pending probe (well under a second); True when that ended it:
+        the predictor then runs on the probe's choice, which ``runtime`` names. A probe that
+        fails leaves the predictor on the backend it started with."""
+        pending = self._pending
+        if pending is None:
+            return False
+        try:
+            if not pending.step():
+                return False
+        except Exception:
+            log.exception("the runtime probe failed; %s stays", self.runtime)
+        else:
+            assert pending.chosen is not None
+            self.backend = pending.chosen
+            self.max_batch = self._asked_batch or self.backend.batch_size
+        self._pending = None
+        return True
 
     # --- public -----------------------------------------------------------------------
 

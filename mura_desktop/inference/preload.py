@@ -1,9 +1,10 @@
 """Start what the first score needs while the window is still being built.
 
-``preload(path, ...)`` returns at once; a daemon thread reads the bundle, opens its
-backend (from the runtime caches once they are warm: OpenVINO then runs without importing
-torch) and, on a GPU, runs one warm-up forward pass. Whoever loads the model later asks
-``take()`` for it: the same file and settings get the preloaded bundle and backend (waiting
+``preload(path, ...)`` returns at once; a daemon thread reads the bundle, starts its
+backend (``backends.choice.start_backend``: OpenVINO runs without importing torch, and a
+machine's first launch starts on the probe's reference, leaving the probe for later) and,
+on a GPU, runs one warm-up forward pass. Whoever loads the model later asks ``take()`` for
+it: the same file and settings get the preloaded bundle, backend and pending probe (waiting
 for them if need be), anything else gets None and loads as usual. A failed preload also
 gives None, so the usual load reports the error.
 
@@ -42,7 +43,7 @@ class Preloaded:
         self._settings = (device, backend, precision)
         self._leave_a_core = leave_a_core
         self._taken = False
-        self._future: Future[tuple[Any, Any]] = Future()
+        self._future: Future[tuple[Any, Any, Any]] = Future()
         try:
             self._key: tuple[str, int, int] | None = _file_key(path)
         except OSError:
@@ -56,7 +57,7 @@ class Preloaded:
         try:
             import numpy as np
 
-            from mura_desktop.inference.backends.choice import open_backend
+            from mura_desktop.inference.backends.choice import start_backend
             from mura_desktop.inference.bundle import load_bundle
             from mura_desktop.inference.threads import leave_a_core_free
 
@@ -64,11 +65,11 @@ class Preloaded:
                 leave_a_core_free()
             device, backend, precision = self._settings
             bundle = load_bundle(path)
-            runner = open_backend(bundle, backend, device, precision=precision)
+            runner, pending = start_backend(bundle, backend, device, precision=precision)
             if runner.device.startswith("cuda"):
                 size = bundle.input_size
                 runner.forward(np.zeros((WARM_UP_VIEWS, 3, size, size), np.float32), maps=True)
-            self._future.set_result((bundle, runner))
+            self._future.set_result((bundle, runner, pending))
         except Exception as exc:
             log.info("preloading %s failed (the load will say why): %s", path, exc)
             self._future.set_exception(exc)
@@ -86,10 +87,11 @@ class Preloaded:
         backend: str = "auto",
         precision: str = "auto",
         timeout: float | None = None,
-    ) -> tuple[Any, Any] | None:
-        """``(ModelBundle, Backend)`` when ``path`` and the settings are the preloaded ones
-        and the file has not changed since; else None. Waits up to ``timeout`` seconds.
-        Hands the pair over once: a later load of the same model builds its own."""
+    ) -> tuple[Any, Any, Any] | None:
+        """``(ModelBundle, Backend, PendingProbe | None)`` when ``path`` and the settings
+        are the preloaded ones and the file has not changed since; else None. Waits up to
+        ``timeout`` seconds. Hands them over once: a later load of the same model builds
+        its own."""
         if self._taken:
             return None
         try:
@@ -103,11 +105,11 @@ class Preloaded:
         if not same:
             return None
         try:
-            pair = self._future.result(timeout)
+            ready = self._future.result(timeout)
         except Exception:
             return None
         self._taken = True
-        return pair
+        return ready
 
 
 def preload(

@@ -10,12 +10,19 @@ the same batch of the bundled sample views, is timed, and is checked by the accu
 ``tests/test_openvino_graph.py`` holds to torch's, for OpenVINO). ``auto`` takes the
 fastest that passes. The probe's records are kept in the runtime cache, so later loads only
 read them (delete its ``probes`` folder to measure again).
+
+``open_backend`` measures a missing probe before it returns (a batch run pays it once,
+up front). ``start_backend`` returns at once with the reference and a ``PendingProbe``:
+the viewer scores on the reference while its worker, when idle, measures the probe a
+unit at a time, and then switches to the choice (``Predictor.probe_step``), so a
+machine's first launch scores its first study without waiting for the probe.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,14 +137,32 @@ def open_backend(
     precision: str = "auto",
     cache: Path | None = None,
 ) -> Backend:
-    """The backend to run ``bundle`` with.
+    """The backend to run ``bundle`` with: ``start_backend``'s, with any probe it leaves
+    measured first (what a batch run wants: the probe is paid once, before the first study).
+    """
+    started, pending = start_backend(bundle, backend, device, precision=precision, cache=cache)
+    return started if pending is None else pending.finish()
+
+
+def start_backend(
+    bundle: ModelBundle,
+    backend: str = "auto",
+    device: str = "auto",
+    *,
+    precision: str = "auto",
+    cache: Path | None = None,
+) -> tuple[Backend, PendingProbe | None]:
+    """The backend to start ``bundle`` on, and the probe still to measure (None when the
+    choice is made: asked for, or read from the runtime cache).
 
     ``backend``: ``auto``, ``torch`` or ``openvino``; ``device`` as for ``choose_device``
     (OpenVINO runs on the CPU: with ``device="auto"`` it takes the CPU, with a CUDA device
     it is refused); ``precision``: ``auto`` (the fastest that passes the accuracy guard) or
     one of ``PRECISION_CHOICES``, taken as asked, without a probe when that leaves one
-    candidate. Raises ``DeviceUnavailableError``/``BackendUnavailableError`` (both
-    ``ValueError``) for what cannot run here.
+    candidate. While a probe is pending the backend returned is its reference (float32 of
+    the family), which the guard measures the others against, so scores made meanwhile are
+    the ones every candidate is held to. Raises ``DeviceUnavailableError`` /
+    ``BackendUnavailableError`` (both ``ValueError``) for what cannot run here.
     """
     requested = backend.strip().lower()
     if requested not in BACKEND_CHOICES:
@@ -155,6 +180,7 @@ def open_backend(
             "the torch backend cannot be used: this install has no PyTorch (the CPU app)"
         )
     device_name, note = resolve_device(device)
+    pending = None
     if device_name.startswith("cuda"):
         if requested == "openvino":
             raise BackendUnavailableError(
@@ -167,27 +193,77 @@ def open_backend(
             bundle, device_name, on_gpu, fallback=device.strip().lower() == "auto"
         )
     else:
-        best = _best_on_cpu(bundle, requested, precision, cache)
-        chosen = build_backend(bundle, best, cache=cache)
+        chosen, pending = _start_on_cpu(bundle, requested, precision, cache)
     if note:
         chosen.notes.insert(0, note)
-    return chosen
+    return chosen, pending
 
 
-def _best_on_cpu(
+def _start_on_cpu(
     bundle: ModelBundle, requested: str, precision: str, cache: Path | None
-) -> Candidate:
-    """The fastest candidate that passes the guard (probed once, then read from the cache)."""
+) -> tuple[Backend, PendingProbe | None]:
     wanted = cpu_candidates(requested, precision)
     if not wanted:
         raise BackendUnavailableError(
             f"{requested} cannot run {precision} on this CPU; use --precision auto"
         )
     if len(wanted) == 1:
-        return wanted[0]
-    records = probe(bundle, wanted, cache=cache)
-    passing = [c for c in wanted if records[c.key]["passed"]] or wanted[:1]
-    best = min(passing, key=lambda c: records[c.key]["ms_per_view"])
+        return build_backend(bundle, wanted[0], cache=cache), None
+    records = _stored_records(bundle, cache)
+    if all(c.key in records for c in [reference(wanted), *wanted]):
+        return build_backend(bundle, _fastest_passing(bundle, wanted, records), cache=cache), None
+    started = build_backend(bundle, reference(wanted), cache=cache)
+    return started, PendingProbe(bundle, wanted, started, cache)
+
+
+class PendingProbe:
+    """The probe ``auto`` still needs, measured a unit at a time (compiling a candidate,
+    checking it, one timing round: each well under a second) so that whoever drives it can
+    put the user's work first; the backend it was started with scores meanwhile. Driven by
+    one thread at a time, like the backends."""
+
+    def __init__(
+        self, bundle: ModelBundle, wanted: list[Candidate], started: Backend, cache: Path | None
+    ) -> None:
+        self._bundle = bundle
+        self._wanted = wanted
+        self._started = started
+        self._cache = cache
+        self._steps = _probe_steps(bundle, wanted, cache, started)
+        self.chosen: Backend | None = None
+
+    def step(self) -> bool:
+        """Do the next unit; True once the probe is measured and kept and ``chosen`` is the
+        backend ``auto`` takes (the one started with, or one the probe built)."""
+        if self.chosen is not None:
+            return True
+        try:
+            next(self._steps)
+            return False
+        except StopIteration as done:
+            records, runners = done.value
+        best = _fastest_passing(self._bundle, self._wanted, records)
+        chosen = runners.get(best) or build_backend(self._bundle, best, cache=self._cache)
+        if chosen is not self._started:
+            chosen.notes[:0] = [n for n in self._started.notes if n not in chosen.notes]
+        self.chosen = chosen
+        return True
+
+    def finish(self) -> Backend:
+        """Every remaining unit; the chosen backend."""
+        while not self.step():
+            pass
+        assert self.chosen is not None
+        return self.chosen
+
+
+def _fastest_passing(
+    bundle: ModelBundle, wanted: list[Candidate], records: dict[str, dict[str, Any]]
+) -> Candidate:
+    passing = [
+        c for c in wanted if records[c.key]["passed"] and records[c.key].get("ms_per_view")
+    ] or wanted[:1]
+    best = min(passing, key=lambda c: records[c.key].get("ms_per_view") or 0.0)
     log.info("%s runs on %s (probe: %s)", bundle.name, best.key, _timings(records))
     return best
 
@@ -198,46 +274,76 @@ def _probe_path(bundle: ModelBundle, cache: Path | None) -> Path:
     return (cache or runtime_cache_dir()) / "probes" / name
 
 
+def _stored_records(bundle: ModelBundle, cache: Path | None) -> dict[str, dict[str, Any]]:
+    stored = read_json(_probe_path(bundle, cache)) or {}
+    return stored.get("candidates", {}) if stored.get("format") == PROBE_FORMAT else {}
+
+
 def probe(
     bundle: ModelBundle, wanted: list[Candidate], *, cache: Path | None = None
 ) -> dict[str, dict[str, Any]]:
     """Time and accuracy of each candidate on this machine: ``key -> record``; measured
     once, then read from the cache. Their reference is always part of it."""
-    path = _probe_path(bundle, cache)
-    stored = read_json(path) or {}
-    records: dict[str, dict[str, Any]] = (
-        stored.get("candidates", {}) if stored.get("format") == PROBE_FORMAT else {}
-    )
+    steps = _probe_steps(bundle, wanted, cache)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            records, _ = done.value
+            return records
+
+
+def _probe_steps(
+    bundle: ModelBundle,
+    wanted: list[Candidate],
+    cache: Path | None,
+    started: Backend | None = None,
+) -> Generator[None, None, tuple[dict[str, dict[str, Any]], dict[Candidate, Backend]]]:
+    """``probe`` as a generator that yields after each unit of work and returns the
+    records and the backends it built (by candidate). ``started``: the reference's backend,
+    when one is running already."""
+    records = _stored_records(bundle, cache)
     standard = reference(wanted)
     missing = [c for c in [standard, *wanted] if c.key not in records]
     if not missing:
-        return records
+        return records, {}
     batch = probe_batch(bundle)
-    reference_backend = build_backend(bundle, standard, cache=cache)
+    reference_backend = started or build_backend(bundle, standard, cache=cache)
+    yield
     expected = reference_backend.forward(batch, maps=True)
-    runners: dict[Candidate, Backend] = {}
+    runners: dict[Candidate, Backend] = {standard: reference_backend}
+    measured: list[Candidate] = []
     for candidate in dict.fromkeys(missing):
+        yield
         try:
-            runner = (
-                reference_backend
-                if candidate == standard
-                else build_backend(bundle, candidate, cache=cache)
-            )
-            agreement = compare(bundle, expected, runner.forward(batch, maps=True))
+            runner = runners.get(candidate) or build_backend(bundle, candidate, cache=cache)
+            runners[candidate] = runner
+            yield
+            got = expected if runner is reference_backend else runner.forward(batch, maps=True)
+            agreement = compare(bundle, expected, got)
         except Exception as exc:  # a runtime that fails here is simply not chosen
             log.exception("probe of %s failed", candidate.key)
             records[candidate.key] = {"ms_per_view": None, "passed": False, "error": repr(exc)}
+            runners.pop(candidate, None)
             continue
-        runners[candidate] = runner
+        measured.append(candidate)
         records[candidate.key] = {"passed": agreement.passed, "agreement": agreement.line()}
-    for candidate, seconds in _best_times(runners, batch).items():
+    best = dict.fromkeys(measured, float("inf"))
+    for _ in range(PROBE_REPEATS):  # rounds of every candidate: a change of load hits all
+        for candidate in measured:
+            yield
+            start = time.perf_counter()
+            runners[candidate].forward(batch, maps=True)
+            best[candidate] = min(best[candidate], time.perf_counter() - start)
+    for candidate, seconds in best.items():
         records[candidate.key]["ms_per_view"] = 1000 * seconds / len(batch)
         log.info("probe %s: %s", candidate.key, records[candidate.key])
+    path = _probe_path(bundle, cache)
     try:
         write_json(path, {"format": PROBE_FORMAT, "candidates": records})
     except OSError as exc:  # a read-only cache costs a probe per launch, nothing else
         log.warning("could not keep the backend probe in %s: %s", path, exc)
-    return records
+    return records, runners
 
 
 def probe_batch(bundle: ModelBundle, views: int = PROBE_VIEWS) -> np.ndarray:
@@ -257,15 +363,3 @@ def _timings(records: dict[str, dict[str, Any]]) -> str:
         for key, r in records.items()
         if r.get("ms_per_view") is not None
     )
-
-
-def _best_times(runners: dict[Candidate, Backend], batch: np.ndarray) -> dict[Candidate, float]:
-    """Best of ``PROBE_REPEATS`` rounds, each round running every candidate once, so a
-    change of load on a shared machine falls on all of them alike."""
-    best = dict.fromkeys(runners, float("inf"))
-    for _ in range(PROBE_REPEATS):
-        for candidate, runner in runners.items():
-            start = time.perf_counter()
-            runner.forward(batch, maps=True)
-            best[candidate] = min(best[candidate], time.perf_counter() - start)
-    return best
