@@ -82,6 +82,16 @@ def _error_boxes() -> list[QMessageBox]:
     return [w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox)]
 
 
+def test_the_viewer_hands_the_gui_thread_the_interpreter_lock_within_a_millisecond(qapp):
+    before = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)  # Python's default
+        assert gui_app.create_application() is qapp
+        assert sys.getswitchinterval() == pytest.approx(0.001)
+    finally:
+        sys.setswitchinterval(before)
+
+
 def test_uncaught_exception_is_logged_and_shown(qtbot, hooks):
     try:
         raise ValueError("boom in a slot")
