@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QAbstractSlider,
     QAbstractSpinBox,
+    QApplication,
     QComboBox,
     QLineEdit,
     QPlainTextEdit,
@@ -40,22 +41,29 @@ NAVIGABLE = (
 
 
 class NavigationKeyGuard(QObject):
-    """An application event filter: in ``window``, a navigation key pressed in a navigable
-    widget is claimed for that widget (its ShortcutOverride is accepted), so no shortcut
-    fires and the widget moves as the user expects."""
+    """An event filter on ``window``: a navigation key pressed in a navigable widget of it
+    is claimed for that widget (its ShortcutOverride is accepted), so no shortcut fires and
+    the widget moves as the user expects.
+
+    A ShortcutOverride the focus widget leaves unaccepted travels up its parents to the
+    window, so the window's own filter sees every one. An application-wide filter saw every
+    event of the application instead: a Python call per event (4,000 while the metrics
+    panel was built), each waiting for the interpreter lock while a worker held it."""
 
     def __init__(self, window: QWidget) -> None:
         super().__init__(window)
         self._window = window
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is not self._window or event.type() != QEvent.Type.ShortcutOverride:
+            return False
+        focus = QApplication.focusWidget()
         if (
-            event.type() == QEvent.Type.ShortcutOverride
-            and isinstance(watched, NAVIGABLE)
+            isinstance(focus, NAVIGABLE)
             and isinstance(event, QKeyEvent)
             and Qt.Key(event.key()) in NAVIGATION_KEYS
             and not event.modifiers() & Qt.KeyboardModifier.ControlModifier
-            and watched.window() is self._window
+            and focus.window() is self._window
         ):
             event.accept()
             return True

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QApplication,
     QDockWidget,
     QMainWindow,
     QVBoxLayout,
@@ -106,7 +105,7 @@ class MainWindow(QMainWindow):
         build_actions(self)
         build_menus(self)
         self._connect()
-        QApplication.instance().installEventFilter(NavigationKeyGuard(self))
+        self.installEventFilter(NavigationKeyGuard(self))
         self.image_view.setFocus()
         self._restore_settings()
         self._on_model(None)
