@@ -9,8 +9,9 @@ import unicodedata
 from pathlib import Path
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QLabel, QPushButton
 from viewer_support import PaintCounter
 
@@ -174,15 +175,15 @@ def test_metrics_panel_charts_stay_put_while_results_stream(qtbot, panel):
     panel.set_results(results[:65], threshold=0.5)
     qtbot.waitUntil(lambda: not panel.charts_pending(), timeout=5_000)
     charts = (panel._roc, panel._reliability, panel._confusion)  # the top row
-    placed = [c.y() for c in charts]  # (its height may shift with the error bars' labels)
+    placed = [_top(c, panel) for c in charts]  # (its height may shift with the error bars')
     for end in (70, 80, 90):
         _intervals(qtbot, panel)  # the method, with what has no interval: a longer note
         qtbot.wait(50)  # the layout follows in a later turn of the event loop
-        assert [c.y() for c in charts] == placed
+        assert [_top(c, panel) for c in charts] == placed
         panel.set_results(results[:end], threshold=0.5)  # pending again: a short note
         qtbot.waitUntil(lambda: not panel.charts_pending(), timeout=5_000)
         assert panel.intervals_pending()
-        assert [c.y() for c in charts] == placed
+        assert [_top(c, panel) for c in charts] == placed
 
 
 def test_metrics_panel_paints_each_chart_on_its_own_turn(qtbot, panel):
@@ -203,6 +204,27 @@ def test_metrics_panel_paints_each_chart_on_its_own_turn(qtbot, panel):
     assert [c.count for c in counters] == before
     qtbot.waitUntil(lambda: not panel.charts_pending(), timeout=5_000)
     assert all(c.count > b for c, b in zip(counters, before, strict=True))
+
+
+def test_metrics_panel_builds_its_charts_in_turns_of_their_own(qtbot):
+    """Built with the panel, the three pyqtgraph charts held the GUI thread for 0.1 s on the
+    click that starts a dataset's scoring."""
+    charts_built: list[int] = []
+    panel = MetricsPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    assert panel.findChildren(pg.PlotWidget) == []
+    panel.set_results(make_results(60, seed=3), threshold=0.5)
+    assert panel.findChildren(pg.PlotWidget) == []
+    while panel.charts_pending():
+        qtbot.wait(1)
+        charts_built.append(len(panel.findChildren(pg.PlotWidget)))
+    assert {1, 2, 3} <= set(charts_built)  # one more at a time, never all at once
+    assert len(panel.reliability_plot().points()[0]) > 0
+
+
+def _top(widget, panel) -> int:
+    return widget.mapTo(panel, QPoint(0, 0)).y()
 
 
 def _intervals(qtbot, panel) -> None:

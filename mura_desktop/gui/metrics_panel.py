@@ -49,6 +49,34 @@ INTERVAL_DELAY_MS = 1500
 CHART_TURN_MS = 25  # between two charts' paints: what else waits gets its turn
 
 
+class _ChartSlot(QWidget):
+    """A chart's place in the panel's grid, holding the chart once ``chart()`` has built it.
+
+    A pyqtgraph chart takes 30-50 ms to build (its axes, menus and view box): the three,
+    built with the panel, held the GUI thread for a tenth of a second on the click that
+    starts a dataset's scoring. Built in a turn of its own, each is one short wait."""
+
+    def __init__(self, build: Callable[[QWidget], QWidget]) -> None:
+        super().__init__()
+        self._build = build
+        self._chart: QWidget | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+
+    def built(self) -> bool:
+        return self._chart is not None
+
+    def build(self) -> None:
+        """Build the chart (a turn of the panel's drawing that paints nothing)."""
+        self.chart()
+
+    def chart(self) -> QWidget:
+        if self._chart is None:
+            self._chart = self._build(self)
+            self.layout().addWidget(self._chart)
+        return self._chart
+
+
 class _SteadyLabel(QLabel):
     """A word-wrapped label that keeps the tallest height its texts have needed.
 
@@ -119,24 +147,24 @@ class MetricsPanel(QWidget):
         self._table = MetricsTable()
         self._table.itemSelectionChanged.connect(self._on_row_selected)
 
-        self._roc = RocPlot(self)
-        self._reliability = ReliabilityPlot(self)
-        self._errors = IntervalPlot(self)
+        self._roc_slot = _ChartSlot(RocPlot)
+        self._reliability_slot = _ChartSlot(ReliabilityPlot)
+        self._errors_slot = _ChartSlot(IntervalPlot)
         self._confusion = ConfusionMatrix()
         self._charts: tuple[QWidget, ...] = (
-            self._errors, self._roc, self._reliability, self._confusion
+            self._errors_slot, self._roc_slot, self._reliability_slot, self._confusion
         )  # fmt: skip
-        self._chart_turns: list[Callable[[], QWidget]] = []
+        self._chart_turns: list[Callable[[], QWidget | None]] = []
         self._chart_timer = QTimer(self)
         self._chart_timer.setSingleShot(True)
         self._chart_timer.setInterval(CHART_TURN_MS)
         self._chart_timer.timeout.connect(self._draw_next_chart)
 
         plots = QGridLayout()
-        plots.addWidget(self._roc, 0, 0)
-        plots.addWidget(self._reliability, 0, 1)
+        plots.addWidget(self._roc_slot, 0, 0)
+        plots.addWidget(self._reliability_slot, 0, 1)
         plots.addWidget(self._confusion, 0, 2)
-        plots.addWidget(self._errors, 1, 0, 1, 3)
+        plots.addWidget(self._errors_slot, 1, 0, 1, 3)
         for column in (0, 1, 2):
             plots.setColumnStretch(column, 1)
         plots.setRowStretch(0, 3)
@@ -224,6 +252,7 @@ class MetricsPanel(QWidget):
         self._table.fill(self._metrics, self._group)
         self._show_intervals(errors=False)
         self._chart_turns = [
+            *(slot.build for slot in self._unbuilt_slots()),
             self._draw_errors,
             self._draw_roc,
             self._draw_reliability,
@@ -287,6 +316,22 @@ class MetricsPanel(QWidget):
 
     def interval_plot(self) -> IntervalPlot:
         return self._errors
+
+    @property
+    def _roc(self) -> RocPlot:
+        return self._roc_slot.chart()
+
+    @property
+    def _reliability(self) -> ReliabilityPlot:
+        return self._reliability_slot.chart()
+
+    @property
+    def _errors(self) -> IntervalPlot:
+        return self._errors_slot.chart()
+
+    def _unbuilt_slots(self) -> list[_ChartSlot]:
+        slots = (self._errors_slot, self._roc_slot, self._reliability_slot)
+        return [slot for slot in slots if not slot.built()]
 
     def selected_group(self) -> str:
         return self._group
@@ -384,13 +429,14 @@ class MetricsPanel(QWidget):
         go (each axis a picture of text) the group's charts held the GUI thread for 60 ms,
         twice that while a dataset was being scored beside them. Until its turn a chart
         does not paint at all, so neither the panel's first showing nor a new table row
-        that moves them all paints the charts together (0.2-0.3 s under load)."""
+        that moves them all paints the charts together (0.2-0.3 s under load). The first
+        turns build the charts not built yet, one a turn."""
         if not self._metrics:
             self._chart_turns = []
         if self._chart_turns:
-            chart = self._chart_turns.pop(0)()
-            chart.setUpdatesEnabled(True)
-            (chart.viewport() if isinstance(chart, QAbstractScrollArea) else chart).repaint()
+            chart = self._chart_turns.pop(0)()  # None: a turn that built a chart
+            if chart is not None:
+                _paint_now(chart)
         if self._chart_turns:
             self._chart_timer.start()
         else:
@@ -406,21 +452,28 @@ class MetricsPanel(QWidget):
 
     def _draw_errors(self) -> QWidget:
         self._errors.set_statistics(self._stats, self._metrics)
-        return self._errors
+        return self._errors_slot
 
     def _draw_roc(self) -> QWidget:
         labels, scores = self._scores[self._group]
         self._roc.set_group(self._group, self._metrics[self._group], labels, scores)
-        return self._roc
+        return self._roc_slot
 
     def _draw_reliability(self) -> QWidget:
         labels, scores = self._scores[self._group]
         self._reliability.set_calibration(calibration(labels, scores), self._group)
-        return self._reliability
+        return self._reliability_slot
 
     def _draw_confusion(self) -> QWidget:
         self._confusion.set_group(self._group, self._metrics[self._group])
         return self._confusion
+
+
+def _paint_now(widget: QWidget) -> None:
+    """Let ``widget`` paint again, and paint it (a chart: its view) before the next turn."""
+    widget.setUpdatesEnabled(True)
+    chart = widget.chart() if isinstance(widget, _ChartSlot) else widget
+    (chart.viewport() if isinstance(chart, QAbstractScrollArea) else chart).repaint()
 
 
 def _group_scores(studies: Sequence[StudyResult]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
