@@ -19,7 +19,6 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
-    QAbstractScrollArea,
     QBoxLayout,
     QGridLayout,
     QHBoxLayout,
@@ -36,72 +35,19 @@ from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.results import StudyResult
 from mura_desktop.core.stats.calibration import calibration
 from mura_desktop.core.stats.summary import StudyStatistics, study_statistics
+from mura_desktop.gui.chart_slot import ChartSlot, paint_now
 from mura_desktop.gui.group_charts import ConfusionMatrix, RocPlot
 from mura_desktop.gui.interval_plot import IntervalPlot
 from mura_desktop.gui.metrics_report import na_reasons, write_metrics_report
 from mura_desktop.gui.metrics_table import COLUMNS, INTERVAL_ROLE, PENDING, MetricsTable
 from mura_desktop.gui.reliability_plot import ReliabilityPlot
 from mura_desktop.gui.stats_worker import StatsWorker
+from mura_desktop.gui.steady_label import SteadyLabel
 
 INTERVAL_DELAY_MS = 1500
 
 
 CHART_TURN_MS = 25  # between two charts' paints: what else waits gets its turn
-
-
-class _ChartSlot(QWidget):
-    """A chart's place in the panel's grid, holding the chart once ``chart()`` has built it.
-
-    A pyqtgraph chart takes 30-50 ms to build (its axes, menus and view box): the three,
-    built with the panel, held the GUI thread for a tenth of a second on the click that
-    starts a dataset's scoring. Built in a turn of its own, each is one short wait."""
-
-    def __init__(self, build: Callable[[QWidget], QWidget]) -> None:
-        super().__init__()
-        self._build = build
-        self._chart: QWidget | None = None
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-
-    def built(self) -> bool:
-        return self._chart is not None
-
-    def build(self) -> None:
-        """Build the chart (a turn of the panel's drawing that paints nothing)."""
-        self.chart()
-
-    def chart(self) -> QWidget:
-        if self._chart is None:
-            self._chart = self._build(self)
-            self.layout().addWidget(self._chart)
-        return self._chart
-
-
-class _SteadyLabel(QLabel):
-    """A word-wrapped label that keeps the tallest height its texts have needed.
-
-    The notes above and beside the charts change length with every refresh (the intervals
-    pending, then their method); each change of height moved the charts, and a moved chart
-    re-lays and repaints its axes: 20-40 ms a chart, 0.2-0.3 s of the GUI thread at once
-    while a dataset was scored.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setWordWrap(True)
-
-    def setText(self, text: str) -> None:
-        super().setText(text)
-        self._keep_height()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._keep_height()
-
-    def _keep_height(self) -> None:
-        needed = self.heightForWidth(self.width())
-        if needed > self.minimumHeight():
-            self.setMinimumHeight(needed)
 
 
 class MetricsPanel(QWidget):
@@ -135,8 +81,8 @@ class MetricsPanel(QWidget):
         self._delay.setInterval(INTERVAL_DELAY_MS)
         self._delay.timeout.connect(self._compute_intervals)
 
-        self._summary = _SteadyLabel()
-        self._method = _SteadyLabel()
+        self._summary = SteadyLabel()
+        self._method = SteadyLabel()
         self._method.setStyleSheet("color: gray;")
 
         self._message = QLabel()
@@ -147,13 +93,12 @@ class MetricsPanel(QWidget):
         self._table = MetricsTable()
         self._table.itemSelectionChanged.connect(self._on_row_selected)
 
-        self._roc_slot = _ChartSlot(RocPlot)
-        self._reliability_slot = _ChartSlot(ReliabilityPlot)
-        self._errors_slot = _ChartSlot(IntervalPlot)
+        self._roc_slot = ChartSlot(RocPlot)
+        self._reliability_slot = ChartSlot(ReliabilityPlot)
+        self._errors_slot = ChartSlot(IntervalPlot)
         self._confusion = ConfusionMatrix()
-        self._charts: tuple[QWidget, ...] = (
-            self._errors_slot, self._roc_slot, self._reliability_slot, self._confusion
-        )  # fmt: skip
+        self._slots = (self._errors_slot, self._roc_slot, self._reliability_slot)
+        self._charts: tuple[QWidget, ...] = (*self._slots, self._confusion)
         self._chart_turns: list[Callable[[], QWidget | None]] = []
         self._chart_timer = QTimer(self)
         self._chart_timer.setSingleShot(True)
@@ -252,7 +197,7 @@ class MetricsPanel(QWidget):
         self._table.fill(self._metrics, self._group)
         self._show_intervals(errors=False)
         self._chart_turns = [
-            *(slot.build for slot in self._unbuilt_slots()),
+            *(slot.build for slot in self._slots if not slot.built()),
             self._draw_errors,
             self._draw_roc,
             self._draw_reliability,
@@ -328,10 +273,6 @@ class MetricsPanel(QWidget):
     @property
     def _errors(self) -> IntervalPlot:
         return self._errors_slot.chart()
-
-    def _unbuilt_slots(self) -> list[_ChartSlot]:
-        slots = (self._errors_slot, self._roc_slot, self._reliability_slot)
-        return [slot for slot in slots if not slot.built()]
 
     def selected_group(self) -> str:
         return self._group
@@ -436,7 +377,7 @@ class MetricsPanel(QWidget):
         if self._chart_turns:
             chart = self._chart_turns.pop(0)()  # None: a turn that built a chart
             if chart is not None:
-                _paint_now(chart)
+                paint_now(chart)
         if self._chart_turns:
             self._chart_timer.start()
         else:
@@ -467,13 +408,6 @@ class MetricsPanel(QWidget):
     def _draw_confusion(self) -> QWidget:
         self._confusion.set_group(self._group, self._metrics[self._group])
         return self._confusion
-
-
-def _paint_now(widget: QWidget) -> None:
-    """Let ``widget`` paint again, and paint it (a chart: its view) before the next turn."""
-    widget.setUpdatesEnabled(True)
-    chart = widget.chart() if isinstance(widget, _ChartSlot) else widget
-    (chart.viewport() if isinstance(chart, QAbstractScrollArea) else chart).repaint()
 
 
 def _group_scores(studies: Sequence[StudyResult]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
