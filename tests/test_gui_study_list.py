@@ -96,7 +96,7 @@ def test_study_rows_are_readable_at_the_default_width(qtbot, window, dataset):
     shown = [_shown_text(tree, i) for i in _rows(tree)]
     assert len(set(shown)) == len(shown) == 4, shown
     assert all(text.endswith(("_positive", "_negative")) for text in shown), shown
-    assert all(i.data(Qt.ItemDataRole.ToolTipRole).startswith("XR_") for i in _rows(tree))
+    assert all(window.browser.tooltip(i).startswith("XR_") for i in _rows(tree))
 
 
 def test_dicom_studies_are_named_from_their_header(qtbot, window, tmp_path):
@@ -119,7 +119,7 @@ def test_dicom_studies_are_named_from_their_header(qtbot, window, tmp_path):
     ], "header names, never the folder (dicom, study1_negative)"
     uids = {i.data(UID_ROLE) for i in studies}
     assert len(uids) == 4, "two studies with one name are two rows"
-    tips = [i.data(Qt.ItemDataRole.ToolTipRole) for i in studies]
+    tips = [window.browser.tooltip(i) for i in studies]
     assert any("1.2.826.0.1.3680043.8.498.71" in t for t in tips)
     assert any("1.2.826.0.1.3680043.8.498.72" in t for t in tips)
     groups = [i.data() for i in _rows(tree) if i.parent() == QModelIndex()]

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PySide6.QtCore import QByteArray, QEvent, QPoint, QPointF, Qt
-from PySide6.QtGui import QMouseEvent, QWheelEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QColor, QHelpEvent, QMouseEvent, QWheelEvent
+from PySide6.QtWidgets import QApplication, QToolTip
 from viewer_support import PaintCounter
 
 from mura_desktop.core.display import (
     DEFAULT_HEATMAP_MODE,
+    DISAGREE_COLOUR,
     HEATMAP_MODES,
+    VERDICT_COLOURS,
     HeatmapStyle,
     blend_heatmap,
     draw_heatmap,
@@ -35,7 +38,7 @@ from mura_desktop.gui.scoring_progress import EtaClock, ScoringProgress
 from mura_desktop.gui.session import Session
 from mura_desktop.gui.settings import MAX_RECENT, Settings
 from mura_desktop.gui.study_browser import StudyBrowser
-from mura_desktop.gui.study_tree_model import COL_SCORE, UID_ROLE
+from mura_desktop.gui.study_tree_model import COL_SCORE, COL_TRUTH, COL_VERDICT, UID_ROLE
 from mura_desktop.gui.thumbnails import ThumbnailStrip
 from mura_desktop.gui.verdict_panel import VerdictPanel
 
@@ -375,6 +378,72 @@ def test_study_list_navigation_crosses_groups(qtbot):
     while browser.step(-1):
         pass
     assert browser.current_uid() == order[0]
+
+
+def test_painting_the_study_list_calls_no_python(qtbot):
+    """Every cell's text, colour and alignment are Qt's own: a repaint of the expanded list
+    must not call into Python (the old Python model made ~7,000 calls a paint)."""
+    studies, results = many_studies(48)
+    browser = StudyBrowser()
+    qtbot.addWidget(browser)
+    browser.resize(420, 900)
+    browser.show()
+    qtbot.waitExposed(browser)
+    browser.set_collection([("MURA", studies)], results)
+    browser.tree.expandAll()
+    browser.tree.sortByColumn(COL_SCORE, Qt.SortOrder.DescendingOrder)
+    QApplication.processEvents()
+    called, here = [], sys._getframe()
+
+    def record(frame, event, _arg) -> None:
+        if event == "call" and frame.f_back is here:  # Qt calling Python inside repaint()
+            called.append(frame.f_code.co_qualname)
+
+    sys.setprofile(record)
+    try:
+        browser.tree.viewport().repaint()
+    finally:
+        sys.setprofile(None)
+    assert called == []
+
+
+def test_study_list_rows_sort_colour_and_explain_themselves(qtbot):
+    studies, results = many_studies(12)
+    browser = StudyBrowser()
+    qtbot.addWidget(browser)
+    browser.resize(420, 600)
+    browser.show()
+    qtbot.waitExposed(browser)
+    browser.set_collection([("MURA", studies)], results)
+    browser.set_grouped(False)
+    tree, proxy = browser.tree, browser.proxy
+    for order in (Qt.SortOrder.DescendingOrder, Qt.SortOrder.AscendingOrder):
+        tree.sortByColumn(COL_SCORE, order)
+        uids = [proxy.index(r, 0).data(UID_ROLE) for r in range(proxy.rowCount())]
+        scores = [results[u].probability for u in uids if u in results]
+        assert scores == sorted(scores, reverse=order == Qt.SortOrder.DescendingOrder)
+        assert uids[: len(scores)] == [u for u in uids if u in results], "unscored last"
+    tree.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
+    assert [proxy.index(r, 0).data(UID_ROLE) for r in range(12)] == [s.uid for s in studies]
+
+    uid = next(u for u in results if results[u].predicted_label != results[u].label)
+    row = [proxy.index(r, 0).data(UID_ROLE) for r in range(12)].index(uid)
+    truth = proxy.index(row, COL_TRUTH)
+    assert truth.data().endswith("≠")
+    assert truth.data(Qt.ItemDataRole.ForegroundRole).color() == QColor(DISAGREE_COLOUR)
+    verdict = proxy.index(row, COL_VERDICT)
+    colour = VERDICT_COLOURS[results[uid].verdict]
+    assert verdict.data(Qt.ItemDataRole.ForegroundRole).color() == QColor(colour)
+
+    score = proxy.index(row, COL_SCORE)
+    tree.scrollTo(score)
+    where = tree.visualRect(score).center()
+    tip = QHelpEvent(QEvent.Type.ToolTip, where, tree.viewport().mapToGlobal(where))
+    QApplication.sendEvent(tree.viewport(), tip)
+    shown = QToolTip.text()
+    assert shown == browser.tooltip(score) == browser.tooltip(proxy.index(row, 0))
+    assert shown.splitlines()[0] == results[uid].name
+    assert f"p = {results[uid].probability:.3f}" in shown and "≠" in shown
 
 
 # --- thumbnails, progress, session ------------------------------------------------------

@@ -10,13 +10,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QHelpEvent
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QGridLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QToolTip,
     QTreeView,
     QVBoxLayout,
     QWidget,
@@ -67,6 +72,8 @@ class StudyBrowser(QWidget):
 
         self.tree = QTreeView()
         self.tree.setModel(self.proxy)
+        self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.tree.setItemDelegate(_RowToolTips(self))
         self.tree.setUniformRowHeights(True)
         self.tree.setSortingEnabled(True)
         self.tree.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
@@ -293,6 +300,10 @@ class StudyBrowser(QWidget):
 
     # --- internals ----------------------------------------------------------------------
 
+    def tooltip(self, index: QModelIndex) -> str:
+        """The tooltip of a row shown (``index`` of the tree's model, any column)."""
+        return self.model.tooltip(self.proxy.mapToSource(index))
+
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         uid = current.data(UID_ROLE) if current.isValid() else None
         if uid is not None:
@@ -328,3 +339,29 @@ class StudyBrowser(QWidget):
         if self.proxy.active:
             text += f" · {len(self.visible_uids()):,} shown"
         self._summary.setText(text)
+
+
+class _RowToolTips(QStyledItemDelegate):
+    """Shows a row's tooltip over any of its cells, asking the browser for it then.
+
+    Only ``helpEvent`` is Python's: Qt paints the cells without calling into Python."""
+
+    def __init__(self, browser: StudyBrowser) -> None:
+        super().__init__(browser)
+        self._browser = browser
+
+    def helpEvent(
+        self,
+        event: QHelpEvent,
+        view: QAbstractItemView,
+        option: QStyleOptionViewItem,
+        index: QModelIndex,
+    ) -> bool:
+        if event.type() != QEvent.Type.ToolTip:
+            return super().helpEvent(event, view, option, index)
+        text = self._browser.tooltip(index)
+        if not text:
+            QToolTip.hideText()
+            return False
+        QToolTip.showText(event.globalPos(), text, view)
+        return True
