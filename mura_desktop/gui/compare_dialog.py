@@ -29,7 +29,7 @@ from mura_desktop.core.metrics import NOT_AVAILABLE
 from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.results import ResultSet, StudyResult
 from mura_desktop.core.stats.comparison import Comparison, compare_results
-from mura_desktop.gui.stats_worker import StatsWorker
+from mura_desktop.gui.background import BackgroundWorker
 
 GROUP_COLUMNS = (
     "Group", "n", "AUROC A", "AUROC B", "Δ AUROC [95% DeLong]", "p", "κ A", "κ B",
@@ -74,7 +74,7 @@ class CompareDialog(QDialog):
         layout.addWidget(self._disagree_title)
         layout.addWidget(self.studies, 2)
         layout.addWidget(buttons)
-        self._worker = StatsWorker(self)
+        self._worker = BackgroundWorker(self)
         self._worker.finished.connect(self._on_finished)
         self._worker.failed.connect(self._on_failed)
         studies_b = list(b.studies)

@@ -41,7 +41,7 @@ from mura_desktop.gui.interval_plot import IntervalPlot
 from mura_desktop.gui.metrics_report import na_reasons, write_metrics_report
 from mura_desktop.gui.metrics_table import COLUMNS, INTERVAL_ROLE, PENDING, MetricsTable
 from mura_desktop.gui.reliability_plot import ReliabilityPlot
-from mura_desktop.gui.stats_worker import StatsWorker
+from mura_desktop.gui.background import BackgroundWorker
 from mura_desktop.gui.steady_label import SteadyLabel
 
 INTERVAL_DELAY_MS = 1500
@@ -73,7 +73,7 @@ class MetricsPanel(QWidget):
         self._key: tuple = ()
         self._job = 0
         self.model = ModelRecord()
-        self._worker = StatsWorker(self)
+        self._worker = BackgroundWorker(self)
         self._worker.finished.connect(self._on_statistics)
         self._worker.failed.connect(self._on_statistics_failed)
         self._delay = QTimer(self)

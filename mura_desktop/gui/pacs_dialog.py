@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from mura_desktop.gui.settings import Settings
-from mura_desktop.gui.stats_worker import StatsWorker
+from mura_desktop.gui.background import BackgroundWorker
 from mura_desktop.node.scu import Node, SendReport, echo, send_files
 
 
@@ -59,7 +59,7 @@ class PacsDialog(QDialog):
         layout.addWidget(self.test_button)
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
-        self._worker = StatsWorker(self)
+        self._worker = BackgroundWorker(self)
         self._worker.finished.connect(self._echo_done)
         self._worker.failed.connect(self._echo_failed)
 
@@ -123,7 +123,7 @@ class PacsSender(QObject):
     def __init__(self, settings: Settings, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
-        self._worker = StatsWorker(self)
+        self._worker = BackgroundWorker(self)
         self._worker.finished.connect(lambda _job, report: self.sent.emit(report))
         self._worker.failed.connect(lambda _job, text: self.failed.emit(text))
 

@@ -1,4 +1,5 @@
-"""Statistics (bootstrap intervals, paired comparisons) off the GUI thread.
+"""Work off the GUI thread whose latest answer is all that counts: statistics (bootstrap
+intervals, paired comparisons), PACS queries, a heatmap's overlay.
 
 One background thread (a ``ThreadPoolExecutor``) runs one job at a time; each job carries
 an id. The worker thread never touches a Qt object: a timer in the GUI thread collects
@@ -21,21 +22,23 @@ log = logging.getLogger(__name__)
 POLL_MS = 40
 
 
-class StatsWorker(QObject):
+class BackgroundWorker(QObject):
     """Runs ``fn()`` in the background; emits ``finished(job, value)`` or ``failed(job, text)``
-    in the GUI thread."""
+    in the GUI thread, at most ``poll_ms`` after the job ends."""
 
     finished = Signal(int, object)
     failed = Signal(int, str)
 
     _ids = itertools.count(1)
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(
+        self, parent: QObject | None = None, poll_ms: int = POLL_MS, name: str = "mura-background"
+    ) -> None:
         super().__init__(parent)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mura-stats")
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._pending: dict[int, Future] = {}
         self._poll = QTimer(self)
-        self._poll.setInterval(POLL_MS)
+        self._poll.setInterval(poll_ms)
         self._poll.timeout.connect(self._collect)
 
     def submit(self, fn: Callable[[], Any]) -> int:
@@ -65,8 +68,8 @@ class StatsWorker(QObject):
             if future.cancelled():
                 continue
             error = future.exception()
-            if error is not None:  # shown to the user in place of the numbers, and logged
-                log.error("statistics job %d failed", job, exc_info=error)
+            if error is not None:  # the owner shows it to the user; logged here
+                log.error("background job %d failed", job, exc_info=error)
                 self.failed.emit(job, f"{type(error).__name__}: {error}")
             else:
                 self.finished.emit(job, future.result())
