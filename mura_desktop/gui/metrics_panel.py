@@ -35,13 +35,13 @@ from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.results import StudyResult
 from mura_desktop.core.stats.calibration import calibration
 from mura_desktop.core.stats.summary import StudyStatistics, study_statistics
+from mura_desktop.gui.background import BackgroundWorker
 from mura_desktop.gui.chart_slot import ChartSlot, paint_now
 from mura_desktop.gui.group_charts import ConfusionMatrix, RocPlot
 from mura_desktop.gui.interval_plot import IntervalPlot
 from mura_desktop.gui.metrics_report import na_reasons, write_metrics_report
 from mura_desktop.gui.metrics_table import COLUMNS, INTERVAL_ROLE, PENDING, MetricsTable
 from mura_desktop.gui.reliability_plot import ReliabilityPlot
-from mura_desktop.gui.background import BackgroundWorker
 from mura_desktop.gui.steady_label import SteadyLabel
 
 INTERVAL_DELAY_MS = 1500

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from mura_desktop.gui.settings import Settings
 from mura_desktop.gui.background import BackgroundWorker
+from mura_desktop.gui.settings import Settings
 from mura_desktop.node.scu import Node, SendReport, echo, send_files
 
 
