@@ -1,8 +1,8 @@
 """The study list's cost: building it, painting it, and one step to the next study.
 
 A dataset the size of MURA (``--studies``, 15,000 by default: 4 body parts, 3 studies a
-patient, half of them scored) fills the study list; then, in the 1400×900 window's list
-(420 px wide), with the tree expanded:
+patient, half of them scored; ``many_studies`` of ``tests/viewer_support.py``) fills the
+study list; then, in the 1400×900 window's list (420 px wide), with the tree expanded:
 
 - build: ``set_collection`` (model, proxy, expanding the datasets);
 - paint: one full repaint of the list's viewport, the mean of ``--repeats``;
@@ -33,37 +33,15 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-    import numpy as np
     from PySide6.QtWidgets import QApplication
 
-    from mura_desktop.core.results import StudyResult, ViewResult
-    from mura_desktop.core.study import Study, View
-    from mura_desktop.core.verdict import VerdictRule
     from mura_desktop.gui.study_browser import StudyBrowser
 
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from viewer_support import many_studies
+
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    parts = ("ELBOW", "FINGER", "HAND", "WRIST")
-    rng = np.random.default_rng(1)
-    rule = VerdictRule()
-    studies, results = [], {}
-    for i in range(args.studies):
-        uid = f"/data/XR_{parts[i % 4]}/patient{i // 3:05d}/study{i % 3 + 1}"
-        label = int(rng.random() < 0.4)
-        study = Study(uid, uid[6:], [View(Path(uid) / "image1.png")], parts[i % 4], label,
-                      f"patient{i // 3:05d}", "valid", Path(uid))  # fmt: skip
-        studies.append(study)
-        if i % 2 == 0:
-            p = float(rng.random())
-            results[uid] = StudyResult(
-                uid,
-                study.name,
-                [ViewResult("x", p)],
-                study.body_part,
-                label,
-                probability=p,
-                verdict=rule.verdict(p),
-                rule=rule,
-            )
+    studies, results = many_studies(args.studies)
 
     browser = StudyBrowser()
     browser.resize(420, 900)

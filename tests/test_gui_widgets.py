@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import QByteArray, QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QHelpEvent, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication, QToolTip
-from viewer_support import PaintCounter
+from viewer_support import PaintCounter, many_studies
 
 from mura_desktop.core.display import (
     DEFAULT_HEATMAP_MODE,
@@ -215,14 +215,20 @@ def test_a_large_images_overlay_is_drawn_coarser_but_covers_it_exactly(qtbot):
     assert np.array_equal(view.rendered_rgb(), expected)  # exports stay at full size
 
 
+def spot(shape: tuple[int, int], y: float, x: float) -> np.ndarray:
+    """A smooth map peaking at (y, x), a tenth of the height wide."""
+    h, w = shape
+    ys, xs = np.mgrid[0:h, 0:w]
+    return np.exp(-((ys - y) ** 2 + (xs - x) ** 2) / (2 * (h / 10) ** 2)).astype(np.float32)
+
+
 def test_heatmap_modes_and_the_operating_point_decide_what_is_drawn(qtbot):
     view = ImageView()
     qtbot.addWidget(view)
     image = loaded()
     view.set_image(image)
     h, w = image.pixels.shape
-    ys, xs = np.mgrid[0:h, 0:w]
-    heat = np.exp(-((ys - h / 3) ** 2 + (xs - w / 3) ** 2) / (2 * (h / 10) ** 2)).astype(np.float32)
+    heat = spot(image.pixels.shape, h / 3, w / 3)
     gray = np.clip((image.pixels - view.window.levels[0]) / view.window.width, 0, 1)
     assert view.heatmap_style == HeatmapStyle()  # the default: the outlined hottest region
     view.set_heatmap(heat, probability=0.9, floor=0.3)
@@ -246,12 +252,7 @@ def test_the_overlay_is_coloured_in_the_background_and_never_shown_over_another_
     image = loaded()
     view.set_image(image)
     h, w = image.pixels.shape
-    ys, xs = np.mgrid[0:h, 0:w]
-
-    def spot(y: float, x: float) -> np.ndarray:
-        return np.exp(-((ys - y) ** 2 + (xs - x) ** 2) / (2 * (h / 10) ** 2)).astype(np.float32)
-
-    first, second = spot(h / 3, w / 3), spot(2 * h / 3, 2 * w / 3)
+    first, second = (spot((h, w), f * h, f * w) for f in (1 / 3, 2 / 3))
     region, box = HeatmapStyle("region"), HeatmapStyle("box")
     view.set_heatmap(first, probability=0.9, floor=0.3)
     assert view._heat.pending and view.heatmap_drawn  # the GUI thread did not colour it
@@ -344,40 +345,6 @@ def test_presets_and_reset(qtbot):
 # --- study list -------------------------------------------------------------------------
 
 
-def many_studies(n: int) -> tuple[list[Study], dict[str, StudyResult]]:
-    parts = ("ELBOW", "FINGER", "HAND", "WRIST")
-    studies, results = [], {}
-    rng = np.random.default_rng(1)
-    rule = VerdictRule()
-    for i in range(n):
-        uid = f"/data/XR_{parts[i % 4]}/patient{i // 3:05d}/study{i % 3 + 1}"
-        label = int(rng.random() < 0.4)
-        study = Study(
-            uid,
-            uid[6:],
-            [View(Path(uid) / "image1.png")],
-            parts[i % 4],
-            label,
-            f"patient{i // 3:05d}",
-            "valid",
-            Path(uid),
-        )
-        studies.append(study)
-        if i % 2 == 0:
-            p = float(rng.random())
-            results[uid] = StudyResult(
-                uid,
-                study.name,
-                [ViewResult("x", p)],
-                study.body_part,
-                label,
-                probability=p,
-                verdict=rule.verdict(p),
-                rule=rule,
-            )
-    return studies, results
-
-
 def test_study_list_scales_and_filters(qtbot):
     studies, results = many_studies(6000)
     browser = StudyBrowser()
@@ -418,16 +385,22 @@ def test_study_list_navigation_crosses_groups(qtbot):
     assert browser.current_uid() == order[0]
 
 
+def shown_browser(qtbot, studies, results, height: int) -> StudyBrowser:
+    """A study list on screen, as wide as the window's, holding ``studies``."""
+    browser = StudyBrowser()
+    qtbot.addWidget(browser)
+    browser.resize(420, height)
+    browser.show()
+    qtbot.waitExposed(browser)
+    browser.set_collection([("MURA", studies)], results)
+    return browser
+
+
 def test_painting_the_study_list_calls_no_python(qtbot):
     """Every cell's text, colour and alignment are Qt's own: a repaint of the expanded list
     must not call into Python (the old Python model made ~7,000 calls a paint)."""
     studies, results = many_studies(48)
-    browser = StudyBrowser()
-    qtbot.addWidget(browser)
-    browser.resize(420, 900)
-    browser.show()
-    qtbot.waitExposed(browser)
-    browser.set_collection([("MURA", studies)], results)
+    browser = shown_browser(qtbot, studies, results, height=900)
     browser.tree.expandAll()
     browser.tree.sortByColumn(COL_SCORE, Qt.SortOrder.DescendingOrder)
     QApplication.processEvents()
@@ -447,12 +420,7 @@ def test_painting_the_study_list_calls_no_python(qtbot):
 
 def test_study_list_rows_sort_colour_and_explain_themselves(qtbot):
     studies, results = many_studies(12)
-    browser = StudyBrowser()
-    qtbot.addWidget(browser)
-    browser.resize(420, 600)
-    browser.show()
-    qtbot.waitExposed(browser)
-    browser.set_collection([("MURA", studies)], results)
+    browser = shown_browser(qtbot, studies, results, height=600)
     browser.set_grouped(False)
     tree, proxy = browser.tree, browser.proxy
     for order in (Qt.SortOrder.DescendingOrder, Qt.SortOrder.AscendingOrder):

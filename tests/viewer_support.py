@@ -22,6 +22,7 @@ from mura_desktop.core.errors import ImageLoadError
 from mura_desktop.core.model_record import ModelRecord
 from mura_desktop.core.pixels import load_image
 from mura_desktop.core.results import StudyResult, ViewResult
+from mura_desktop.core.study import Study, View
 from mura_desktop.core.verdict import VerdictRule
 from mura_desktop.gui.main_window import MainWindow
 from mura_desktop.gui.model_info import ModelInfo
@@ -183,3 +184,39 @@ def make_dataset(tmp_path: Path) -> Path:
     make_study(root / "XR_WRIST/patient00002/study1_negative", [0.7, 0.6])  # model disagrees
     make_study(root / "XR_HAND/patient00003/study1_positive", [0.9, 0.8, 0.85, 0.6])
     return tmp_path / "data"
+
+
+def many_studies(n: int) -> tuple[list[Study], dict[str, StudyResult]]:
+    """``n`` studies of four body parts, three a patient, every other one scored (no files:
+    for the study list, which never reads them)."""
+    parts = ("ELBOW", "FINGER", "HAND", "WRIST")
+    studies, results = [], {}
+    rng = np.random.default_rng(1)
+    rule = VerdictRule()
+    for i in range(n):
+        uid = f"/data/XR_{parts[i % 4]}/patient{i // 3:05d}/study{i % 3 + 1}"
+        label = int(rng.random() < 0.4)
+        study = Study(
+            uid,
+            uid[6:],
+            [View(Path(uid) / "image1.png")],
+            parts[i % 4],
+            label,
+            f"patient{i // 3:05d}",
+            "valid",
+            Path(uid),
+        )
+        studies.append(study)
+        if i % 2 == 0:
+            p = float(rng.random())
+            results[uid] = StudyResult(
+                uid,
+                study.name,
+                [ViewResult("x", p)],
+                study.body_part,
+                label,
+                probability=p,
+                verdict=rule.verdict(p),
+                rule=rule,
+            )
+    return studies, results
