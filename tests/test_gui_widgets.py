@@ -205,7 +205,7 @@ def test_a_large_images_overlay_is_drawn_coarser_but_covers_it_exactly(qtbot):
     view.set_heatmap(heat)
     view.set_heatmap_style(HeatmapStyle("wash"))
     view.rotate(1)
-    qtbot.waitUntil(lambda: not view._heat.pending)  # coloured in the background
+    qtbot.waitUntil(lambda: not view.heatmap_pending)  # coloured in the background
     assert max(view._heat.image.shape[:2]) <= DISPLAY_SIDE
     covered = view._heat.mapRectToParent(view._heat.boundingRect())
     assert covered == view._gray.mapRectToParent(view._gray.boundingRect())
@@ -235,7 +235,7 @@ def test_heatmap_modes_and_the_operating_point_decide_what_is_drawn(qtbot):
     assert view.heatmap_drawn
     region = HeatmapStyle("region")
     assert np.array_equal(view.rendered_rgb(), draw_heatmap(gray, heat, region, 0.9))
-    qtbot.waitUntil(lambda: not view._heat.pending)
+    qtbot.waitUntil(lambda: not view.heatmap_pending)
     assert np.array_equal(view._heat.image, overlay_rgba(heat, region, 0.9))  # on screen too
     view.set_heatmap(heat, probability=0.1, floor=0.3)  # a view the model calls normal
     assert not view.heatmap_drawn
@@ -255,26 +255,26 @@ def test_the_overlay_is_coloured_in_the_background_and_never_shown_over_another_
     first, second = (spot((h, w), f * h, f * w) for f in (1 / 3, 2 / 3))
     region, box = HeatmapStyle("region"), HeatmapStyle("box")
     view.set_heatmap(first, probability=0.9, floor=0.3)
-    assert view._heat.pending and view.heatmap_drawn  # the GUI thread did not colour it
-    qtbot.waitUntil(lambda: not view._heat.pending)
+    assert view.heatmap_pending and view.heatmap_drawn  # the GUI thread did not colour it
+    qtbot.waitUntil(lambda: not view.heatmap_pending)
     assert np.array_equal(view._heat.image, overlay_rgba(first, region, 0.9))
 
     view.set_heatmap(second, probability=0.9, floor=0.3)
     assert view._heat.image is None, "the first map must not stay over the second"
-    qtbot.waitUntil(lambda: not view._heat.pending)
+    qtbot.waitUntil(lambda: not view.heatmap_pending)
     assert np.array_equal(view._heat.image, overlay_rgba(second, region, 0.9))
 
     view.set_heatmap_style(box)  # the same map: its drawing stays until the new one is ready
-    assert view._heat.pending
+    assert view.heatmap_pending
     assert np.array_equal(view._heat.image, overlay_rgba(second, region, 0.9))
     for opacity in (0.2, 0.4, 0.7):  # a slider dragged: only the last one counts
         view.set_heatmap_opacity(opacity)
-    qtbot.waitUntil(lambda: not view._heat.pending)
+    qtbot.waitUntil(lambda: not view.heatmap_pending)
     last = HeatmapStyle("box", opacity=0.7)
     assert np.array_equal(view._heat.image, overlay_rgba(second, last, 0.9))
 
     view.set_heatmap(second, probability=0.1, floor=0.3)  # now below the operating point
-    assert not view._heat.pending and view._heat.image is None
+    assert not view.heatmap_pending and view._heat.image is None
 
 
 def _send_mouse(

@@ -77,7 +77,8 @@ class HeatmapLayer(pg.ImageItem):
 
     @property
     def drawn(self) -> bool:
-        """Whether a map is on screen now (present, switched on, and the style shows it)."""
+        """Whether a map is drawn (present, switched on, and the style shows it), once its
+        overlay is coloured if ``pending``."""
         return self.wanted and self.shown_by_style
 
     def layers(self) -> tuple[np.ndarray, np.ndarray] | None:

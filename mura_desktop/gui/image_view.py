@@ -198,8 +198,14 @@ class ImageView(QWidget):
 
     @property
     def heatmap_drawn(self) -> bool:
-        """Whether a map is on screen now (present, visible, and the style shows it)."""
+        """Whether a map is drawn (present, visible, and the style shows it); its overlay
+        may still be being coloured (``heatmap_pending``)."""
         return self._heat.drawn
+
+    @property
+    def heatmap_pending(self) -> bool:
+        """Whether the map's overlay is still being coloured (in the background)."""
+        return self._heat.pending
 
     # --- window / level -----------------------------------------------------------------
 
