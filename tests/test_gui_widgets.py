@@ -141,6 +141,14 @@ def loaded(h: int = 30, w: int = 50) -> LoadedImage:
     return LoadedImage(Path("x.png"), pixels, window_center=0.4, window_width=0.6)
 
 
+def image_view(qtbot, image: LoadedImage) -> ImageView:
+    """An image view (not shown) holding ``image``."""
+    view = ImageView()
+    qtbot.addWidget(view)
+    view.set_image(image)
+    return view
+
+
 @pytest.mark.parametrize(
     ("ops", "expected"),
     [
@@ -152,10 +160,8 @@ def loaded(h: int = 30, w: int = 50) -> LoadedImage:
     ],
 )
 def test_orientation_acts_on_screen_axes(qtbot, ops, expected):
-    view = ImageView()
-    qtbot.addWidget(view)
     image = loaded()
-    view.set_image(image)
+    view = image_view(qtbot, image)
     view.set_heatmap_visible(False)
     view.set_window(0.5, 1.0)
     for name, *args in ops:
@@ -180,10 +186,8 @@ def test_pixel_under_cursor_follows_rotation(qtbot):
 
 
 def test_export_matches_core_overlay(qtbot):
-    view = ImageView()
-    qtbot.addWidget(view)
     image = loaded()
-    view.set_image(image)
+    view = image_view(qtbot, image)
     heat = np.random.default_rng(0).random(image.pixels.shape).astype(np.float32)
     view.set_heatmap(heat)
     view.set_heatmap_style(HeatmapStyle("wash"))
@@ -197,10 +201,8 @@ def test_export_matches_core_overlay(qtbot):
 
 
 def test_a_large_images_overlay_is_drawn_coarser_but_covers_it_exactly(qtbot):
-    view = ImageView()
-    qtbot.addWidget(view)
     image = loaded(1500, 2100)
-    view.set_image(image)
+    view = image_view(qtbot, image)
     heat = np.random.default_rng(1).random(image.pixels.shape).astype(np.float32)
     view.set_heatmap(heat)
     view.set_heatmap_style(HeatmapStyle("wash"))
@@ -223,10 +225,8 @@ def spot(shape: tuple[int, int], y: float, x: float) -> np.ndarray:
 
 
 def test_heatmap_modes_and_the_operating_point_decide_what_is_drawn(qtbot):
-    view = ImageView()
-    qtbot.addWidget(view)
     image = loaded()
-    view.set_image(image)
+    view = image_view(qtbot, image)
     h, w = image.pixels.shape
     heat = spot(image.pixels.shape, h / 3, w / 3)
     gray = np.clip((image.pixels - view.window.levels[0]) / view.window.width, 0, 1)
@@ -247,10 +247,8 @@ def test_heatmap_modes_and_the_operating_point_decide_what_is_drawn(qtbot):
 
 
 def test_the_overlay_is_coloured_in_the_background_and_never_shown_over_another_map(qtbot):
-    view = ImageView()
-    qtbot.addWidget(view)
     image = loaded()
-    view.set_image(image)
+    view = image_view(qtbot, image)
     h, w = image.pixels.shape
     first, second = (spot((h, w), f * h, f * w) for f in (1 / 3, 2 / 3))
     region, box = HeatmapStyle("region"), HeatmapStyle("box")
@@ -330,10 +328,8 @@ def test_left_drag_sets_window_and_wheel_zooms_to_cursor(qtbot):
 
 
 def test_presets_and_reset(qtbot):
-    view = ImageView()
-    qtbot.addWidget(view)
     image = loaded()
-    view.set_image(image)
+    view = image_view(qtbot, image)
     view.apply_preset("Full range")
     assert (view.window.center, view.window.width) == (0.5, 1.0)
     view.apply_preset("Auto contrast")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import Signal
 
 from mura_desktop.core.display import HeatmapStyle, overlay_layers, overlay_rgba
 from mura_desktop.gui.background import BackgroundWorker
@@ -33,11 +32,9 @@ class HeatmapLayer(pg.ImageItem):
     image (``display_scale``); ``layers()`` gives it at the image's own size, for exports.
 
     A new map clears the old one at once (never a map over another image, not even for a
-    moment); its overlay appears when coloured (``painted``). A new style keeps the old
-    drawing until the new one is ready.
+    moment); its overlay appears when coloured (``pending`` until then). A new style
+    keeps the old drawing until the new one is ready.
     """
-
-    painted = Signal()
 
     def __init__(self) -> None:
         super().__init__(axisOrder="row-major")
@@ -114,10 +111,8 @@ class HeatmapLayer(pg.ImageItem):
             return  # a map or style replaced since
         self._job = None
         self.setImage(rgba, autoLevels=False, levels=None)
-        self.painted.emit()
 
     def _on_failed(self, job: int, _text: str) -> None:
         if job == self._job:  # logged by the worker; no drawing is better than a stale one
             self._job = None
             self.clear()
-            self.painted.emit()

@@ -175,6 +175,7 @@ class StudyTreeModel(QStandardItemModel):
         name = QStandardItem(label)
         name.setData(study.uid, _UID)
         name.setData(order, _ORDER)
+        name.setData(label.casefold(), _SORT)
         views = QStandardItem(texts[COL_VIEWS])
         views.setData(_RIGHT, _ALIGNMENT)
         views.setData(len(study.views), _SORT)
@@ -184,7 +185,6 @@ class StudyTreeModel(QStandardItemModel):
             cells[COL_SCORE], cells[COL_VERDICT] = _result_cells()
         self._leaf[study.uid] = name
         self._studies[study.uid] = study
-        texts[COL_NAME] = label
         _set_keys_and_colours(cells, texts, result, disagree, fresh=True)
         return [cell for cell in cells if cell is not None]
 
@@ -204,7 +204,6 @@ class StudyTreeModel(QStandardItemModel):
         for column in (COL_PART, COL_TRUTH, COL_SCORE, COL_VERDICT):
             if cells[column] is not None:
                 cells[column].setData(texts[column], _DISPLAY)
-        texts[COL_NAME] = name.text()
         _set_keys_and_colours(cells, texts, result, disagree, fresh=False)
 
     def result_changed(self, uid: str) -> None:
@@ -309,9 +308,9 @@ def _set_keys_and_colours(
     disagree: bool,
     fresh: bool,
 ) -> None:
-    """The sort keys of a study's cells, and their colours (``fresh``: new cells, which have
-    none to clear)."""
-    for column in (COL_NAME, COL_PART, COL_TRUTH):
+    """The sort keys of a study's cells whose text follows its result, and their colours
+    (``fresh``: new cells, which have none to clear)."""
+    for column in (COL_PART, COL_TRUTH):
         cells[column].setData(texts[column].casefold(), _SORT)
     if result is None:
         if disagree or not fresh:
